@@ -1,0 +1,32 @@
+namespace Reliability.Patterns.Heartbeating;
+
+/// <summary>
+/// Conversions between <see cref="TimeSpan"/> and <see cref="TimeProvider"/> timestamp units.
+/// Both directions round up: a deadline computed here is never earlier than the configured
+/// duration, and a wait computed here never wakes a loop just before the deadline it waits for.
+/// </summary>
+internal static class Timestamps
+{
+    public static long ToUnits(TimeSpan duration, long frequency)
+    {
+        if (duration <= TimeSpan.Zero)
+        {
+            return 0;
+        }
+
+        // Int128: ticks × frequency overflows long for long durations on a 1 GHz clock.
+        Int128 product = (Int128)duration.Ticks * frequency;
+        return (long)((product + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond);
+    }
+
+    public static TimeSpan Until(long now, long deadline, long frequency)
+    {
+        if (deadline <= now)
+        {
+            return TimeSpan.Zero;
+        }
+
+        Int128 product = (Int128)(deadline - now) * TimeSpan.TicksPerSecond;
+        return TimeSpan.FromTicks((long)((product + frequency - 1) / frequency));
+    }
+}
