@@ -1,0 +1,223 @@
+namespace Reliability.Transport.Internal;
+
+/// <summary>
+/// A lock-based FIFO with optional capacity and awaitable "readable"/"writable" signals.
+/// Built for batching: a consumer drains many items under one lock acquisition, which is where
+/// the send loop's throughput comes from. Waiters share one task per direction, so abandoned
+/// waits (poller timeouts) never accumulate.
+/// </summary>
+internal sealed class AsyncQueue<T>
+{
+    private readonly object _gate = new();
+    private readonly Queue<T> _items = new();
+    private readonly int _capacity;
+    private TaskCompletionSource? _readable;
+    private TaskCompletionSource? _writable;
+    private bool _completed;
+
+    /// <param name="capacity">Maximum items; 0 means unbounded.</param>
+    public AsyncQueue(int capacity)
+    {
+        _capacity = capacity;
+    }
+
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _items.Count;
+            }
+        }
+    }
+
+    public bool IsCompleted
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _completed;
+            }
+        }
+    }
+
+    /// <summary>Adds an item unless the queue is full or completed.</summary>
+    public bool TryEnqueue(T item)
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            if (_completed || (_capacity > 0 && _items.Count >= _capacity))
+            {
+                return false;
+            }
+
+            _items.Enqueue(item);
+            wake = _readable;
+            _readable = null;
+        }
+
+        wake?.TrySetResult();
+        return true;
+    }
+
+    /// <summary>Adds all items regardless of capacity (used for inbound batches; the per-peer credit bounds them).</summary>
+    public bool EnqueueRange(List<T> items)
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            foreach (var item in items)
+            {
+                _items.Enqueue(item);
+            }
+
+            wake = _readable;
+            _readable = null;
+        }
+
+        wake?.TrySetResult();
+        return true;
+    }
+
+    public bool TryDequeue(out T item)
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            if (!_items.TryDequeue(out item!))
+            {
+                return false;
+            }
+
+            wake = _writable;
+            _writable = null;
+        }
+
+        wake?.TrySetResult();
+        return true;
+    }
+
+    /// <summary>Moves up to <paramref name="max"/> items into <paramref name="destination"/>; returns how many.</summary>
+    public int DrainTo(List<T> destination, int max)
+    {
+        TaskCompletionSource? wake;
+        int moved = 0;
+        lock (_gate)
+        {
+            while (moved < max && _items.TryDequeue(out var item))
+            {
+                destination.Add(item);
+                moved++;
+            }
+
+            if (moved == 0)
+            {
+                return 0;
+            }
+
+            wake = _writable;
+            _writable = null;
+        }
+
+        wake?.TrySetResult();
+        return moved;
+    }
+
+    /// <summary>Completes when an item is available (true) or the queue is completed and empty (false).</summary>
+    public async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            Task wait;
+            lock (_gate)
+            {
+                if (_items.Count > 0)
+                {
+                    return true;
+                }
+
+                if (_completed)
+                {
+                    return false;
+                }
+
+                _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _readable.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A task that completes on the next enqueue or completion (for polling several queues at once).</summary>
+    public Task ReadableSignal()
+    {
+        lock (_gate)
+        {
+            if (_items.Count > 0 || _completed)
+            {
+                return Task.CompletedTask;
+            }
+
+            _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _readable.Task;
+        }
+    }
+
+    /// <summary>A task that completes when there is room (or on completion).</summary>
+    public Task WritableSignal()
+    {
+        lock (_gate)
+        {
+            if (_completed || _capacity == 0 || _items.Count < _capacity)
+            {
+                return Task.CompletedTask;
+            }
+
+            _writable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return _writable.Task;
+        }
+    }
+
+    /// <summary>Refuses further items and wakes every waiter. Items already queued stay readable.</summary>
+    public void Complete()
+    {
+        TaskCompletionSource? readable;
+        TaskCompletionSource? writable;
+        lock (_gate)
+        {
+            _completed = true;
+            readable = _readable;
+            writable = _writable;
+            _readable = _writable = null;
+        }
+
+        readable?.TrySetResult();
+        writable?.TrySetResult();
+    }
+
+    /// <summary>Removes every queued item and returns how many there were.</summary>
+    public int Clear()
+    {
+        TaskCompletionSource? wake;
+        int count;
+        lock (_gate)
+        {
+            count = _items.Count;
+            _items.Clear();
+            wake = _writable;
+            _writable = null;
+        }
+
+        wake?.TrySetResult();
+        return count;
+    }
+}

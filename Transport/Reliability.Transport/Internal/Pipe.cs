@@ -1,0 +1,92 @@
+namespace Reliability.Transport.Internal;
+
+/// <summary>
+/// The socket's end of one peer: a bounded outbound queue (SNDHWM) and inbound credit (RCVHWM).
+/// A pipe made by <c>Connect</c> outlives its connections, so messages queued while the peer is
+/// away are delivered after a reconnect (libzmq behaviour); a pipe from an accepted connection
+/// dies with it.
+/// </summary>
+internal sealed class Pipe
+{
+    private static long s_nextId;
+    private readonly int _receiveHighWaterMark;
+    private readonly object _creditGate = new();
+    private int _inboundPending;
+    private TaskCompletionSource? _creditWaiter;
+
+    public Pipe(string endpoint, bool isConnectSide, int sendHighWaterMark, int receiveHighWaterMark)
+    {
+        Endpoint = endpoint;
+        IsConnectSide = isConnectSide;
+        Outbound = new AsyncQueue<Message>(sendHighWaterMark);
+        _receiveHighWaterMark = receiveHighWaterMark;
+        Id = Interlocked.Increment(ref s_nextId);
+    }
+
+    public long Id { get; }
+
+    /// <summary>Remote endpoint (accepted) or the endpoint given to Connect.</summary>
+    public string Endpoint { get; }
+
+    public bool IsConnectSide { get; }
+
+    public AsyncQueue<Message> Outbound { get; }
+
+    /// <summary>The peer's routing id on a ROUTER (its Identity or a generated id); empty elsewhere.</summary>
+    public ReadOnlyMemory<byte> RoutingId { get; set; }
+
+    /// <summary>The live connection, or null while a connecting pipe waits for its peer.</summary>
+    public volatile ZmtpConnection? Connection;
+
+    /// <summary>Set once the pipe is removed from its socket for good.</summary>
+    public volatile bool IsTerminated;
+
+    /// <summary>Counts messages handed to the socket's inbound queue and not yet received by the application.</summary>
+    public void AddInbound(int count)
+    {
+        Interlocked.Add(ref _inboundPending, count);
+    }
+
+    /// <summary>The application took one of this pipe's messages; wakes the receive loop if it waits for credit.</summary>
+    public void ReleaseInbound()
+    {
+        int pending = Interlocked.Decrement(ref _inboundPending);
+        if (_receiveHighWaterMark > 0 && pending < _receiveHighWaterMark)
+        {
+            TaskCompletionSource? waiter;
+            lock (_creditGate)
+            {
+                waiter = _creditWaiter;
+                _creditWaiter = null;
+            }
+
+            waiter?.TrySetResult();
+        }
+    }
+
+    /// <summary>Waits until the application has room for more of this peer's messages (per-peer RCVHWM).</summary>
+    public async ValueTask WaitForInboundCreditAsync(CancellationToken cancellationToken)
+    {
+        while (_receiveHighWaterMark > 0 && Volatile.Read(ref _inboundPending) >= _receiveHighWaterMark)
+        {
+            Task wait;
+            lock (_creditGate)
+            {
+                if (Volatile.Read(ref _inboundPending) < _receiveHighWaterMark)
+                {
+                    return;
+                }
+
+                _creditWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wait = _creditWaiter.Task;
+            }
+
+            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public override string ToString() => $"pipe#{Id} {Endpoint}";
+}
+
+/// <summary>One inbound message and the pipe it came from.</summary>
+internal readonly record struct Delivery(Pipe Pipe, Message Message);

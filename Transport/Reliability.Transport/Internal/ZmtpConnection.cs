@@ -1,0 +1,525 @@
+using System.Buffers;
+using System.Net.Sockets;
+using Reliability.Transport.Zmtp;
+
+namespace Reliability.Transport.Internal;
+
+/// <summary>How a connection ended.</summary>
+internal readonly record struct ConnectionEnd(string Reason, ProtocolError? Error, Exception? Exception);
+
+/// <summary>Result of the greeting and READY exchange.</summary>
+internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor);
+
+/// <summary>
+/// One ZMTP connection over TCP: the handshake, then a receive loop (socket to decoder to the
+/// socket's inbound queue) and a send loop (pipe queue to encoder to socket). The send loop drains
+/// everything queued before it writes, so many small messages share one syscall.
+/// </summary>
+internal sealed class ZmtpConnection : IDisposable
+{
+    private const int ReceiveBufferSize = 64 * 1024;
+    private const int SendBufferSize = 64 * 1024;
+    private const int MaxSendBatch = 4096;
+
+    /// <summary>Frames at least this large are written straight from the caller's memory instead of being copied.</summary>
+    private const int DirectWriteThreshold = 32 * 1024;
+
+    /// <summary>Handshake commands larger than this are refused (READY metadata is small in practice).</summary>
+    private const int MaxHandshakeCommand = 1024 * 1024;
+
+    private readonly Socket _socket;
+    private readonly ZmqSocket _owner;
+    private readonly object _controlGate = new();
+    private readonly Queue<byte[]> _control = new();
+    private TaskCompletionSource? _controlWake;
+    private byte[] _buffer;
+    private int _start;
+    private int _end;
+    private int _disposed;
+
+    public ZmtpConnection(ZmqSocket owner, Socket socket, string remoteEndpoint)
+    {
+        _owner = owner;
+        _socket = socket;
+        RemoteEndpoint = remoteEndpoint;
+        _buffer = new byte[ReceiveBufferSize];
+        socket.NoDelay = true;
+    }
+
+    public string RemoteEndpoint { get; }
+
+    /// <summary>Sends our greeting and READY at once, then reads and validates the peer's (PROTOCOLS.md §1.3, §1.5).</summary>
+    public async Task<HandshakeResult> HandshakeAsync(CancellationToken cancellationToken)
+    {
+        var options = _owner.Options;
+        using var timeout = options.HandshakeTimeout > TimeSpan.Zero
+            ? new CancellationTokenSource(options.HandshakeTimeout, _owner.TimeProvider)
+            : new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            byte[] ready = Commands.BuildReadyFrame(
+                SocketTypes.WireName(_owner.Type), options.RoutingId.Span, SocketTypes.SendsIdentity(_owner.Type));
+            var opening = new byte[Greeting.Length + ready.Length];
+            Greeting.Write(opening);
+            ready.CopyTo(opening, Greeting.Length);
+            await SendAllAsync(opening, linked.Token).ConfigureAwait(false);
+
+            await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
+            var greeting = Greeting.Parse(_buffer.AsSpan(_start, Greeting.Length));
+            if (greeting.Error is { } greetingError)
+            {
+                return Fail(greetingError, greeting.Reason!);
+            }
+
+            _start += Greeting.Length;
+
+            var (flags, body) = await ReadHandshakeFrameAsync(linked.Token).ConfigureAwait(false);
+            return CheckPeerReady(flags, body.Span, greeting.PeerMinor);
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return Fail(ProtocolError.HandshakeTimeout, $"handshake not completed within {options.HandshakeTimeout.TotalMilliseconds} ms");
+        }
+    }
+
+    private HandshakeResult CheckPeerReady(FrameFlags flags, ReadOnlySpan<byte> body, byte peerMinor)
+    {
+        if ((flags & FrameFlags.Command) == 0 || !Commands.TrySplit(body, out var name, out var data))
+        {
+            return Fail(ProtocolError.MalformedCommand, "the first frame after the greeting is not a command");
+        }
+
+        if (name.SequenceEqual(Commands.ErrorName))
+        {
+            return Fail(ProtocolError.PeerError, "peer sent ERROR: " + Commands.ParseErrorReason(data));
+        }
+
+        if (!name.SequenceEqual(Commands.ReadyName))
+        {
+            return Fail(ProtocolError.MalformedCommand, $"expected READY, got '{System.Text.Encoding.ASCII.GetString(name)}'");
+        }
+
+        var properties = Commands.ParseReady(data, out string? readyError);
+        if (properties is null)
+        {
+            return Fail(ProtocolError.MalformedCommand, "malformed READY: " + readyError);
+        }
+
+        // libzmq does not require Socket-Type; when it is present it must be a legal partner.
+        if (properties.SocketType is { } peerType && !SocketTypes.IsCompatible(_owner.Type, peerType))
+        {
+            return Fail(ProtocolError.IncompatibleSocketType, $"a {SocketTypes.WireName(_owner.Type)} socket cannot talk to a {peerType} socket");
+        }
+
+        return new HandshakeResult(true, null, "ok", properties.SocketType ?? "?", properties.Identity, peerMinor);
+    }
+
+    private static HandshakeResult Fail(ProtocolError error, string reason) =>
+        new(false, error, reason, string.Empty, [], 0);
+
+    private async ValueTask<(FrameFlags Flags, ReadOnlyMemory<byte> Body)> ReadHandshakeFrameAsync(CancellationToken cancellationToken)
+    {
+        await EnsureAsync(2, cancellationToken).ConfigureAwait(false);
+        if (!FrameHeader.TryRead(_buffer.AsSpan(_start, _end - _start), out var flags, out long size, out int headerLength))
+        {
+            await EnsureAsync(9, cancellationToken).ConfigureAwait(false);
+            FrameHeader.TryRead(_buffer.AsSpan(_start, _end - _start), out flags, out size, out headerLength);
+        }
+
+        if (size is < 0 or > MaxHandshakeCommand)
+        {
+            throw new ProtocolException(ProtocolError.MalformedCommand, $"handshake frame of {size} octets");
+        }
+
+        await EnsureAsync(headerLength + (int)size, cancellationToken).ConfigureAwait(false);
+        var body = _buffer.AsMemory(_start + headerLength, (int)size).ToArray();
+        _start += headerLength + (int)size;
+        return (flags, body);
+    }
+
+    /// <summary>Runs both loops until either ends; returns why the connection ended.</summary>
+    public async Task<ConnectionEnd> RunAsync(Pipe pipe, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var receive = ReceiveLoopAsync(pipe, stop.Token);
+        var send = SendLoopAsync(pipe, stop.Token);
+        var first = await Task.WhenAny(receive, send).ConfigureAwait(false);
+        stop.Cancel();
+        if (first == send)
+        {
+            // Graceful end (pipe closed for linger) or a write failure: stop sending, let the peer see EOF.
+            TryShutdownSend();
+        }
+
+        Dispose();
+        var outcome = await first.ConfigureAwait(false);
+        try
+        {
+            await (first == receive ? send : receive).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // The other loop ends with a cancellation or socket error caused by our own close.
+        }
+
+        return outcome;
+    }
+
+    private async Task<ConnectionEnd> ReceiveLoopAsync(Pipe pipe, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DecodeLoopAsync(pipe, cancellationToken).ConfigureAwait(false);
+            return new ConnectionEnd("peer closed the connection", null, null);
+        }
+        catch (ProtocolException ex)
+        {
+            return new ConnectionEnd(ex.Message, ex.Error, ex);
+        }
+        catch (OperationCanceledException ex)
+        {
+            return new ConnectionEnd("closed", null, ex);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or EndOfStreamException or IOException)
+        {
+            return new ConnectionEnd(ex.Message, null, ex);
+        }
+    }
+
+    private async Task DecodeLoopAsync(Pipe pipe, CancellationToken cancellationToken)
+    {
+        long maxMessageSize = _owner.Options.MaxMessageSize;
+        var batch = new List<Delivery>(64);
+        Message? partial = null;
+        long partialBytes = 0;
+        while (true)
+        {
+            // Decode every complete frame in the buffer.
+            while (true)
+            {
+                int available = _end - _start;
+                if (!FrameHeader.TryRead(_buffer.AsSpan(_start, available), out var flags, out long size, out int headerLength))
+                {
+                    break;
+                }
+
+                if (size < 0 || size > Array.MaxLength)
+                {
+                    throw new ProtocolException(ProtocolError.MalformedFrame, $"frame size {size} cannot be held");
+                }
+
+                bool isCommand = (flags & FrameFlags.Command) != 0;
+                if (isCommand)
+                {
+                    if ((flags & FrameFlags.More) != 0)
+                    {
+                        throw new ProtocolException(ProtocolError.MalformedFrame, "command frame with MORE set");
+                    }
+
+                    if (size > MaxHandshakeCommand)
+                    {
+                        throw new ProtocolException(ProtocolError.MalformedFrame, $"command of {size} octets");
+                    }
+                }
+                else if (maxMessageSize >= 0 && partialBytes + size > maxMessageSize)
+                {
+                    throw new ProtocolException(ProtocolError.MessageTooLarge, $"message of more than {maxMessageSize} octets");
+                }
+
+                byte[] body;
+                if (available - headerLength >= size)
+                {
+                    body = size == 0 ? [] : _buffer.AsSpan(_start + headerLength, (int)size).ToArray();
+                    _start += headerLength + (int)size;
+                }
+                else if (headerLength + size > _buffer.Length)
+                {
+                    // A frame larger than the buffer: read its body straight into its own array.
+                    Flush(pipe, batch);
+                    body = new byte[size];
+                    int have = available - headerLength;
+                    _buffer.AsSpan(_start + headerLength, have).CopyTo(body);
+                    _start = _end = 0;
+                    while (have < body.Length)
+                    {
+                        int n = await _socket.ReceiveAsync(body.AsMemory(have), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                        if (n == 0)
+                        {
+                            throw new EndOfStreamException("peer closed the connection in the middle of a frame");
+                        }
+
+                        have += n;
+                    }
+
+                    TransportMetrics.BytesReceived.Add(body.Length);
+                }
+                else
+                {
+                    break;
+                }
+
+                if (isCommand)
+                {
+                    HandleCommand(body);
+                    continue;
+                }
+
+                partial ??= new Message(2);
+                partial.Append(body);
+                partialBytes += size;
+                if ((flags & FrameFlags.More) == 0)
+                {
+                    batch.Add(new Delivery(pipe, partial));
+                    partial = null;
+                    partialBytes = 0;
+                }
+            }
+
+            Flush(pipe, batch);
+
+            if (_start == _end)
+            {
+                _start = _end = 0;
+            }
+            else if (_buffer.Length - _end < 512 || _start > _buffer.Length / 2)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+
+            await pipe.WaitForInboundCreditAsync(cancellationToken).ConfigureAwait(false);
+            int read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                // A half-received message is discarded, as libzmq rolls back the pipe.
+                return;
+            }
+
+            _end += read;
+            TransportMetrics.BytesReceived.Add(read);
+        }
+    }
+
+    private void Flush(Pipe pipe, List<Delivery> batch)
+    {
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        _owner.DeliverInbound(pipe, batch);
+        TransportMetrics.MessagesReceived.Add(batch.Count);
+        batch.Clear();
+    }
+
+    /// <summary>Commands after the handshake: answer PING, ignore everything else (libzmq ignores unknown commands).</summary>
+    private void HandleCommand(byte[] body)
+    {
+        if (Commands.TrySplit(body, out var name, out var data) && name.SequenceEqual(Commands.PingName))
+        {
+            EnqueueControl(Commands.BuildPongFrame(data));
+        }
+    }
+
+    private void EnqueueControl(byte[] frame)
+    {
+        TaskCompletionSource? wake;
+        lock (_controlGate)
+        {
+            _control.Enqueue(frame);
+            wake = _controlWake;
+            _controlWake = null;
+        }
+
+        wake?.TrySetResult();
+    }
+
+    private async Task<ConnectionEnd> SendLoopAsync(Pipe pipe, CancellationToken cancellationToken)
+    {
+        var batch = new List<Message>(256);
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(SendBufferSize);
+        try
+        {
+            while (true)
+            {
+                int length = DrainControl(ref buffer, 0);
+                if (pipe.Outbound.DrainTo(batch, MaxSendBatch) == 0)
+                {
+                    if (length > 0)
+                    {
+                        await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    if (pipe.Outbound.IsCompleted && pipe.Outbound.Count == 0)
+                    {
+                        return new ConnectionEnd("socket closed", null, null);
+                    }
+
+                    await WaitForWorkAsync(pipe, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                long bytes = 0;
+                foreach (var message in batch)
+                {
+                    int last = message.Count - 1;
+                    for (int i = 0; i <= last; i++)
+                    {
+                        var frame = message[i];
+                        if (frame.Length >= DirectWriteThreshold)
+                        {
+                            length += FrameHeader.Write(buffer.AsSpan(length), frame.Length, more: i < last, command: false);
+                            await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                            await SendAllAsync(frame, cancellationToken).ConfigureAwait(false);
+                            bytes += length + frame.Length;
+                            length = 0;
+                            continue;
+                        }
+
+                        if (length + FrameHeader.MaxLength + frame.Length > buffer.Length)
+                        {
+                            await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                            bytes += length;
+                            length = 0;
+                        }
+
+                        length += FrameHeader.Write(buffer.AsSpan(length), frame.Length, more: i < last, command: false);
+                        frame.Span.CopyTo(buffer.AsSpan(length));
+                        length += frame.Length;
+                    }
+                }
+
+                if (length > 0)
+                {
+                    await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                    bytes += length;
+                }
+
+                TransportMetrics.MessagesSent.Add(batch.Count);
+                TransportMetrics.BytesSent.Add(bytes);
+                batch.Clear();
+            }
+        }
+        catch (OperationCanceledException ex)
+        {
+            return new ConnectionEnd("closed", null, ex);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException)
+        {
+            return new ConnectionEnd(ex.Message, null, ex);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private int DrainControl(ref byte[] buffer, int length)
+    {
+        lock (_controlGate)
+        {
+            while (_control.TryDequeue(out var frame))
+            {
+                frame.CopyTo(buffer, length);
+                length += frame.Length;
+            }
+        }
+
+        return length;
+    }
+
+    private async Task WaitForWorkAsync(Pipe pipe, CancellationToken cancellationToken)
+    {
+        Task outbound = pipe.Outbound.ReadableSignal();
+        if (outbound.IsCompleted)
+        {
+            return;
+        }
+
+        Task control;
+        lock (_controlGate)
+        {
+            if (_control.Count > 0)
+            {
+                return;
+            }
+
+            _controlWake ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            control = _controlWake.Task;
+        }
+
+        await Task.WhenAny(outbound, control).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async ValueTask SendAllAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
+    {
+        while (!data.IsEmpty)
+        {
+            int sent = await _socket.SendAsync(data, SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            data = data[sent..];
+        }
+    }
+
+    private async ValueTask EnsureAsync(int count, CancellationToken cancellationToken)
+    {
+        if (_end - _start >= count)
+        {
+            return;
+        }
+
+        if (_buffer.Length - _start < count)
+        {
+            if (_buffer.Length < count)
+            {
+                var bigger = new byte[count];
+                Buffer.BlockCopy(_buffer, _start, bigger, 0, _end - _start);
+                _buffer = bigger;
+            }
+            else
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            }
+
+            _end -= _start;
+            _start = 0;
+        }
+
+        while (_end - _start < count)
+        {
+            int read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new EndOfStreamException("peer closed the connection during the handshake");
+            }
+
+            _end += read;
+            TransportMetrics.BytesReceived.Add(read);
+        }
+    }
+
+    private void TryShutdownSend()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+            // Already gone.
+        }
+    }
+
+    /// <summary>Closes the TCP socket; both loops end with an I/O error or cancellation.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        _socket.Dispose();
+    }
+}

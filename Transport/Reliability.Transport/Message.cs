@@ -1,0 +1,196 @@
+using System.Collections;
+using System.Text;
+
+namespace Reliability.Transport;
+
+/// <summary>
+/// A multipart message: an ordered list of frames, delivered atomically (all frames or none).
+/// Sending a message hands it over to the socket: do not modify or resend it afterwards,
+/// because socket types add and remove envelope frames in place.
+/// </summary>
+public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
+{
+    private readonly List<ReadOnlyMemory<byte>> _frames;
+
+    /// <summary>Creates an empty message.</summary>
+    public Message()
+    {
+        _frames = new List<ReadOnlyMemory<byte>>(4);
+    }
+
+    /// <summary>Creates a message with room for <paramref name="capacity"/> frames.</summary>
+    public Message(int capacity)
+    {
+        _frames = new List<ReadOnlyMemory<byte>>(capacity);
+    }
+
+    /// <summary>Creates a message from the given frames, in order.</summary>
+    public Message(IEnumerable<ReadOnlyMemory<byte>> frames)
+    {
+        ArgumentNullException.ThrowIfNull(frames);
+        _frames = new List<ReadOnlyMemory<byte>>(frames);
+    }
+
+    /// <summary>Creates a message whose frames are the UTF-8 encodings of <paramref name="frames"/>.</summary>
+    public static Message FromStrings(params IEnumerable<string> frames)
+    {
+        ArgumentNullException.ThrowIfNull(frames);
+        var message = new Message();
+        foreach (var frame in frames)
+        {
+            message.Append(frame);
+        }
+
+        return message;
+    }
+
+    /// <summary>Creates a message from byte-array frames (the arrays are not copied).</summary>
+    public static Message FromFrames(params IEnumerable<byte[]> frames)
+    {
+        ArgumentNullException.ThrowIfNull(frames);
+        var message = new Message();
+        foreach (var frame in frames)
+        {
+            message.Append(frame);
+        }
+
+        return message;
+    }
+
+    /// <summary>Number of frames.</summary>
+    public int Count => _frames.Count;
+
+    /// <summary>The frame at <paramref name="index"/>.</summary>
+    public ReadOnlyMemory<byte> this[int index] => _frames[index];
+
+    /// <summary>Whether the message has no frames.</summary>
+    public bool IsEmpty => _frames.Count == 0;
+
+    /// <summary>Sum of the lengths of all frames, in bytes.</summary>
+    public long TotalLength
+    {
+        get
+        {
+            long total = 0;
+            foreach (var frame in _frames)
+            {
+                total += frame.Length;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Adds a frame at the end. Returns this message, for chaining.</summary>
+    public Message Append(ReadOnlyMemory<byte> frame)
+    {
+        _frames.Add(frame);
+        return this;
+    }
+
+    /// <summary>Adds the UTF-8 encoding of <paramref name="text"/> as a frame at the end.</summary>
+    public Message Append(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        _frames.Add(Encoding.UTF8.GetBytes(text));
+        return this;
+    }
+
+    /// <summary>Adds a zero-length frame at the end (the envelope delimiter).</summary>
+    public Message AppendEmpty()
+    {
+        _frames.Add(ReadOnlyMemory<byte>.Empty);
+        return this;
+    }
+
+    /// <summary>Inserts a frame at the front. Returns this message, for chaining.</summary>
+    public Message Prepend(ReadOnlyMemory<byte> frame)
+    {
+        _frames.Insert(0, frame);
+        return this;
+    }
+
+    /// <summary>Inserts the UTF-8 encoding of <paramref name="text"/> as a frame at the front.</summary>
+    public Message Prepend(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        _frames.Insert(0, Encoding.UTF8.GetBytes(text));
+        return this;
+    }
+
+    /// <summary>Removes and returns the first frame.</summary>
+    /// <exception cref="InvalidOperationException">The message has no frames.</exception>
+    public ReadOnlyMemory<byte> Pop()
+    {
+        if (_frames.Count == 0)
+        {
+            throw new InvalidOperationException("Cannot pop a frame from an empty message.");
+        }
+
+        var first = _frames[0];
+        _frames.RemoveAt(0);
+        return first;
+    }
+
+    /// <summary>Removes the first <paramref name="count"/> frames.</summary>
+    public void RemoveFront(int count)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _frames.Count);
+        _frames.RemoveRange(0, count);
+    }
+
+    /// <summary>Index of the first zero-length frame, or -1 when there is none.</summary>
+    public int IndexOfEmptyFrame()
+    {
+        for (int i = 0; i < _frames.Count; i++)
+        {
+            if (_frames[i].IsEmpty)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>The frame at <paramref name="index"/> decoded as UTF-8.</summary>
+    public string GetString(int index) => Encoding.UTF8.GetString(_frames[index].Span);
+
+    /// <summary>Whether the frame at <paramref name="index"/> holds exactly <paramref name="expected"/>.</summary>
+    public bool FrameEquals(int index, ReadOnlySpan<byte> expected) =>
+        index < _frames.Count && _frames[index].Span.SequenceEqual(expected);
+
+    /// <summary>A copy of this message; frames are shared (they are read-only), the list is not.</summary>
+    public Message Clone() => new(_frames);
+
+    /// <inheritdoc />
+    public IEnumerator<ReadOnlyMemory<byte>> GetEnumerator() => _frames.GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    /// <summary>Frames rendered for logs: printable ASCII as text, anything else as hex.</summary>
+    public override string ToString()
+    {
+        var text = new StringBuilder();
+        text.Append('[');
+        for (int i = 0; i < _frames.Count; i++)
+        {
+            if (i > 0)
+            {
+                text.Append(", ");
+            }
+
+            var span = _frames[i].Span;
+            bool printable = true;
+            foreach (byte b in span)
+            {
+                printable &= b is >= 0x20 and < 0x7F;
+            }
+
+            text.Append(printable ? $"\"{Encoding.ASCII.GetString(span)}\"" : $"0x{Convert.ToHexString(span.Length > 32 ? span[..32] : span)}{(span.Length > 32 ? "…" : string.Empty)}");
+        }
+
+        return text.Append(']').ToString();
+    }
+}

@@ -1,0 +1,137 @@
+namespace Reliability.Transport;
+
+/// <summary>
+/// Immutable socket settings, validated once when the socket is created. Defaults follow libzmq
+/// 4.3.4 except <see cref="Linger"/>, which is bounded so that closing a socket never hangs.
+/// </summary>
+public sealed record SocketOptions
+{
+    /// <summary>Hard cap on the high-water marks, so a typo cannot reserve unbounded memory silently.</summary>
+    public const int MaxHighWaterMark = 10_000_000;
+
+    /// <summary>The defaults.</summary>
+    public static SocketOptions Default { get; } = new();
+
+    /// <summary>Outbound queue limit per peer, in messages (default 1000; 0 = unlimited).</summary>
+    public int SendHighWaterMark { get; init; } = 1000;
+
+    /// <summary>Inbound queue limit per peer, in messages (default 1000; 0 = unlimited).</summary>
+    public int ReceiveHighWaterMark { get; init; } = 1000;
+
+    /// <summary>
+    /// How long <c>DisposeAsync</c> waits for queued outbound messages to be written
+    /// (default 1 s; zero drops them at once). Never infinite: closing must not hang.
+    /// </summary>
+    public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Wait before reconnecting after a connection is lost or refused (default 100 ms).</summary>
+    public TimeSpan ReconnectInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Upper bound for exponential back-off (default zero = no back-off). When greater than
+    /// <see cref="ReconnectInterval"/>, each failed attempt doubles the wait up to this value.
+    /// </summary>
+    public TimeSpan ReconnectIntervalMax { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Whether a connecting socket reconnects at all after losing its peer (default true).</summary>
+    public bool Reconnect { get; init; } = true;
+
+    /// <summary>Time allowed for greeting and READY exchange (default 30 s, as libzmq; zero = no limit).</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Largest inbound message accepted, in bytes over all frames (default -1 = no limit).
+    /// A peer that sends a larger one is disconnected; other peers are unaffected.
+    /// </summary>
+    public long MaxMessageSize { get; init; } = -1;
+
+    /// <summary>Default timeout of send operations that do not pass one (default infinite).</summary>
+    public TimeSpan SendTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Default timeout of receive operations that do not pass one (default infinite).</summary>
+    public TimeSpan ReceiveTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// This socket's identity, sent to peers in READY (1..255 bytes, first byte not zero).
+    /// A ROUTER peer uses it as our routing id. Default: none.
+    /// </summary>
+    public ReadOnlyMemory<byte> RoutingId { get; init; }
+
+    /// <summary>ROUTER: an unroutable send throws <see cref="HostUnreachableException"/> instead of dropping silently, and a full peer queue makes the send wait.</summary>
+    public bool RouterMandatory { get; init; }
+
+    /// <summary>ROUTER: a new connection with an identity already in use takes it over (the old connection is closed).</summary>
+    public bool RouterHandover { get; init; }
+
+    /// <summary>REQ: allow a new request while a reply is pending (the pending one is abandoned).</summary>
+    public bool RequestRelaxed { get; init; }
+
+    /// <summary>REQ: prefix each request with a request id and accept only the reply that carries it.</summary>
+    public bool RequestCorrelate { get; init; }
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (SendHighWaterMark is < 0 or > MaxHighWaterMark)
+        {
+            problems.Add($"SendHighWaterMark must be 0..{MaxHighWaterMark} (was {SendHighWaterMark})");
+        }
+
+        if (ReceiveHighWaterMark is < 0 or > MaxHighWaterMark)
+        {
+            problems.Add($"ReceiveHighWaterMark must be 0..{MaxHighWaterMark} (was {ReceiveHighWaterMark})");
+        }
+
+        if (Linger < TimeSpan.Zero || Linger > TimeSpan.FromMinutes(5))
+        {
+            problems.Add($"Linger must be between zero and 5 minutes (was {Linger})");
+        }
+
+        if (ReconnectInterval <= TimeSpan.Zero)
+        {
+            problems.Add($"ReconnectInterval must be positive (was {ReconnectInterval})");
+        }
+
+        if (ReconnectIntervalMax < TimeSpan.Zero)
+        {
+            problems.Add($"ReconnectIntervalMax must not be negative (was {ReconnectIntervalMax})");
+        }
+
+        if (HandshakeTimeout < TimeSpan.Zero)
+        {
+            problems.Add($"HandshakeTimeout must not be negative (was {HandshakeTimeout})");
+        }
+
+        if (MaxMessageSize is < -1 or 0)
+        {
+            problems.Add($"MaxMessageSize must be -1 (no limit) or positive (was {MaxMessageSize})");
+        }
+
+        CheckTimeout(SendTimeout, nameof(SendTimeout), problems);
+        CheckTimeout(ReceiveTimeout, nameof(ReceiveTimeout), problems);
+
+        if (RoutingId.Length > 255)
+        {
+            problems.Add($"RoutingId must be at most 255 bytes (was {RoutingId.Length})");
+        }
+        else if (RoutingId.Length > 0 && RoutingId.Span[0] == 0)
+        {
+            problems.Add("RoutingId must not start with a zero byte (reserved for generated ids)");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid socket options: " + string.Join("; ", problems) + ".");
+        }
+    }
+
+    private static void CheckTimeout(TimeSpan value, string name, List<string> problems)
+    {
+        if (value != Timeout.InfiniteTimeSpan && value < TimeSpan.Zero)
+        {
+            problems.Add($"{name} must be zero, positive or infinite (was {value})");
+        }
+    }
+}

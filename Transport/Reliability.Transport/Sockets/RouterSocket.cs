@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Microsoft.Extensions.Logging;
+using Reliability.Transport.Internal;
+
+namespace Reliability.Transport;
+
+/// <summary>
+/// ROUTER: each received message gets its peer's routing id as first frame; a sent message's first
+/// frame selects the peer. The routing id is the peer's Identity, or a generated 5-byte id
+/// (<c>00</c> + 32-bit counter). Unroutable messages are dropped, or throw
+/// <see cref="HostUnreachableException"/> with <see cref="SocketOptions.RouterMandatory"/>.
+/// </summary>
+public sealed class RouterSocket : ZmqSocket
+{
+    private readonly object _routesGate = new();
+    private readonly Dictionary<byte[], Pipe> _routes = new(RoutingIdComparer.Instance);
+    private readonly Dictionary<byte[], Pipe>.AlternateLookup<ReadOnlySpan<byte>> _lookup;
+    private uint _nextGeneratedId = (uint)Random.Shared.Next();
+    private Pipe? _blockedOn;
+
+    /// <summary>Creates a ROUTER socket.</summary>
+    public RouterSocket(SocketOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+        : base(SocketType.Router, options, loggerFactory, timeProvider)
+    {
+        _lookup = _routes.GetAlternateLookup<ReadOnlySpan<byte>>();
+    }
+
+    /// <summary>Number of peers that can be routed to right now.</summary>
+    public int PeerCount
+    {
+        get
+        {
+            lock (_routesGate)
+            {
+                return _routes.Count;
+            }
+        }
+    }
+
+    private protected override bool OnPeerReady(Pipe pipe, byte[] peerIdentity)
+    {
+        Pipe? replaced = null;
+        lock (_routesGate)
+        {
+            byte[] id = peerIdentity.Length > 0 ? peerIdentity : GenerateId();
+            if (_routes.TryGetValue(id, out var existing) && existing != pipe)
+            {
+                if (!Options.RouterHandover)
+                {
+                    // libzmq keeps the first connection; the newcomer is refused.
+                    return false;
+                }
+
+                replaced = existing;
+            }
+
+            _routes[id] = pipe;
+            pipe.RoutingId = id;
+        }
+
+        // Handover: the old connection is closed; its pipe ends through the normal path.
+        replaced?.Connection?.Dispose();
+        return true;
+    }
+
+    private protected override void OnPeerGone(Pipe pipe)
+    {
+        lock (_routesGate)
+        {
+            var id = pipe.RoutingId;
+            if (!id.IsEmpty && _lookup.TryGetValue(id.Span, out var current) && current == pipe)
+            {
+                _lookup.Remove(id.Span);
+            }
+        }
+    }
+
+    private byte[] GenerateId()
+    {
+        var id = new byte[5];
+        do
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(id.AsSpan(1), unchecked(_nextGeneratedId++));
+        }
+        while (_lookup.ContainsKey(id));
+
+        return id;
+    }
+
+    private protected override Message? FilterIncoming(Pipe pipe, Message message) => message.Prepend(pipe.RoutingId);
+
+    private protected override bool TryRoute(Message message)
+    {
+        if (message.Count < 2)
+        {
+            // libzmq ignores a lone routing-id frame.
+            Drop("routing id without a body");
+            return true;
+        }
+
+        Pipe? pipe;
+        var id = message[0];
+        lock (_routesGate)
+        {
+            _lookup.TryGetValue(id.Span, out pipe);
+        }
+
+        if (pipe is null)
+        {
+            if (Options.RouterMandatory)
+            {
+                throw new HostUnreachableException(id.ToArray());
+            }
+
+            Drop("unknown routing id");
+            return true;
+        }
+
+        message.Pop();
+        if (pipe.Outbound.TryEnqueue(message))
+        {
+            return true;
+        }
+
+        if (!Options.RouterMandatory)
+        {
+            Drop("peer queue full");
+            return true;
+        }
+
+        message.Prepend(id);
+        _blockedOn = pipe;
+        return false;
+    }
+
+    private protected override Task SendableSignal() => _blockedOn?.Outbound.WritableSignal() ?? Task.CompletedTask;
+
+    /// <summary>Content equality for binary routing ids, with span lookups so routing allocates nothing.</summary>
+    private sealed class RoutingIdComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    {
+        public static readonly RoutingIdComparer Instance = new();
+
+        public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(byte[] obj) => GetHashCode(obj.AsSpan());
+
+        public bool Equals(ReadOnlySpan<byte> alternate, byte[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<byte> alternate)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(alternate);
+            return hash.ToHashCode();
+        }
+
+        public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
+    }
+}

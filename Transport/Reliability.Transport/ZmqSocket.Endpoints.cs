@@ -1,0 +1,473 @@
+using System.Net;
+using System.Net.Sockets;
+using Reliability.Transport.Internal;
+
+namespace Reliability.Transport;
+
+public abstract partial class ZmqSocket
+{
+    /// <summary>
+    /// Starts accepting connections on <paramref name="endpoint"/> (<c>tcp://host:port</c>,
+    /// <c>tcp://*:port</c>; port 0 or <c>*</c> picks a free port). Returns the bound endpoint with
+    /// the actual address and port, also readable from <see cref="LastEndpoint"/>.
+    /// </summary>
+    /// <exception cref="EndpointException">Malformed endpoint, unknown host, or address in use.</exception>
+    public string Bind(string endpoint)
+    {
+        ThrowIfDisposed();
+        var parsed = TcpEndpoint.Parse(endpoint, forBind: true);
+        IPAddress address;
+        try
+        {
+            address = parsed.ResolveAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+        catch (EndpointException)
+        {
+            Raise(new SocketEvent(SocketEventKind.BindFailed, endpoint));
+            throw;
+        }
+
+        var listenSocket = new Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            listenSocket.Bind(new IPEndPoint(address, parsed.Port));
+            listenSocket.Listen(512);
+        }
+        catch (SocketException ex)
+        {
+            listenSocket.Dispose();
+            Raise(new SocketEvent(SocketEventKind.BindFailed, endpoint) { Exception = ex });
+            string reason = ex.SocketErrorCode switch
+            {
+                SocketError.AddressAlreadyInUse => "address already in use",
+                SocketError.AddressNotAvailable => "address not available on this machine",
+                SocketError.AccessDenied => "permission denied",
+                _ => ex.Message,
+            };
+            throw new EndpointException(endpoint, reason, ex);
+        }
+
+        string bound = TcpEndpoint.Format((IPEndPoint)listenSocket.LocalEndPoint!);
+        var listener = new Listener(bound, listenSocket);
+        lock (_gate)
+        {
+            _listeners.Add(listener);
+        }
+
+        LastEndpoint = bound;
+        Track(AcceptLoopAsync(listener));
+        Log.Listening(Logger, Type, bound);
+        Raise(new SocketEvent(SocketEventKind.Listening, bound));
+        return bound;
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="endpoint"/> in the background and keeps reconnecting after the
+    /// peer goes away. Messages sent before the connection is up wait in this peer's queue.
+    /// </summary>
+    /// <exception cref="EndpointException">The endpoint is malformed.</exception>
+    /// <exception cref="InvalidOperationException">The socket is already connected to this endpoint.</exception>
+    public void Connect(string endpoint)
+    {
+        ThrowIfDisposed();
+        var parsed = TcpEndpoint.Parse(endpoint, forBind: false);
+        var pipe = NewPipe(endpoint, connectSide: true);
+        var connector = new Connector(parsed, pipe, CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token));
+        lock (_gate)
+        {
+            if (!_connectors.TryAdd(endpoint, connector))
+            {
+                throw new InvalidOperationException($"Already connected to '{endpoint}'.");
+            }
+        }
+
+        if (UsesLoadBalancing)
+        {
+            AddLoadBalanced(pipe);
+        }
+
+        Track(ConnectLoopAsync(connector));
+    }
+
+    /// <summary>Stops connecting to <paramref name="endpoint"/> and drops its queued messages.</summary>
+    /// <returns>False when the socket was not connected to that endpoint.</returns>
+    public bool Disconnect(string endpoint)
+    {
+        Connector? connector;
+        lock (_gate)
+        {
+            if (!_connectors.Remove(endpoint, out connector))
+            {
+                return false;
+            }
+        }
+
+        connector.Stop.Cancel();
+        connector.Pipe.Connection?.Dispose();
+        TerminatePipe(connector.Pipe);
+        return true;
+    }
+
+    /// <summary>Whether sends go round-robin over all pipes (DEALER, REQ, PUSH, PAIR).</summary>
+    private protected virtual bool UsesLoadBalancing => false;
+
+    private async Task AcceptLoopAsync(Listener listener)
+    {
+        while (!_lifetime.IsCancellationRequested && !listener.IsClosed)
+        {
+            Socket accepted;
+            try
+            {
+                accepted = await listener.Socket.AcceptAsync(_lifetime.Token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+            {
+                return;
+            }
+            catch (SocketException ex)
+            {
+                // Resource exhaustion (EMFILE) or a connection reset before accept: keep serving.
+                Log.AcceptFailed(Logger, Type, listener.Endpoint, ex.Message);
+                continue;
+            }
+
+            Track(ServeAcceptedAsync(accepted));
+        }
+    }
+
+    private async Task ServeAcceptedAsync(Socket accepted)
+    {
+        string remote = accepted.RemoteEndPoint is IPEndPoint ip ? TcpEndpoint.Format(ip) : "tcp://?";
+        Raise(new SocketEvent(SocketEventKind.Accepted, remote));
+        using var connection = new ZmtpConnection(this, accepted, remote);
+        var handshake = await HandshakeAsync(connection, remote).ConfigureAwait(false);
+        if (handshake is null || _closing)
+        {
+            return;
+        }
+
+        var pipe = NewPipe(remote, connectSide: false);
+        pipe.Connection = connection;
+        if (!OnPeerReady(pipe, handshake.PeerIdentity))
+        {
+            TerminatePipe(pipe);
+            ReportProtocolError(remote, ProtocolError.DuplicateIdentity, "routing id already in use by another connection", SocketEventKind.HandshakeFailed);
+            return;
+        }
+
+        if (UsesLoadBalancing)
+        {
+            AddLoadBalanced(pipe);
+        }
+
+        TransportMetrics.Connections.Add(1);
+        Log.HandshakeSucceeded(Logger, Type, remote, handshake.PeerSocketType);
+        Raise(new SocketEvent(SocketEventKind.HandshakeSucceeded, remote) { PeerRoutingId = pipe.RoutingId });
+        var end = await connection.RunAsync(pipe, _lifetime.Token).ConfigureAwait(false);
+        TransportMetrics.Connections.Add(-1);
+
+        OnPeerGone(pipe);
+        TerminatePipe(pipe);
+        ReportEnd(remote, end);
+    }
+
+    private async Task ConnectLoopAsync(Connector connector)
+    {
+        var token = connector.Stop.Token;
+        var pipe = connector.Pipe;
+        string endpoint = connector.Endpoint.Original;
+        var backoff = Options.ReconnectInterval;
+        TimeSpan delay = TimeSpan.Zero;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                if (_closing && pipe.Outbound.Count == 0)
+                {
+                    return;
+                }
+
+                if (delay > TimeSpan.Zero)
+                {
+                    await Task.Delay(delay, TimeProvider, token).ConfigureAwait(false);
+                }
+
+                Socket tcp;
+                try
+                {
+                    tcp = await OpenAsync(connector.Endpoint, token).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is SocketException or EndpointException or TimeoutException)
+                {
+                    delay = NextDelay(ref backoff);
+                    Log.ConnectRetry(Logger, Type, endpoint, ex.Message, (long)delay.TotalMilliseconds);
+                    Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { Exception = ex, RetryIn = delay });
+                    continue;
+                }
+
+                Raise(new SocketEvent(SocketEventKind.Connected, endpoint));
+                using (var connection = new ZmtpConnection(this, tcp, endpoint))
+                {
+                    var handshake = await HandshakeAsync(connection, endpoint).ConfigureAwait(false);
+                    if (handshake is null)
+                    {
+                        if (connector.ProtocolFailure)
+                        {
+                            // libzmq does not reconnect after a protocol error (zeromq/libzmq#1043).
+                            Log.ReconnectAbandoned(Logger, Type, endpoint);
+                            return;
+                        }
+
+                        delay = NextDelay(ref backoff);
+                        Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { RetryIn = delay });
+                        continue;
+                    }
+
+                    backoff = Options.ReconnectInterval;
+                    pipe.Connection = connection;
+                    if (!OnPeerReady(pipe, handshake.PeerIdentity))
+                    {
+                        pipe.Connection = null;
+                        ReportProtocolError(endpoint, ProtocolError.DuplicateIdentity, "routing id already in use by another connection", SocketEventKind.HandshakeFailed);
+                        delay = NextDelay(ref backoff);
+                        continue;
+                    }
+
+                    TransportMetrics.Connections.Add(1);
+                    Log.HandshakeSucceeded(Logger, Type, endpoint, handshake.PeerSocketType);
+                    Raise(new SocketEvent(SocketEventKind.HandshakeSucceeded, endpoint) { PeerRoutingId = pipe.RoutingId });
+                    var end = await connection.RunAsync(pipe, token).ConfigureAwait(false);
+                    TransportMetrics.Connections.Add(-1);
+                    pipe.Connection = null;
+                    OnPeerGone(pipe);
+                    ReportEnd(endpoint, end);
+                    if (end.Error is not null)
+                    {
+                        Log.ReconnectAbandoned(Logger, Type, endpoint);
+                        return;
+                    }
+                }
+
+                if (!Options.Reconnect)
+                {
+                    return;
+                }
+
+                delay = NextDelay(ref backoff);
+                Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { RetryIn = delay });
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Disconnect or dispose.
+        }
+    }
+
+    private async Task<Socket> OpenAsync(TcpEndpoint endpoint, CancellationToken token)
+    {
+        var address = await endpoint.ResolveAsync(token).ConfigureAwait(false);
+        var tcp = new Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
+        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
+        if (Options.HandshakeTimeout > TimeSpan.Zero)
+        {
+            attempt.CancelAfter(Options.HandshakeTimeout);
+        }
+
+        try
+        {
+            await tcp.ConnectAsync(new IPEndPoint(address, endpoint.Port), attempt.Token).ConfigureAwait(false);
+            return tcp;
+        }
+        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        {
+            tcp.Dispose();
+            throw new TimeoutException("connect timed out");
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reconnect wait: the current interval plus up to one base interval of jitter; doubles toward the maximum.</summary>
+    private TimeSpan NextDelay(ref TimeSpan backoff)
+    {
+        var jitter = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * Options.ReconnectInterval.Ticks));
+        var delay = backoff + jitter;
+        if (Options.ReconnectIntervalMax > Options.ReconnectInterval)
+        {
+            var doubled = backoff * 2;
+            backoff = doubled > Options.ReconnectIntervalMax ? Options.ReconnectIntervalMax : doubled;
+        }
+
+        return delay;
+    }
+
+    /// <summary>Runs the handshake; reports failures. Returns null when it failed.</summary>
+    private async Task<HandshakeResult?> HandshakeAsync(ZmtpConnection connection, string endpoint)
+    {
+        HandshakeResult result;
+        try
+        {
+            result = await connection.HandshakeAsync(_lifetime.Token).ConfigureAwait(false);
+        }
+        catch (ProtocolException ex)
+        {
+            MarkProtocolFailure(endpoint, true);
+            ReportProtocolError(endpoint, ex.Error, ex.Message, SocketEventKind.HandshakeFailed);
+            return null;
+        }
+        catch (Exception ex) when (ex is SocketException or EndOfStreamException or ObjectDisposedException or IOException or OperationCanceledException)
+        {
+            MarkProtocolFailure(endpoint, false);
+            Log.ConnectionEnded(Logger, Type, endpoint, ex.Message);
+            Raise(new SocketEvent(SocketEventKind.HandshakeFailed, endpoint) { Exception = ex });
+            return null;
+        }
+
+        if (!result.Succeeded)
+        {
+            // A timeout is treated like an I/O error: libzmq reconnects after it.
+            MarkProtocolFailure(endpoint, result.Error != ProtocolError.HandshakeTimeout);
+            ReportProtocolError(endpoint, result.Error!.Value, result.Reason, SocketEventKind.HandshakeFailed);
+            return null;
+        }
+
+        MarkProtocolFailure(endpoint, false);
+        return result;
+    }
+
+    private void MarkProtocolFailure(string endpoint, bool failed)
+    {
+        lock (_gate)
+        {
+            if (_connectors.TryGetValue(endpoint, out var connector))
+            {
+                connector.ProtocolFailure = failed;
+            }
+        }
+    }
+
+    private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind)
+    {
+        TransportMetrics.ProtocolErrors.Add(1, new KeyValuePair<string, object?>("error", error.ToString()));
+        Log.ProtocolViolation(Logger, Type, endpoint, error, reason);
+        Raise(new SocketEvent(kind, endpoint) { Error = error, Exception = new ProtocolException(error, reason) });
+    }
+
+    private void ReportEnd(string endpoint, ConnectionEnd end)
+    {
+        if (end.Error is { } error)
+        {
+            ReportProtocolError(endpoint, error, end.Reason, SocketEventKind.Disconnected);
+            return;
+        }
+
+        Log.ConnectionEnded(Logger, Type, endpoint, end.Reason);
+        Raise(new SocketEvent(SocketEventKind.Disconnected, endpoint) { Exception = end.Exception });
+    }
+
+    /// <summary>
+    /// Closes the socket: stops listening and connecting, waits up to <see cref="SocketOptions.Linger"/>
+    /// for queued messages to be written, then closes every connection.
+    /// </summary>
+    public ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            _disposal ??= CloseAsync();
+        }
+
+        GC.SuppressFinalize(this);
+        return new ValueTask(_disposal);
+    }
+
+    /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
+    public void Dispose()
+    {
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+        GC.SuppressFinalize(this);
+    }
+
+    private async Task CloseAsync()
+    {
+        _closing = true;
+        List<Listener> listeners;
+        List<Pipe> pipes;
+        Task[] running;
+        lock (_gate)
+        {
+            listeners = [.. _listeners];
+            _listeners.Clear();
+            pipes = [.. _allPipes];
+            running = [.. _tasks];
+        }
+
+        foreach (var listener in listeners)
+        {
+            listener.Close();
+            Raise(new SocketEvent(SocketEventKind.Closed, listener.Endpoint));
+        }
+
+        // Completing the queues lets each send loop flush what is queued and then close gracefully.
+        foreach (var pipe in pipes)
+        {
+            pipe.Outbound.Complete();
+        }
+
+        if (Options.Linger > TimeSpan.Zero && running.Length > 0)
+        {
+            try
+            {
+                await Task.WhenAll(running).WaitAsync(Options.Linger, TimeProvider).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                int pending = pipes.Sum(p => p.Outbound.Count);
+                Log.LingerExpired(Logger, Type, pending);
+            }
+        }
+
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        lock (_gate)
+        {
+            running = [.. _tasks];
+        }
+
+        // Every loop observes the cancellation promptly; the cap only guards against a bug hanging Dispose.
+        await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5), TimeProvider).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        _inbound.Complete();
+        _lifetime.Dispose();
+    }
+
+    private sealed class Listener(string endpoint, Socket socket)
+    {
+        private int _closed;
+
+        public string Endpoint { get; } = endpoint;
+
+        public Socket Socket { get; } = socket;
+
+        public bool IsClosed => Volatile.Read(ref _closed) != 0;
+
+        public void Close()
+        {
+            if (Interlocked.Exchange(ref _closed, 1) == 0)
+            {
+                Socket.Dispose();
+            }
+        }
+    }
+
+    private sealed class Connector(TcpEndpoint endpoint, Pipe pipe, CancellationTokenSource stop)
+    {
+        public TcpEndpoint Endpoint { get; } = endpoint;
+
+        public Pipe Pipe { get; } = pipe;
+
+        public CancellationTokenSource Stop { get; } = stop;
+
+        public volatile bool ProtocolFailure;
+    }
+}

@@ -1,0 +1,493 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Reliability.Transport.Internal;
+
+namespace Reliability.Transport;
+
+/// <summary>
+/// Base of every socket type: endpoints, connections, queues and the send/receive API.
+/// Each derived type is a routing strategy over the set of peer pipes.
+/// A socket may be used from several tasks for sending and receiving (its state is locked), but
+/// REQ and REP alternate strictly, so they are normally used by one logical caller.
+/// </summary>
+public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
+{
+    private readonly object _gate = new();
+    private readonly object _receiveGate = new();
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly AsyncQueue<Delivery> _inbound = new(0);
+    private readonly List<Pipe> _loadBalanced = [];
+    private readonly HashSet<Pipe> _allPipes = [];
+    private readonly HashSet<Task> _tasks = [];
+    private readonly List<Listener> _listeners = [];
+    private readonly Dictionary<string, Connector> _connectors = new(StringComparer.Ordinal);
+    private TaskCompletionSource? _pipesChanged;
+    private Message? _prefetched;
+    private int _roundRobin;
+    private volatile bool _closing;
+    private Task? _disposal;
+
+    /// <summary>Creates the socket. Options are validated here (all problems reported together).</summary>
+    private protected ZmqSocket(SocketType type, SocketOptions? options, ILoggerFactory? loggerFactory, TimeProvider? timeProvider)
+    {
+        options ??= SocketOptions.Default;
+        options.Validate();
+        Type = type;
+        Options = options;
+        TimeProvider = timeProvider ?? TimeProvider.System;
+        Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Reliability.Transport." + type + "Socket");
+    }
+
+    /// <summary>This socket's type.</summary>
+    public SocketType Type { get; }
+
+    /// <summary>The settings this socket was created with.</summary>
+    public SocketOptions Options { get; }
+
+    /// <summary>The endpoint of the most recent successful <see cref="Bind"/>, with the actual port.</summary>
+    public string? LastEndpoint { get; private set; }
+
+    /// <summary>
+    /// Connection and endpoint events (listening, accepted, connected, handshake succeeded/failed,
+    /// disconnected, retried). Raised on I/O threads: keep handlers short and non-blocking.
+    /// </summary>
+    public event EventHandler<SocketEvent>? EventRaised;
+
+    internal TimeProvider TimeProvider { get; }
+
+    internal ILogger Logger { get; }
+
+    internal CancellationToken Lifetime => _lifetime.Token;
+
+    internal bool IsClosing => _closing;
+
+    /// <summary>Sends a message, waiting as the socket type requires, up to <see cref="SocketOptions.SendTimeout"/>.</summary>
+    /// <exception cref="TimeoutException">The send timeout elapsed.</exception>
+    /// <exception cref="SocketStateException">The socket type does not allow a send now (REQ/REP alternation).</exception>
+    /// <exception cref="HostUnreachableException">ROUTER with <see cref="SocketOptions.RouterMandatory"/>: no such peer.</exception>
+    public async ValueTask SendAsync(Message message, CancellationToken cancellationToken = default)
+    {
+        if (!await TrySendAsync(message, Options.SendTimeout, cancellationToken).ConfigureAwait(false))
+        {
+            throw new TimeoutException($"{Type} send did not complete within {Options.SendTimeout.TotalMilliseconds} ms.");
+        }
+    }
+
+    /// <summary>Sends a message, waiting at most <paramref name="timeout"/> (zero = do not wait). Returns false on timeout.</summary>
+    public ValueTask<bool> TrySendAsync(Message message, TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        ThrowIfDisposed();
+        if (message.Count == 0)
+        {
+            throw new ArgumentException("A message needs at least one frame.", nameof(message));
+        }
+
+        message = PrepareOutgoing(message);
+        if (TryRoute(message))
+        {
+            OnSent();
+            return new ValueTask<bool>(true);
+        }
+
+        if (timeout == TimeSpan.Zero)
+        {
+            return new ValueTask<bool>(false);
+        }
+
+        return SendSlowAsync(message, timeout, cancellationToken);
+    }
+
+    private async ValueTask<bool> SendSlowAsync(Message message, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CreateDeadline(timeout, cancellationToken, out var token);
+        try
+        {
+            while (true)
+            {
+                ThrowIfDisposed();
+                await SendableSignal().WaitAsync(token).ConfigureAwait(false);
+                if (TryRoute(message))
+                {
+                    OnSent();
+                    return true;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_lifetime.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Receives the next message, waiting up to <see cref="SocketOptions.ReceiveTimeout"/>.</summary>
+    /// <exception cref="TimeoutException">The receive timeout elapsed.</exception>
+    /// <exception cref="SocketStateException">The socket type does not allow a receive now (REQ/REP alternation).</exception>
+    public async ValueTask<Message> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        return await TryReceiveAsync(Options.ReceiveTimeout, cancellationToken).ConfigureAwait(false)
+            ?? throw new TimeoutException($"{Type} receive did not complete within {Options.ReceiveTimeout.TotalMilliseconds} ms.");
+    }
+
+    /// <summary>Receives the next message, waiting at most <paramref name="timeout"/> (zero = do not wait). Returns null on timeout.</summary>
+    public ValueTask<Message?> TryReceiveAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        CheckCanReceive();
+        if (TryTakeInbound(out var message))
+        {
+            return new ValueTask<Message?>(message);
+        }
+
+        ThrowIfDisposed();
+        if (timeout == TimeSpan.Zero)
+        {
+            return new ValueTask<Message?>((Message?)null);
+        }
+
+        return ReceiveSlowAsync(timeout, cancellationToken);
+    }
+
+    private async ValueTask<Message?> ReceiveSlowAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CreateDeadline(timeout, cancellationToken, out var token);
+        try
+        {
+            while (true)
+            {
+                await _inbound.ReadableSignal().WaitAsync(token).ConfigureAwait(false);
+                if (TryTakeInbound(out var message))
+                {
+                    return message;
+                }
+
+                ThrowIfDisposed();
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_lifetime.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Synchronous <see cref="SendAsync"/>.</summary>
+    public void Send(Message message)
+    {
+        var pending = SendAsync(message);
+        if (!pending.IsCompletedSuccessfully)
+        {
+            pending.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    /// <summary>Synchronous <see cref="ReceiveAsync"/>.</summary>
+    public Message Receive()
+    {
+        var pending = ReceiveAsync();
+        return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Synchronous <see cref="TrySendAsync"/>.</summary>
+    public bool TrySend(Message message, TimeSpan timeout)
+    {
+        var pending = TrySendAsync(message, timeout);
+        return pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <summary>Synchronous <see cref="TryReceiveAsync"/>.</summary>
+    public bool TryReceive(TimeSpan timeout, out Message? message)
+    {
+        var pending = TryReceiveAsync(timeout);
+        message = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+        return message is not null;
+    }
+
+    /// <summary>Whether a message can be received right now without waiting.</summary>
+    public bool HasPendingMessage
+    {
+        get
+        {
+            lock (_receiveGate)
+            {
+                if (_prefetched is not null)
+                {
+                    return true;
+                }
+
+                while (_inbound.TryDequeue(out var delivery))
+                {
+                    delivery.Pipe.ReleaseInbound();
+                    var accepted = FilterIncoming(delivery.Pipe, delivery.Message);
+                    if (accepted is not null)
+                    {
+                        _prefetched = accepted;
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+        }
+    }
+
+    /// <summary>A task that completes when new input may have arrived (used by <see cref="Poller"/>).</summary>
+    internal Task InputSignal() => _inbound.ReadableSignal();
+
+    private bool TryTakeInbound(out Message message)
+    {
+        lock (_receiveGate)
+        {
+            if (_prefetched is not null)
+            {
+                message = _prefetched;
+                _prefetched = null;
+                return true;
+            }
+
+            while (_inbound.TryDequeue(out var delivery))
+            {
+                delivery.Pipe.ReleaseInbound();
+                var accepted = FilterIncoming(delivery.Pipe, delivery.Message);
+                if (accepted is not null)
+                {
+                    message = accepted;
+                    return true;
+                }
+            }
+        }
+
+        message = null!;
+        return false;
+    }
+
+    private CancellationTokenSource? CreateDeadline(TimeSpan timeout, CancellationToken cancellationToken, out CancellationToken token)
+    {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            var linkedInfinite = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+            token = linkedInfinite.Token;
+            return linkedInfinite;
+        }
+
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+        var timer = TimeProvider.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), linked, timeout, Timeout.InfiniteTimeSpan);
+        linked.Token.Register(static t => ((ITimer)t!).Dispose(), timer);
+        token = linked.Token;
+        return linked;
+    }
+
+    // ---- strategy hooks -------------------------------------------------------------------
+
+    /// <summary>Validates the socket state and adds envelope frames; called once per send.</summary>
+    private protected virtual Message PrepareOutgoing(Message message) => message;
+
+    /// <summary>Tries to hand the message to a pipe without waiting. False = would block.</summary>
+    private protected abstract bool TryRoute(Message message);
+
+    /// <summary>Completes when a blocked <see cref="TryRoute"/> may succeed.</summary>
+    private protected virtual Task SendableSignal() => LoadBalanceSignal();
+
+    /// <summary>Called after a message was routed.</summary>
+    private protected virtual void OnSent()
+    {
+    }
+
+    /// <summary>Throws when the socket type does not allow a receive now.</summary>
+    private protected virtual void CheckCanReceive()
+    {
+    }
+
+    /// <summary>Transforms an inbound message for the application, or returns null to drop it.</summary>
+    private protected virtual Message? FilterIncoming(Pipe pipe, Message message) => message;
+
+    /// <summary>Called after each successful handshake, before traffic flows. False refuses the connection.</summary>
+    private protected virtual bool OnPeerReady(Pipe pipe, byte[] peerIdentity) => true;
+
+    /// <summary>Called after each connection of a pipe ends.</summary>
+    private protected virtual void OnPeerGone(Pipe pipe)
+    {
+    }
+
+    /// <summary>Round-robin over pipes that can take the message now (DEALER, REQ, PUSH).</summary>
+    private protected bool TryRoundRobin(Message message, out Pipe? chosen)
+    {
+        lock (_gate)
+        {
+            int count = _loadBalanced.Count;
+            for (int i = 0; i < count; i++)
+            {
+                int index = (_roundRobin + i) % count;
+                var pipe = _loadBalanced[index];
+                if (pipe.Outbound.TryEnqueue(message))
+                {
+                    _roundRobin = (index + 1) % count;
+                    chosen = pipe;
+                    return true;
+                }
+            }
+        }
+
+        chosen = null;
+        return false;
+    }
+
+    /// <summary>Completes when any load-balanced pipe has room, or the pipe set changes.</summary>
+    private protected Task LoadBalanceSignal()
+    {
+        lock (_gate)
+        {
+            _pipesChanged ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_loadBalanced.Count == 0)
+            {
+                return _pipesChanged.Task;
+            }
+
+            var signals = new Task[_loadBalanced.Count + 1];
+            for (int i = 0; i < _loadBalanced.Count; i++)
+            {
+                signals[i] = _loadBalanced[i].Outbound.WritableSignal();
+            }
+
+            signals[^1] = _pipesChanged.Task;
+            return Task.WhenAny(signals);
+        }
+    }
+
+    // ---- pipes -----------------------------------------------------------------------------
+
+    private Pipe NewPipe(string endpoint, bool connectSide)
+    {
+        var pipe = new Pipe(endpoint, connectSide, Options.SendHighWaterMark, Options.ReceiveHighWaterMark);
+        lock (_gate)
+        {
+            _allPipes.Add(pipe);
+        }
+
+        return pipe;
+    }
+
+    /// <summary>Removes a pipe for good and drops whatever it still had queued.</summary>
+    private void TerminatePipe(Pipe pipe)
+    {
+        pipe.IsTerminated = true;
+        lock (_gate)
+        {
+            _allPipes.Remove(pipe);
+        }
+
+        RemoveLoadBalanced(pipe);
+        pipe.Outbound.Complete();
+        int lost = pipe.Outbound.Clear();
+        if (lost > 0)
+        {
+            TransportMetrics.Dropped(Type, "peer gone", lost);
+        }
+    }
+
+    private void AddLoadBalanced(Pipe pipe)
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            _loadBalanced.Add(pipe);
+            wake = _pipesChanged;
+            _pipesChanged = null;
+        }
+
+        wake?.TrySetResult();
+    }
+
+    private void RemoveLoadBalanced(Pipe pipe)
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            int index = _loadBalanced.IndexOf(pipe);
+            if (index < 0)
+            {
+                return;
+            }
+
+            _loadBalanced.RemoveAt(index);
+            if (_roundRobin > index)
+            {
+                _roundRobin--;
+            }
+
+            if (_loadBalanced.Count > 0)
+            {
+                _roundRobin %= _loadBalanced.Count;
+            }
+            else
+            {
+                _roundRobin = 0;
+            }
+
+            wake = _pipesChanged;
+            _pipesChanged = null;
+        }
+
+        wake?.TrySetResult();
+    }
+
+    /// <summary>Called by a connection's receive loop with a batch of complete messages.</summary>
+    internal void DeliverInbound(Pipe pipe, List<Delivery> batch)
+    {
+        pipe.AddInbound(batch.Count);
+        if (!_inbound.EnqueueRange(batch))
+        {
+            TransportMetrics.Dropped(Type, "closed", batch.Count);
+        }
+    }
+
+    /// <summary>Counts and logs a dropped message.</summary>
+    private protected void Drop(string reason)
+    {
+        TransportMetrics.Dropped(Type, reason);
+        Log.MessageDropped(Logger, Type, reason);
+    }
+
+    internal void Raise(SocketEvent socketEvent)
+    {
+        var handler = EventRaised;
+        if (handler is null)
+        {
+            return;
+        }
+
+        try
+        {
+            handler(this, socketEvent);
+        }
+        catch (Exception ex)
+        {
+            Log.EventHandlerFailed(Logger, Type, ex);
+        }
+    }
+
+    private protected void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_closing, this);
+
+    private void Track(Task task)
+    {
+        lock (_gate)
+        {
+            _tasks.Add(task);
+        }
+
+        task.ContinueWith(
+            (t, state) =>
+            {
+                var self = (ZmqSocket)state!;
+                lock (self._gate)
+                {
+                    self._tasks.Remove(t);
+                }
+            },
+            this,
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Type} socket{(LastEndpoint is null ? string.Empty : " on " + LastEndpoint)}";
+}

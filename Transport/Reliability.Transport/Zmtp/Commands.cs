@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Reliability.Transport.Zmtp;
+
+/// <summary>
+/// ZMTP command bodies: <c>name-len(1) name data</c> (PROTOCOLS.md §1.4-1.7). Pure functions, no I/O.
+/// </summary>
+internal static class Commands
+{
+    /// <summary>Longest PING context a peer may send and we echo (RFC 37; libzmq truncates to 16).</summary>
+    public const int MaxPingContext = 16;
+
+    public static ReadOnlySpan<byte> ReadyName => "READY"u8;
+
+    public static ReadOnlySpan<byte> ErrorName => "ERROR"u8;
+
+    public static ReadOnlySpan<byte> PingName => "PING"u8;
+
+    public static ReadOnlySpan<byte> PongName => "PONG"u8;
+
+    /// <summary>The canonical property names; libzmq matches these case-sensitively, so we always emit them so.</summary>
+    public const string SocketTypeProperty = "Socket-Type";
+    public const string IdentityProperty = "Identity";
+
+    /// <summary>Builds a whole READY command frame (header included) with Socket-Type and, when given, Identity.</summary>
+    public static byte[] BuildReadyFrame(string socketType, ReadOnlySpan<byte> identity, bool includeIdentity)
+    {
+        var properties = new List<KeyValuePair<string, byte[]>>
+        {
+            new(SocketTypeProperty, Encoding.ASCII.GetBytes(socketType)),
+        };
+        if (includeIdentity)
+        {
+            properties.Add(new(IdentityProperty, identity.ToArray()));
+        }
+
+        return BuildCommandFrame(ReadyName, EncodeProperties(properties));
+    }
+
+    /// <summary>Encodes metadata properties: <c>name-len(1) name value-len(4 BE) value</c> each.</summary>
+    public static byte[] EncodeProperties(IEnumerable<KeyValuePair<string, byte[]>> properties)
+    {
+        using var body = new MemoryStream();
+        Span<byte> length = stackalloc byte[4];
+        foreach (var (name, value) in properties)
+        {
+            byte[] nameBytes = Encoding.ASCII.GetBytes(name);
+            if (nameBytes.Length is 0 or > 255)
+            {
+                throw new ArgumentException($"Property name '{name}' must be 1..255 octets.", nameof(properties));
+            }
+
+            body.WriteByte((byte)nameBytes.Length);
+            body.Write(nameBytes);
+            BinaryPrimitives.WriteInt32BigEndian(length, value.Length);
+            body.Write(length);
+            body.Write(value);
+        }
+
+        return body.ToArray();
+    }
+
+    /// <summary>Builds a command frame: header, name length, name, data.</summary>
+    public static byte[] BuildCommandFrame(ReadOnlySpan<byte> name, ReadOnlySpan<byte> data)
+    {
+        int bodyLength = 1 + name.Length + data.Length;
+        int headerLength = FrameHeader.LengthFor(bodyLength);
+        var frame = new byte[headerLength + bodyLength];
+        FrameHeader.Write(frame, bodyLength, more: false, command: true);
+        frame[headerLength] = (byte)name.Length;
+        name.CopyTo(frame.AsSpan(headerLength + 1));
+        data.CopyTo(frame.AsSpan(headerLength + 1 + name.Length));
+        return frame;
+    }
+
+    /// <summary>PONG echoing at most 16 octets of the PING's context.</summary>
+    public static byte[] BuildPongFrame(ReadOnlySpan<byte> pingData)
+    {
+        // PING data = ttl(2) context(0..16)
+        var context = pingData.Length > 2 ? pingData[2..] : [];
+        if (context.Length > MaxPingContext)
+        {
+            context = context[..MaxPingContext];
+        }
+
+        return BuildCommandFrame(PongName, context);
+    }
+
+    /// <summary>Splits a command body into name and data; false when the body is malformed.</summary>
+    public static bool TrySplit(ReadOnlySpan<byte> body, out ReadOnlySpan<byte> name, out ReadOnlySpan<byte> data)
+    {
+        name = default;
+        data = default;
+        if (body.Length < 1 || body[0] == 0 || body.Length < 1 + body[0])
+        {
+            return false;
+        }
+
+        name = body.Slice(1, body[0]);
+        data = body[(1 + body[0])..];
+        return true;
+    }
+
+    /// <summary>
+    /// Parses a READY property list. Names are compared case-insensitively (RFC 37) for the two we use.
+    /// Returns null and a reason when the list is malformed.
+    /// </summary>
+    public static ReadyProperties? ParseReady(ReadOnlySpan<byte> data, out string? error)
+    {
+        string? socketType = null;
+        byte[]? identity = null;
+        var other = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        while (!data.IsEmpty)
+        {
+            int nameLength = data[0];
+            if (nameLength == 0 || data.Length < 1 + nameLength + 4)
+            {
+                error = "truncated or empty property name";
+                return null;
+            }
+
+            string name = Encoding.ASCII.GetString(data.Slice(1, nameLength));
+            int valueLength = BinaryPrimitives.ReadInt32BigEndian(data.Slice(1 + nameLength, 4));
+            int valueOffset = 1 + nameLength + 4;
+            if (valueLength < 0 || data.Length - valueOffset < valueLength)
+            {
+                error = $"property '{name}' value length {valueLength} exceeds the command";
+                return null;
+            }
+
+            var value = data.Slice(valueOffset, valueLength);
+            if (name.Equals(SocketTypeProperty, StringComparison.OrdinalIgnoreCase))
+            {
+                socketType = Encoding.ASCII.GetString(value);
+            }
+            else if (name.Equals(IdentityProperty, StringComparison.OrdinalIgnoreCase))
+            {
+                if (value.Length > 255)
+                {
+                    error = "Identity longer than 255 octets";
+                    return null;
+                }
+
+                identity = value.ToArray();
+            }
+            else
+            {
+                other[name] = value.ToArray();
+            }
+
+            data = data[(valueOffset + valueLength)..];
+        }
+
+        error = null;
+        return new ReadyProperties(socketType, identity ?? [], other);
+    }
+
+    /// <summary>Reason text of an ERROR command: <c>reason-len(1) reason</c>.</summary>
+    public static string ParseErrorReason(ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty)
+        {
+            return string.Empty;
+        }
+
+        int length = Math.Min(data[0], data.Length - 1);
+        return Encoding.ASCII.GetString(data.Slice(1, length));
+    }
+}
+
+/// <summary>What a peer told us in READY.</summary>
+internal sealed record ReadyProperties(string? SocketType, byte[] Identity, IReadOnlyDictionary<string, byte[]> Other);

@@ -1,0 +1,62 @@
+namespace Reliability.Transport.Zmtp;
+
+/// <summary>The 64-octet ZMTP 3.x greeting (RFC 23/37; PROTOCOLS.md §1.2).</summary>
+internal static class Greeting
+{
+    public const int Length = 64;
+    public const byte MajorVersion = 3;
+    public const byte MinorVersion = 1;
+    private const int MechanismOffset = 12;
+    private const int MechanismLength = 20;
+
+    /// <summary>Our greeting: signature with zero padding, version 3.1, mechanism NULL, as-server 0, zero filler.</summary>
+    public static void Write(Span<byte> destination)
+    {
+        destination[..Length].Clear();
+        destination[0] = 0xFF;
+        destination[9] = 0x7F;
+        destination[10] = MajorVersion;
+        destination[11] = MinorVersion;
+        "NULL"u8.CopyTo(destination[MechanismOffset..]);
+    }
+
+    /// <summary>
+    /// Validates a peer greeting and returns its minor version. The padding (octets 1-8) is never
+    /// interpreted (RFC 23); libzmq compares all 20 mechanism octets, so do we.
+    /// </summary>
+    public static GreetingResult Parse(ReadOnlySpan<byte> greeting)
+    {
+        if (greeting.Length < Length)
+        {
+            throw new ArgumentException("A greeting is 64 octets.", nameof(greeting));
+        }
+
+        if (greeting[0] != 0xFF || (greeting[9] & 0x01) == 0)
+        {
+            return new GreetingResult(ProtocolError.BadGreeting, 0, "not a ZMTP 3.x signature");
+        }
+
+        byte major = greeting[10];
+        if (major < MajorVersion)
+        {
+            return new GreetingResult(ProtocolError.UnsupportedVersion, 0, $"peer speaks ZMTP {major}.x, we need 3.0 or later");
+        }
+
+        var mechanism = greeting.Slice(MechanismOffset, MechanismLength);
+        Span<byte> expected = stackalloc byte[MechanismLength];
+        expected.Clear();
+        "NULL"u8.CopyTo(expected);
+        if (!mechanism.SequenceEqual(expected))
+        {
+            string name = System.Text.Encoding.ASCII.GetString(mechanism.TrimEnd((byte)0));
+            return new GreetingResult(ProtocolError.MechanismMismatch, 0, $"peer mechanism '{name}' is not NULL");
+        }
+
+        // Any version above 3 is spoken to in 3.1 framing (libzmq does the same).
+        byte minor = major > MajorVersion ? MinorVersion : greeting[11];
+        return new GreetingResult(null, minor, null);
+    }
+}
+
+/// <summary>Outcome of <see cref="Greeting.Parse"/>: an error, or the peer's minor version.</summary>
+internal readonly record struct GreetingResult(ProtocolError? Error, byte PeerMinor, string? Reason);
