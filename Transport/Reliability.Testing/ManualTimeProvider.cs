@@ -98,6 +98,8 @@ public sealed class ManualTimeProvider : TimeProvider
 
     private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
     {
+        private bool _disposed;
+
         public long? DueAt { get; set; }
 
         public long Period { get; private set; }
@@ -108,6 +110,11 @@ public sealed class ManualTimeProvider : TimeProvider
         {
             lock (owner._gate)
             {
+                if (_disposed)
+                {
+                    return false;
+                }
+
                 if (!owner._timers.Contains(this))
                 {
                     owner._timers.Add(this);
@@ -124,6 +131,7 @@ public sealed class ManualTimeProvider : TimeProvider
         {
             lock (owner._gate)
             {
+                _disposed = true;
                 owner._timers.Remove(this);
             }
         }

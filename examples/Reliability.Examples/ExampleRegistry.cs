@@ -1,0 +1,10 @@
+namespace Reliability.Examples;
+
+/// <summary>Every runnable example, by the name given as the first argument.</summary>
+internal static class ExampleRegistry
+{
+    public static IReadOnlyDictionary<string, Example> All { get; } = new Dictionary<string, Example>(StringComparer.Ordinal)
+    {
+        ["transport-demo"] = TransportDemo.RunAsync,
+    };
+}
