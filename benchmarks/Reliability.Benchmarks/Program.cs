@@ -1,0 +1,31 @@
+using System.Globalization;
+using Reliability.Benchmarks;
+
+// The .NET side of the libzmq perf-tool comparison: same sub-commands, arguments and output lines
+// as benchmarks/comparator/zmqperf.c, so benchmarks/compare.sh can pair either program with the other.
+if (!Arguments.TryParse(args, out var arguments))
+{
+    Console.Error.WriteLine(Arguments.Usage);
+    return 2;
+}
+
+try
+{
+    var line = await Workloads.RunAsync(arguments);
+    if (line is not null)
+    {
+        Console.WriteLine(line);
+    }
+
+    return 0;
+}
+catch (BenchmarkFailedException ex)
+{
+    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex.Message}"));
+    return 1;
+}
+catch (Exception ex) when (ex is not OutOfMemoryException)
+{
+    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex}"));
+    return 1;
+}
