@@ -1,0 +1,2 @@
+// Placeholder entry point; the broker service is being written (issue 4).
+return 0;
