@@ -96,6 +96,13 @@ public sealed record PeerSocketOptions
 /// <param name="Endpoint">The endpoint the event is about.</param>
 public sealed record PeerSocketEvent(string Kind, long Value, string Endpoint);
 
+/// <summary>Outcome of <see cref="PeerSocket.ReceiveManyAsync"/>.</summary>
+/// <param name="Received">How many messages arrived before a wait timed out.</param>
+/// <param name="InOrder">True when every message had the expected sequence number and shape.</param>
+/// <param name="FirstBad">Hex frames of the first out-of-order or mis-shaped message, or null.</param>
+/// <param name="Prefixes">Distinct concatenated skipped frames seen (e.g. routing ids).</param>
+public sealed record BulkReceiveResult(int Received, bool InOrder, IReadOnlyList<string>? FirstBad, IReadOnlyList<byte[]> Prefixes);
+
 /// <summary>A socket living in a <see cref="PyZmqPeer"/> process. Frames are raw bytes.</summary>
 public sealed class PeerSocket
 {
@@ -216,6 +223,51 @@ public sealed class PeerSocket
         var wait = timeout ?? DefaultWait;
         var reply = await Call("echo", new JsonObject { ["count"] = count, ["timeout_ms"] = Ms(wait) }, wait * (count + 1)).ConfigureAwait(false);
         return reply["echoed"]!.GetValue<int>();
+    }
+
+    /// <summary>
+    /// Sends <paramref name="count"/> messages from inside the peer (no request per message): each is
+    /// <paramref name="prefix"/> frames plus one body frame holding a 4-octet big-endian sequence
+    /// number (0, 1, …) padded with <c>0x5A</c> to <paramref name="size"/> octets.
+    /// </summary>
+    /// <param name="count">Messages to send.</param>
+    /// <param name="size">Body frame size, at least 4.</param>
+    /// <param name="prefix">Frames put before the body (e.g. a routing id for a ROUTER), or null.</param>
+    /// <param name="timeout">Send timeout per message; default 5 s.</param>
+    /// <returns>How many were sent before a send timed out (all of them normally).</returns>
+    public async Task<int> SendManyAsync(int count, int size = 4, IReadOnlyList<byte[]>? prefix = null, TimeSpan? timeout = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var wait = timeout ?? DefaultWait;
+        var frames = new JsonArray();
+        foreach (var frame in prefix ?? [])
+        {
+            frames.Add(Convert.ToHexStringLower(frame));
+        }
+
+        var request = new JsonObject { ["count"] = count, ["size"] = size, ["prefix"] = frames, ["timeout_ms"] = Ms(wait) };
+        var reply = await Call("send_many", request, wait + TimeSpan.FromMilliseconds(count)).ConfigureAwait(false);
+        return reply["sent"]!.GetValue<int>();
+    }
+
+    /// <summary>
+    /// Receives up to <paramref name="count"/> messages inside the peer and checks they carry the
+    /// sequence numbers 0..count-1 in order in their last frame (as <see cref="SendManyAsync"/> and
+    /// its .NET equivalents write them).
+    /// </summary>
+    /// <param name="count">Messages to receive.</param>
+    /// <param name="skip">Leading frames before the body (e.g. 1 for a ROUTER's routing id); their distinct values are reported.</param>
+    /// <param name="timeout">How long to wait for each message; default 5 s.</param>
+    /// <returns>What arrived.</returns>
+    public async Task<BulkReceiveResult> ReceiveManyAsync(int count, int skip = 0, TimeSpan? timeout = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        var wait = timeout ?? DefaultWait;
+        var request = new JsonObject { ["count"] = count, ["skip"] = skip, ["timeout_ms"] = Ms(wait) };
+        var reply = await Call("recv_many", request, wait + TimeSpan.FromMilliseconds(count)).ConfigureAwait(false);
+        var firstBad = reply["first_bad"] is JsonArray bad ? bad.Select(f => f!.GetValue<string>()).ToArray() : null;
+        var prefixes = reply["prefixes"] is JsonArray p ? p.Select(f => Convert.FromHexString(f!.GetValue<string>())).ToArray() : [];
+        return new BulkReceiveResult(reply["received"]!.GetValue<int>(), reply["in_order"]!.GetValue<bool>(), firstBad, prefixes);
     }
 
     /// <summary>Starts libzmq's socket monitor (all events) for this socket.</summary>

@@ -77,6 +77,31 @@ public sealed class RawTcpGoldenBytesTests
         reply.Should().ContainSingle().Which.Should().Equal(big);
     }
 
+    [PyZmqFact]
+    public async Task RawRouter_NeverAnswersLibZmqPing_LibZmqDropsLinkAfterHeartbeatTimeout()
+    {
+        // The premise of RoutingInteropTests.Heartbeat_*: without PONGs libzmq really does hang up.
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        await using var peer = await PyZmqPeer.StartAsync();
+        var extra = new Dictionary<string, string> { ["HEARTBEAT_IVL"] = "50", ["HEARTBEAT_TIMEOUT"] = "250" };
+        var dealer = await peer.CreateSocketAsync("DEALER", new PeerSocketOptions { Extra = extra });
+        await dealer.StartMonitorAsync();
+        await dealer.ConnectAsync($"tcp://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}");
+        using var tcp = await listener.AcceptTcpClientAsync().WaitAsync(Wait);
+        var stream = tcp.GetStream();
+        await ReadAsync(stream, 10);
+        await WriteAsync(stream, Greeting());
+        await ReadAsync(stream, 54 + 43);
+        await WriteAsync(stream, Bytes(Hex("04 29 05"), "READY", Hex("0b"), "Socket-Type", Hex("00 00 00 06"), "ROUTER", Hex("08"), "Identity", Hex("00 00 00 00")));
+
+        // libzmq's PING: TTL 0 (HEARTBEAT_TTL unset), empty context.
+        (await ReadAsync(stream, 9)).Should().Equal(Bytes(Hex("04 07 04"), "PING", Hex("00 00")));
+        var dropped = await dealer.WaitForEventAsync(Wait, "DISCONNECTED");
+
+        dropped.Kind.Should().Be("DISCONNECTED");
+    }
+
     private static byte[] Greeting()
     {
         var greeting = new byte[64];

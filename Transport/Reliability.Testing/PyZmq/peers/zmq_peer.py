@@ -196,6 +196,49 @@ class Peer:
             last = msg
         return {"echoed": echoed, "last": None if last is None else [f.hex() for f in last]}
 
+    def op_send_many(self, req):
+        # Sends `count` messages: prefix frames (hex) + one body frame = 4-octet BE sequence number
+        # padded with 0x5A to `size` octets. For volume tests without one request per message.
+        sock = self.sock(req)
+        count = int(req.get("count", 1))
+        size = max(4, int(req.get("size", 4)))
+        prefix = [bytes.fromhex(f) for f in req.get("prefix") or []]
+        sock.setsockopt(zmq.SNDTIMEO, clamp_timeout(req.get("timeout_ms"), 5000))
+        pad = b"\x5a" * (size - 4)
+        sent = 0
+        try:
+            for seq in range(count):
+                sock.send_multipart(prefix + [seq.to_bytes(4, "big") + pad])
+                sent += 1
+        except zmq.Again:
+            pass
+        return {"sent": sent}
+
+    def op_recv_many(self, req):
+        # Receives up to `count` messages, drops `skip` leading frames, and checks that the last
+        # frame carries the sequence numbers 0..count-1 in order (as send_many writes them).
+        sock = self.sock(req)
+        count = int(req.get("count", 1))
+        skip = int(req.get("skip", 0))
+        timeout_ms = clamp_timeout(req.get("timeout_ms"), 5000)
+        received = 0
+        in_order = True
+        first_bad = None
+        prefixes = set()
+        for expected in range(count):
+            msg = self.recv_one(sock, timeout_ms)
+            if msg is None:
+                break
+            received += 1
+            if skip:
+                prefixes.add(b"".join(msg[:skip]).hex())
+            seq = int.from_bytes(msg[-1][0:4], "big") if len(msg[-1]) >= 4 else -1
+            if in_order and (seq != expected or len(msg) != skip + 1):
+                in_order = False
+                first_bad = [f.hex() for f in msg[:8]]
+        return {"received": received, "in_order": in_order, "first_bad": first_bad,
+                "prefixes": sorted(prefixes)}
+
     def op_monitor(self, req):
         sock = self.sock(req)
         handle = req["socket"]
