@@ -106,10 +106,12 @@ forget_pid() {
 # returns 0, or returns 1 with the reason on stderr. Not run in a subshell, so that PIDS stays
 # accurate for the cleanup trap.
 LINE=""
+CPU=""
 run_pair() {
     local name=$1 bexe=$2 cexe=$3 mode=$4 brole=$5 crole=$6 size=$7 count=$8
     local port ep bpid cpid brc=0 crc=0 line
     LINE=""
+    CPU=""
     port=$(free_port) || return 1
     ep="tcp://127.0.0.1:$port"
     timeout "$RUN_TIMEOUT" "$bexe" "$mode" "$brole" "$ep" "$size" "$count" >"$WORK/$name.b.out" 2>"$WORK/$name.b.err" &
@@ -136,7 +138,10 @@ run_pair() {
         sed "s/^/[$name] $crole: /" "$WORK/$name.c.err" | tail -n 5 >&2
         return 1
     fi
-    echo "[$name] $line" >&2
+    # Both processes print "cpu: X us/msg" on stderr; their sum is the pair's CPU per message.
+    CPU=$(cat "$WORK/$name.b.err" "$WORK/$name.c.err" | sed -n 's/^cpu: \([0-9.]*\) us\/msg.*/\1/p' |
+        awk '{ s += $1; n++ } END { if (n == 2) printf "%.2f", s }')
+    echo "[$name] $line (cpu ${CPU:-?} us/msg for both processes)" >&2
     LINE=$line
 }
 
@@ -169,25 +174,28 @@ ratio() { # ours / libzmq, or "-" if either is missing
 }
 
 failures=0
-declare -A R=()
+declare -A R=() C=()
 # Median of whitespace-separated numbers (the lower middle one for an even count).
 median() { tr -s ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 
 # run KEY EXTRACTOR run_pair-args...: REPEAT runs; R[KEY] = median of the extracted values, or
 # empty if any run failed (a flaky failure is a finding, not noise to hide).
 run() {
-    local key=$1 extract=$2 i values=""
+    local key=$1 extract=$2 i values="" cpus=""
     shift 2
     for ((i = 1; i <= REPEAT; i++)); do
         if run_pair "$key.$i" "$@"; then
             values+=" $($extract "$LINE")"
+            cpus+=" $CPU"
         else
             R[$key]=""
+            C[$key]=""
             failures=$((failures + 1))
             return 0
         fi
     done
     R[$key]=$(median <<<"$values")
+    C[$key]=$(median <<<"$cpus")
 }
 
 for size in $SIZES; do
@@ -218,6 +226,18 @@ for size in $SIZES; do
     printf '%8s | %12s %12s %6s | %10s %10s %6s\n' "$size" \
         "$(v "thr-libzmq-$size")" "$(v "thr-ours-$size")" "$(ratio "${R[thr-ours-$size]:-}" "${R[thr-libzmq-$size]:-}")" \
         "$(v "lat-libzmq-$size")" "$(v "lat-ours-$size")" "$(ratio "${R[lat-ours-$size]:-}" "${R[lat-libzmq-$size]:-}")"
+done
+
+cv() { local x=${C[$1]:-}; echo "${x:--}"; }
+echo
+echo "CPU time per message, both processes together (us; thr: sender + receiver, lat: pinger + echoer); ratio = ours / libzmq"
+echo "(steadier than the rates above when the machine is busy: it does not count time spent waiting for a core)"
+printf '%8s | %12s %12s %6s | %10s %10s %6s\n' size "libzmq thr" "ours thr" ratio "libzmq lat" "ours lat" ratio
+printf '%s\n' "---------+---------------------------------+------------------------------"
+for size in $SIZES; do
+    printf '%8s | %12s %12s %6s | %10s %10s %6s\n' "$size" \
+        "$(cv "thr-libzmq-$size")" "$(cv "thr-ours-$size")" "$(ratio "${C[thr-ours-$size]:-}" "${C[thr-libzmq-$size]:-}")" \
+        "$(cv "lat-libzmq-$size")" "$(cv "lat-ours-$size")" "$(ratio "${C[lat-ours-$size]:-}" "${C[lat-libzmq-$size]:-}")"
 done
 
 if [[ $CROSS != none ]]; then

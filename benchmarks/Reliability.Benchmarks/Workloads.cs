@@ -17,20 +17,89 @@ internal static class Workloads
     private static readonly TimeSpan SenderLinger = TimeSpan.FromSeconds(100);
 
     /// <summary>Runs the workload; returns the result line to print, or null for the passive side.</summary>
-    public static Task<string?> RunAsync(Arguments a) => a.Workload switch
+    public static async Task<string?> RunAsync(Arguments a)
     {
-        Workload.ThroughputReceive => ThroughputReceiveAsync(a.Endpoint, a.Size, a.Count),
-        Workload.ThroughputSend => ThroughputSendAsync(a.Endpoint, a.Size, a.Count),
-        Workload.LatencyEcho => LatencyEchoAsync(a.Endpoint, a.Size, a.Count),
-        Workload.LatencyPing => LatencyPingAsync(a.Endpoint, a.Size, a.Count),
-        _ => throw new ArgumentOutOfRangeException(nameof(a)),
-    };
+        if (WarmUp.Enabled)
+        {
+            await WarmUp.RunAsync(a.Workload, a.Size);
+        }
+
+        return a.Workload switch
+        {
+            Workload.ThroughputReceive => await ThroughputReceiveAsync(a.Endpoint, a.Size, a.Count),
+            Workload.ThroughputSend => await ThroughputSendAsync(a.Endpoint, a.Size, a.Count),
+            Workload.LatencyEcho => await LatencyEchoAsync(a.Endpoint, a.Size, a.Count),
+            Workload.LatencyPing => await LatencyPingAsync(a.Endpoint, a.Size, a.Count),
+            _ => throw new ArgumentOutOfRangeException(nameof(a)),
+        };
+    }
 
     private static async Task<string?> ThroughputReceiveAsync(string endpoint, int size, int count)
     {
-        await using var pull = new PullSocket();
-        pull.Bind(endpoint);
+        var cost = CostMeter.Start();
+        double seconds;
+        await using (var pull = new PullSocket())
+        {
+            pull.Bind(endpoint);
+            seconds = await ReceiveLoopAsync(pull, size, count);
+        }
 
+        cost.Report(count);
+
+        // A single message has no interval; avoid dividing by zero (zmqperf.c does the same).
+        seconds = Math.Max(seconds, 1e-9);
+        var rate = count / seconds;
+        var megabits = rate * size * 8 / 1e6;
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"thr: {count} msgs of {size} B in {seconds:F3} s: {rate:F0} msg/s, {megabits:F1} Mb/s");
+    }
+
+    private static async Task<string?> ThroughputSendAsync(string endpoint, int size, int count)
+    {
+        var cost = CostMeter.Start();
+
+        // DisposeAsync (end of the using block) waits up to the linger for everything queued to be written.
+        await using (var push = new PushSocket(new SocketOptions { Linger = SenderLinger }))
+        {
+            push.Connect(endpoint);
+            await SendLoopAsync(push, new byte[size], count);
+        }
+
+        cost.Report(count);
+        return null;
+    }
+
+    private static async Task<string?> LatencyEchoAsync(string endpoint, int size, int count)
+    {
+        var cost = CostMeter.Start();
+        await using (var rep = new ReplySocket())
+        {
+            rep.Bind(endpoint);
+            await EchoLoopAsync(rep, size, count);
+        }
+
+        cost.Report(count);
+        return null;
+    }
+
+    private static async Task<string?> LatencyPingAsync(string endpoint, int size, int count)
+    {
+        var cost = CostMeter.Start();
+        var samples = new long[count];
+        await using (var req = new RequestSocket())
+        {
+            req.Connect(endpoint);
+            await PingLoopAsync(req, new byte[size], samples);
+        }
+
+        cost.Report(count);
+        return Latency.Summarize(samples, size);
+    }
+
+    /// <summary>Receives <paramref name="count"/> messages; returns the seconds from the first to the last.</summary>
+    internal static async Task<double> ReceiveLoopAsync(PullSocket pull, int size, int count)
+    {
         long start = 0;
         for (var i = 0; i < count; i++)
         {
@@ -45,38 +114,23 @@ internal static class Workloads
             CheckSingleFrame(message, size, i, "message");
         }
 
-        var seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-
-        // A single message has no interval; avoid dividing by zero (zmqperf.c does the same).
-        seconds = Math.Max(seconds, 1e-9);
-        var rate = count / seconds;
-        var megabits = rate * size * 8 / 1e6;
-        return string.Create(
-            CultureInfo.InvariantCulture,
-            $"thr: {count} msgs of {size} B in {seconds:F3} s: {rate:F0} msg/s, {megabits:F1} Mb/s");
+        return Stopwatch.GetElapsedTime(start).TotalSeconds;
     }
 
-    private static async Task<string?> ThroughputSendAsync(string endpoint, int size, int count)
+    /// <summary>Sends <paramref name="count"/> messages as fast as the socket takes them.</summary>
+    internal static async Task SendLoopAsync(PushSocket push, byte[] payload, int count)
     {
-        await using var push = new PushSocket(new SocketOptions { Linger = SenderLinger });
-        push.Connect(endpoint);
-
         // One payload shared by every message: Message does not copy or own its frames, and an
         // application sending the same buffer repeatedly is legitimate use of the API.
-        var payload = new byte[size];
         for (var i = 0; i < count; i++)
         {
             await push.SendAsync(new Message(1).Append(payload));
         }
-
-        // DisposeAsync (await using) waits up to the linger for everything queued to be written.
-        return null;
     }
 
-    private static async Task<string?> LatencyEchoAsync(string endpoint, int size, int count)
+    /// <summary>Answers <paramref name="count"/> requests with themselves.</summary>
+    internal static async Task EchoLoopAsync(ReplySocket rep, int size, int count)
     {
-        await using var rep = new ReplySocket();
-        rep.Bind(endpoint);
         for (var i = 0; i < count; i++)
         {
             var request = await rep.ReceiveAsync();
@@ -85,27 +139,19 @@ internal static class Workloads
             // The received message is handed straight back, as zmqperf.c does with its zmq_msg_t.
             await rep.SendAsync(request);
         }
-
-        return null;
     }
 
-    private static async Task<string?> LatencyPingAsync(string endpoint, int size, int count)
+    /// <summary>Makes one timed round trip per element of <paramref name="samples"/> (stopwatch ticks).</summary>
+    internal static async Task PingLoopAsync(RequestSocket req, byte[] payload, long[] samples)
     {
-        await using var req = new RequestSocket();
-        req.Connect(endpoint);
-
-        var payload = new byte[size];
-        var samples = new long[count];
-        for (var i = 0; i < count; i++)
+        for (var i = 0; i < samples.Length; i++)
         {
             var t0 = Stopwatch.GetTimestamp();
             await req.SendAsync(new Message(1).Append(payload));
             var reply = await req.ReceiveAsync();
             samples[i] = Stopwatch.GetTimestamp() - t0;
-            CheckSingleFrame(reply, size, i, "reply");
+            CheckSingleFrame(reply, payload.Length, i, "reply");
         }
-
-        return Latency.Summarize(samples, size);
     }
 
     private static void CheckSingleFrame(Message message, int size, int index, string what)
@@ -116,6 +162,51 @@ internal static class Workloads
                 CultureInfo.InvariantCulture,
                 $"{what} {index} has {message.Count} frame(s) and {message.TotalLength} bytes, expected {size} bytes in one frame"));
         }
+    }
+}
+
+/// <summary>
+/// What a run cost this process, printed to stderr (stdout's last line is the contract): CPU time
+/// per message is far steadier than wall time on a busy machine, and allocations per message
+/// show where the GC pressure comes from. zmqperf.c prints the same cpu line.
+/// </summary>
+internal readonly struct CostMeter
+{
+    private readonly TimeSpan _cpu;
+    private readonly TimeSpan _user;
+    private readonly long _allocated;
+    private readonly int _gen0;
+    private readonly int _gen1;
+    private readonly int _gen2;
+
+    private CostMeter(Process process)
+    {
+        _cpu = process.TotalProcessorTime;
+        _user = process.UserProcessorTime;
+        _allocated = GC.GetTotalAllocatedBytes(precise: false);
+        _gen0 = GC.CollectionCount(0);
+        _gen1 = GC.CollectionCount(1);
+        _gen2 = GC.CollectionCount(2);
+    }
+
+    public static CostMeter Start()
+    {
+        using var process = Process.GetCurrentProcess();
+        return new CostMeter(process);
+    }
+
+    public void Report(int count)
+    {
+        using var process = Process.GetCurrentProcess();
+        var cpu = (process.TotalProcessorTime - _cpu).TotalSeconds;
+        var user = (process.UserProcessorTime - _user).TotalSeconds;
+        var allocated = GC.GetTotalAllocatedBytes(precise: false) - _allocated;
+        Console.Error.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"cpu: {cpu * 1e6 / count:F2} us/msg (user {user:F3} s, sys {cpu - user:F3} s, {count} msgs)"));
+        Console.Error.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"gc: {(double)allocated / count:F0} B/msg allocated, collections gen0 {GC.CollectionCount(0) - _gen0}, gen1 {GC.CollectionCount(1) - _gen1}, gen2 {GC.CollectionCount(2) - _gen2}"));
     }
 }
 

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <zmq.h>
 
@@ -45,6 +46,29 @@ static uint64_t now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Process CPU time (user, system) in seconds. */
+static void cpu_now(double *user, double *sys)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    *user = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6;
+    *sys = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/*
+ * CPU cost of the run on stderr (stdout's last line is the contract), same format as the .NET
+ * program: CPU per message is far steadier than wall time on a busy machine.
+ */
+static void report_cpu(double user0, double sys0, long count)
+{
+    double user, sys;
+    cpu_now(&user, &sys);
+    user -= user0;
+    sys -= sys0;
+    fprintf(stderr, "cpu: %.2f us/msg (user %.3f s, sys %.3f s, %ld msgs)\n", (user + sys) * 1e6 / (double)count, user, sys,
+            count);
 }
 
 /* Strict decimal parse: the whole string must be digits and fit in [min, max]. */
@@ -270,6 +294,7 @@ out:
 int main(int argc, char **argv)
 {
     long size, count;
+    double user0, sys0;
     void *ctx;
     int rc;
     int (*run)(void *, const char *, long, long) = NULL;
@@ -296,10 +321,14 @@ int main(int argc, char **argv)
         return 2;
     }
 
+    /* The window covers the context's I/O thread and its teardown (the sender's linger flush). */
+    cpu_now(&user0, &sys0);
     ctx = zmq_ctx_new();
     if (ctx == NULL)
         return fail("zmq_ctx_new");
     rc = run(ctx, argv[3], size, count);
     zmq_ctx_term(ctx);
+    if (rc == 0)
+        report_cpu(user0, sys0, count);
     return rc;
 }
