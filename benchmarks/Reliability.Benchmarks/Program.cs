@@ -1,5 +1,6 @@
 using System.Globalization;
 using Reliability.Benchmarks;
+using Reliability.Transport;
 
 // The .NET side of the libzmq perf-tool comparison: same sub-commands, arguments and output lines
 // as benchmarks/comparator/zmqperf.c, so benchmarks/compare.sh can pair either program with the other.
@@ -22,6 +23,12 @@ try
 catch (BenchmarkFailedException ex)
 {
     Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex.Message}"));
+    return 1;
+}
+catch (ReliabilityException ex)
+{
+    // A bad endpoint or a protocol failure: the message says it all, the stack trace adds nothing.
+    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex.GetType().Name}: {ex.Message}"));
     return 1;
 }
 catch (Exception ex) when (ex is not OutOfMemoryException)
