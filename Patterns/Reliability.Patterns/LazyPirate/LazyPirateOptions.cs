@@ -1,0 +1,156 @@
+using Polly;
+using Reliability.Transport;
+
+namespace Reliability.Patterns.LazyPirate;
+
+/// <summary>
+/// Settings of a <see cref="LazyPirateClient"/>: where the server is, how long to wait for a reply
+/// and how often to try (zguide <c>lpclient</c>: <c>REQUEST_TIMEOUT</c> 2500 ms, <c>REQUEST_RETRIES</c> 3).
+/// Validated once when the client is created; every problem is reported together.
+/// </summary>
+public sealed record LazyPirateOptions
+{
+    /// <summary>Largest accepted <see cref="Attempts"/> (100).</summary>
+    public const int MaxAttempts = 100;
+
+    /// <summary>Largest accepted number of <see cref="Endpoints"/> (64).</summary>
+    public const int MaxEndpoints = 64;
+
+    /// <summary>Largest accepted <see cref="RequestTimeout"/>, <see cref="RetryDelay"/> and <see cref="RetryDelayMax"/> (1 hour).</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// Servers to connect to (required; at least one). Any REP server or ROUTER-based queue will do.
+    /// With several, each fresh socket connects to all of them, starting with the next one in turn,
+    /// so a retry goes to a different server than the attempt that timed out.
+    /// </summary>
+    public IReadOnlyList<string> Endpoints { get; init; } = [];
+
+    /// <summary>
+    /// How long one attempt waits for its reply (default 2500 ms). Must be longer than the server's
+    /// normal work time, or healthy but slow requests are retried.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMilliseconds(2500);
+
+    /// <summary>
+    /// Total number of tries per request, the first included (default 3, like the zguide's
+    /// <c>REQUEST_RETRIES</c>, which counts sends). 1 means no retry. Range 1..<see cref="MaxAttempts"/>.
+    /// </summary>
+    public int Attempts { get; init; } = 3;
+
+    /// <summary>Pause before each retry (default zero: retry at once, as the zguide does).</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// When greater than <see cref="RetryDelay"/>, the pause doubles after each retry up to this
+    /// cap (exponential back-off); default zero = a constant <see cref="RetryDelay"/>.
+    /// </summary>
+    public TimeSpan RetryDelayMax { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Settings of the REQ sockets the client opens. <see cref="SocketOptions.Linger"/> is always
+    /// replaced by zero: a socket is only closed when its request is abandoned, and an abandoned
+    /// request must not be delivered later or hold up the close (PROTOCOLS.md §5 pitfall 2).
+    /// <see cref="SocketOptions.SendTimeout"/> and <see cref="SocketOptions.ReceiveTimeout"/> are not
+    /// used: waiting is bounded by the resilience pipeline. REQ relaxed/correlate modes are rejected,
+    /// because the client relies on replacing its socket instead.
+    /// </summary>
+    public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.Zero };
+
+    /// <summary>
+    /// Replaces the default resilience pipeline (retry on <see cref="Polly.Timeout.TimeoutRejectedException"/>
+    /// up to <see cref="Attempts"/> tries, around a <see cref="RequestTimeout"/> timeout; see
+    /// <see cref="LazyPiratePipelineExtensions.AddLazyPirate"/>). A replacement must bound each attempt
+    /// with a timeout strategy, or a request to a dead server waits until it is cancelled; when set,
+    /// <see cref="RequestTimeout"/>, <see cref="Attempts"/> and the retry delays are not used by the client.
+    /// The client calls the pipeline once per request and its callback once per attempt; every
+    /// attempt may run concurrently with others (hedging), each on a socket of its own.
+    /// </summary>
+    public ResiliencePipeline? Pipeline { get; init; }
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (Endpoints is null || Endpoints.Count == 0)
+        {
+            problems.Add("Endpoints must name at least one server");
+        }
+        else
+        {
+            if (Endpoints.Count > MaxEndpoints)
+            {
+                problems.Add($"Endpoints may name at most {MaxEndpoints} servers (was {Endpoints.Count})");
+            }
+
+            for (int i = 0; i < Endpoints.Count; i++)
+            {
+                string? endpoint = Endpoints[i];
+                int separator = endpoint?.IndexOf("://", StringComparison.Ordinal) ?? -1;
+                if (string.IsNullOrWhiteSpace(endpoint) || separator <= 0 || separator + 3 >= endpoint.Length)
+                {
+                    problems.Add($"Endpoints[{i}] must look like transport://address (was '{endpoint}')");
+                }
+            }
+
+            if (Endpoints.Distinct(StringComparer.Ordinal).Count() != Endpoints.Count)
+            {
+                problems.Add("Endpoints must not repeat a server");
+            }
+        }
+
+        if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > MaxDuration)
+        {
+            problems.Add($"RequestTimeout must be positive and at most {MaxDuration} (was {RequestTimeout})");
+        }
+
+        if (Attempts is < 1 or > MaxAttempts)
+        {
+            problems.Add($"Attempts must be 1..{MaxAttempts} (was {Attempts})");
+        }
+
+        if (RetryDelay < TimeSpan.Zero || RetryDelay > MaxDuration)
+        {
+            problems.Add($"RetryDelay must be between zero and {MaxDuration} (was {RetryDelay})");
+        }
+
+        if (RetryDelayMax < TimeSpan.Zero || RetryDelayMax > MaxDuration)
+        {
+            problems.Add($"RetryDelayMax must be between zero and {MaxDuration} (was {RetryDelayMax})");
+        }
+        else if (RetryDelayMax > TimeSpan.Zero && RetryDelayMax < RetryDelay)
+        {
+            problems.Add($"RetryDelayMax must be zero (constant delay) or at least RetryDelay (was {RetryDelayMax} < {RetryDelay})");
+        }
+
+        if (Socket is null)
+        {
+            problems.Add("Socket must not be null");
+        }
+        else
+        {
+            try
+            {
+                Socket.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Add("Socket: " + ex.Message);
+            }
+
+            if (Socket.RequestRelaxed || Socket.RequestCorrelate)
+            {
+                problems.Add("Socket.RequestRelaxed and Socket.RequestCorrelate are not supported: the client replaces its socket after a timeout instead");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Lazy Pirate options: " + string.Join("; ", problems) + ".");
+        }
+    }
+
+    /// <summary>The socket settings actually used (linger forced to zero).</summary>
+    internal SocketOptions EffectiveSocketOptions => Socket with { Linger = TimeSpan.Zero };
+}
