@@ -1,0 +1,190 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Reliability.Patterns.Heartbeating;
+using Reliability.Transport;
+
+namespace Reliability.Patterns.Tests.ParanoidPirate;
+
+/// <summary>Waits, clients and helpers shared by the Pirate tests. Every wait is bounded.</summary>
+internal static class PirateTestKit
+{
+    /// <summary>Upper bound for anything that should happen "soon"; generous for slow CI machines, well under the 10 s per test.</summary>
+    public static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+
+    /// <summary>Fast heartbeats for loopback tests: 50 ms × 3 (expiry 150 ms), back-off 50..200 ms.</summary>
+    public static readonly HeartbeatOptions FastHeartbeat = new()
+    {
+        Interval = TimeSpan.FromMilliseconds(50),
+        Liveness = 3,
+        ReconnectInitial = TimeSpan.FromMilliseconds(50),
+        ReconnectMax = TimeSpan.FromMilliseconds(200),
+    };
+
+    public const string AnyPort = "tcp://127.0.0.1:0";
+
+    /// <summary>Echo handler: the reply body is the request body.</summary>
+    public static ValueTask<Message> Echo(Message body, CancellationToken cancellationToken) => ValueTask.FromResult(body);
+
+    /// <summary>
+    /// Receives with a deadline. Bounded by a cancellation token rather than the transport's finite
+    /// receive timeout (see the report: a finite-timeout receive that completes early crashes the
+    /// process when its timer fires later).
+    /// </summary>
+    public static async Task<Message?> TryReceiveAsync(ZmqSocket socket, TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            return await socket.ReceiveAsync(cts.Token);
+        }
+        catch (OperationCanceledException) when (cts.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    public static async Task<Message> ReceiveAsync(ZmqSocket socket, TimeSpan? timeout = null)
+    {
+        var message = await TryReceiveAsync(socket, timeout ?? Wait);
+        message.Should().NotBeNull($"a message was expected on the {socket.Type} socket within {timeout ?? Wait}");
+        return message!;
+    }
+
+    /// <summary>Sends with a bounded wait.</summary>
+    public static async Task SendAsync(ZmqSocket socket, Message message)
+    {
+        using var cts = new CancellationTokenSource(Wait);
+        await socket.SendAsync(message, cts.Token);
+    }
+
+    /// <summary>A task that completes the first time <paramref name="predicate"/> holds for a queue event.</summary>
+    public static Task<RoutingKey> NextEvent(Reliability.Patterns.ParanoidPirate.ParanoidPirateQueue queue, Reliability.Patterns.ParanoidPirate.QueueEventKind kind, Func<RoutingKey, bool>? predicate = null)
+    {
+        var seen = new TaskCompletionSource<RoutingKey>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Action<Reliability.Patterns.ParanoidPirate.QueueEventKind, RoutingKey>? handler = null;
+        handler = (k, key) =>
+        {
+            if (k == kind && (predicate is null || predicate(key)))
+            {
+                seen.TrySetResult(key);
+                queue.Observed -= handler;
+            }
+        };
+        queue.Observed += handler;
+        return seen.Task;
+    }
+
+    /// <summary>A task that completes once <paramref name="count"/> events of <paramref name="kind"/> have been seen.</summary>
+    public static Task<IReadOnlyList<RoutingKey>> Events(Reliability.Patterns.ParanoidPirate.ParanoidPirateQueue queue, Reliability.Patterns.ParanoidPirate.QueueEventKind kind, int count)
+    {
+        var seen = new TaskCompletionSource<IReadOnlyList<RoutingKey>>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var keys = new List<RoutingKey>();
+        Action<Reliability.Patterns.ParanoidPirate.QueueEventKind, RoutingKey>? handler = null;
+        handler = (k, key) =>
+        {
+            if (k != kind)
+            {
+                return;
+            }
+
+            lock (keys)
+            {
+                keys.Add(key);
+                if (keys.Count == count)
+                {
+                    seen.TrySetResult(keys.ToArray());
+                    queue.Observed -= handler;
+                }
+            }
+        };
+        queue.Observed += handler;
+        return seen.Task;
+    }
+
+    public static string Text(ReadOnlyMemory<byte> frame) => Encoding.UTF8.GetString(frame.Span);
+
+    public static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+}
+
+/// <summary>A component running in the background, stopped (and awaited, bounded) on dispose.</summary>
+internal sealed class Running : IAsyncDisposable
+{
+    private readonly CancellationTokenSource _stop = new();
+
+    private Running(Func<CancellationToken, Task> run)
+    {
+        Task = Task.Run(() => run(_stop.Token));
+    }
+
+    public Task Task { get; }
+
+    public static Running Start(Func<CancellationToken, Task> run) => new(run);
+
+    /// <summary>Cancels the component and waits until it has returned.</summary>
+    public async Task StopAsync()
+    {
+        await _stop.CancelAsync();
+        await Task.WaitAsync(PirateTestKit.Wait);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync();
+        }
+        finally
+        {
+            _stop.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// A minimal Lazy Pirate client for the tests: REQ, bounded wait for the reply, and on a timeout a
+/// fresh socket (so a late reply to the old attempt can never be taken for the new one).
+/// </summary>
+internal sealed class TestClient(string endpoint, TimeSpan timeout, int attempts = 5)
+{
+    public int Retries { get; private set; }
+
+    public async Task<string> RequestAsync(string body)
+    {
+        // Bounded by the attempt count.
+        for (int attempt = 1; attempt <= attempts; attempt++)
+        {
+            await using var socket = new RequestSocket(new SocketOptions { Linger = TimeSpan.Zero });
+            socket.Connect(endpoint);
+            await PirateTestKit.SendAsync(socket, Message.FromStrings(body));
+            var reply = await PirateTestKit.TryReceiveAsync(socket, timeout);
+            if (reply is not null)
+            {
+                reply.Count.Should().Be(1, "an echo reply has the request's single body frame");
+                return reply.GetString(0);
+            }
+
+            Retries++;
+        }
+
+        throw new TimeoutException($"no reply to '{body}' after {attempts} attempts of {timeout}");
+    }
+}
+
+/// <summary>Counts how often each body was answered (from the clients' view) and checks exactly-once.</summary>
+internal sealed class AnswerLedger
+{
+    private readonly ConcurrentDictionary<string, int> _answers = new();
+
+    public void Record(string request, string reply)
+    {
+        reply.Should().Be(request, "each reply must be the echo of its own request");
+        _answers.AddOrUpdate(request, 1, (_, n) => n + 1);
+    }
+
+    public void ShouldHaveExactlyOnce(IEnumerable<string> requests)
+    {
+        var expected = requests.ToHashSet();
+        _answers.Keys.Should().BeEquivalentTo(expected);
+        _answers.Values.Should().OnlyContain(n => n == 1);
+    }
+}

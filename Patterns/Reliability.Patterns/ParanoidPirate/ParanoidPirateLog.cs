@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Logging;
+
+namespace Reliability.Patterns.ParanoidPirate;
+
+/// <summary>Paranoid Pirate log messages: event ids 2100-2149 (queue) and 2150-2199 (worker).</summary>
+internal static partial class ParanoidPirateLog
+{
+    [LoggerMessage(EventId = 2100, Level = LogLevel.Information, Message = "Paranoid Pirate queue: clients on {Frontend}, workers on {Backend}, heartbeat {IntervalMs} ms x {Liveness}")]
+    public static partial void QueueStarted(ILogger logger, string frontend, string backend, double intervalMs, int liveness);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Worker {Worker} is ready ({Workers} worker(s))")]
+    public static partial void WorkerRegistered(ILogger logger, PeerName worker, int workers);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Worker {Worker} expired while {State}: no message for {ExpiryMs} ms")]
+    public static partial void WorkerExpired(ILogger logger, PeerName worker, WorkerState state, double expiryMs);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Worker {Worker} is unreachable (connection gone) while {State}; removed")]
+    public static partial void WorkerUnreachable(ILogger logger, PeerName worker, WorkerState state);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Worker {Worker} said READY while busy: it restarted or gave up its request")]
+    public static partial void WorkerReadyWhileBusy(ILogger logger, PeerName worker);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Information, Message = "Request from client {Client} lost with worker {Worker}; requeued for the next free worker")]
+    public static partial void RequestRequeued(ILogger logger, PeerName client, PeerName worker);
+
+    [LoggerMessage(EventId = 2106, Level = LogLevel.Warning, Message = "Request from client {Client} lost with worker {Worker} and dropped ({Reason}); the client's retry recovers it")]
+    public static partial void RequestAbandoned(ILogger logger, PeerName client, PeerName worker, LostRequestFate reason);
+
+    [LoggerMessage(EventId = 2107, Level = LogLevel.Warning, Message = "Ignored a message from worker {Worker}: {Problem}")]
+    public static partial void InvalidWorkerMessage(ILogger logger, PeerName worker, string problem);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Debug, Message = "Ignored a heartbeat from unknown worker {Worker} (it must send READY first; it will reconnect when it hears nothing)")]
+    public static partial void UnknownWorkerHeartbeat(ILogger logger, PeerName worker);
+
+    [LoggerMessage(EventId = 2109, Level = LogLevel.Warning, Message = "Dropped a reply from worker {Worker}: {Outcome}")]
+    public static partial void UnexpectedReply(ILogger logger, PeerName worker, ReplyOutcome outcome);
+
+    [LoggerMessage(EventId = 2110, Level = LogLevel.Warning, Message = "Ignored a request from client {Client}: {Frames} frame(s) without 'empty delimiter, body'")]
+    public static partial void InvalidClientRequest(ILogger logger, PeerName client, int frames);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Debug, Message = "Dropped a reply for client {Client}: {Reason}")]
+    public static partial void ReplyDropped(ILogger logger, PeerName client, string reason);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Debug, Message = "Request from client {Client} sent to worker {Worker}")]
+    public static partial void RequestDispatched(ILogger logger, PeerName client, PeerName worker);
+
+    [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Paranoid Pirate queue stopped ({Workers} worker(s) known)")]
+    public static partial void QueueStopped(ILogger logger, int workers);
+
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Requeued request from client {Client} dropped: it waited longer than the requeue age limit for a free worker")]
+    public static partial void RequeuedRequestExpired(ILogger logger, PeerName client);
+
+    [LoggerMessage(EventId = 2150, Level = LogLevel.Information, Message = "Worker {Worker} connecting to {Endpoint}")]
+    public static partial void WorkerConnecting(ILogger logger, PeerName worker, string endpoint);
+
+    [LoggerMessage(EventId = 2151, Level = LogLevel.Warning, Message = "Worker {Worker}: queue at {Endpoint} silent for {ExpiryMs} ms; dropping the connection")]
+    public static partial void QueueSilent(ILogger logger, PeerName worker, string endpoint, double expiryMs);
+
+    [LoggerMessage(EventId = 2152, Level = LogLevel.Information, Message = "Reconnecting to {Endpoint} in {DelayMs} ms (attempt {Attempt})")]
+    public static partial void Reconnecting(ILogger logger, string endpoint, double delayMs, int attempt);
+
+    [LoggerMessage(EventId = 2153, Level = LogLevel.Error, Message = "Worker {Worker}: the request handler failed; the request is given back to the queue with READY")]
+    public static partial void HandlerFailed(ILogger logger, PeerName worker, Exception exception);
+
+    [LoggerMessage(EventId = 2154, Level = LogLevel.Warning, Message = "Worker {Worker} ignored a message from the queue: {Problem}")]
+    public static partial void InvalidQueueMessage(ILogger logger, PeerName worker, string problem);
+
+    [LoggerMessage(EventId = 2155, Level = LogLevel.Warning, Message = "Worker {Worker} dropped a request: busy with {Queued} request(s) already waiting")]
+    public static partial void RequestDroppedBusy(ILogger logger, PeerName worker, int queued);
+
+    [LoggerMessage(EventId = 2156, Level = LogLevel.Information, Message = "Paranoid Pirate worker stopped after {Replies} repl(ies)")]
+    public static partial void WorkerStopped(ILogger logger, long replies);
+
+    [LoggerMessage(EventId = 2157, Level = LogLevel.Warning, Message = "Worker {Worker} could not send to the queue ({What}): its queue is full")]
+    public static partial void WorkerSendFailed(ILogger logger, PeerName worker, string what);
+}

@@ -1,0 +1,88 @@
+using Reliability.Patterns.Heartbeating;
+
+namespace Reliability.Patterns.ParanoidPirate;
+
+/// <summary>Settings of a <see cref="ParanoidPirateQueue"/>; validated when the queue is created.</summary>
+public sealed record ParanoidPirateQueueOptions
+{
+    /// <summary>Largest accepted <see cref="MaxRequeues"/>.</summary>
+    public const int MaxRequeuesLimit = 10;
+
+    /// <summary>Largest accepted <see cref="RequeueMaxAge"/> (1 hour).</summary>
+    public static readonly TimeSpan RequeueMaxAgeLimit = TimeSpan.FromHours(1);
+
+    /// <summary>Endpoint the clients' side binds (default <c>tcp://127.0.0.1:5555</c>, as the zguide's ppqueue).</summary>
+    public string FrontendEndpoint { get; init; } = "tcp://127.0.0.1:5555";
+
+    /// <summary>Endpoint the workers' side binds (default <c>tcp://127.0.0.1:5556</c>).</summary>
+    public string BackendEndpoint { get; init; } = "tcp://127.0.0.1:5556";
+
+    /// <summary>
+    /// Heartbeat interval and liveness; workers must use the same values (default
+    /// <see cref="HeartbeatOptions.Default"/>: 1 s × 3). Only <see cref="HeartbeatOptions.Interval"/>
+    /// and <see cref="HeartbeatOptions.Liveness"/> matter to the queue.
+    /// </summary>
+    public HeartbeatOptions Heartbeat { get; init; } = HeartbeatOptions.Default;
+
+    /// <summary>
+    /// How many times a request whose worker died (expired, disconnected, or restarted and said
+    /// READY again) is handed to another worker, ahead of new requests (default 1; 0 = drop it at
+    /// once and let the client's retry recover it). Dropped requests are logged and counted in
+    /// <c>reliability.pirate.requests.abandoned</c>. Range 0..<see cref="MaxRequeuesLimit"/>.
+    /// </summary>
+    public int MaxRequeues { get; init; } = 1;
+
+    /// <summary>
+    /// A lost request older than this (since the queue received it) is dropped rather than
+    /// requeued: its client has retried or given up by then (default 5 s, two Lazy Pirate timeouts).
+    /// Range: positive, at most <see cref="RequeueMaxAgeLimit"/>.
+    /// </summary>
+    public TimeSpan RequeueMaxAge { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(FrontendEndpoint))
+        {
+            problems.Add("FrontendEndpoint is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(BackendEndpoint))
+        {
+            problems.Add("BackendEndpoint is required");
+        }
+
+        if (Heartbeat is null)
+        {
+            problems.Add("Heartbeat is required");
+        }
+        else
+        {
+            try
+            {
+                Heartbeat.Validate();
+            }
+            catch (ArgumentException ex)
+            {
+                problems.Add(ex.Message);
+            }
+        }
+
+        if (MaxRequeues is < 0 or > MaxRequeuesLimit)
+        {
+            problems.Add($"MaxRequeues must be 0..{MaxRequeuesLimit} (was {MaxRequeues})");
+        }
+
+        if (RequeueMaxAge <= TimeSpan.Zero || RequeueMaxAge > RequeueMaxAgeLimit)
+        {
+            problems.Add($"RequeueMaxAge must be positive and at most {RequeueMaxAgeLimit} (was {RequeueMaxAge})");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Paranoid Pirate queue options: " + string.Join("; ", problems) + ".");
+        }
+    }
+}

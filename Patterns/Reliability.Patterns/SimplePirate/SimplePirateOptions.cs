@@ -1,0 +1,70 @@
+namespace Reliability.Patterns.SimplePirate;
+
+/// <summary>Settings of a <see cref="SimplePirateQueue"/>; validated when the queue is created.</summary>
+public sealed record SimplePirateQueueOptions
+{
+    /// <summary>Endpoint the clients' side binds (default <c>tcp://127.0.0.1:5555</c>, as the zguide's spqueue).</summary>
+    public string FrontendEndpoint { get; init; } = "tcp://127.0.0.1:5555";
+
+    /// <summary>Endpoint the workers' side binds (default <c>tcp://127.0.0.1:5556</c>).</summary>
+    public string BackendEndpoint { get; init; } = "tcp://127.0.0.1:5556";
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(FrontendEndpoint))
+        {
+            problems.Add("FrontendEndpoint is required");
+        }
+
+        if (string.IsNullOrWhiteSpace(BackendEndpoint))
+        {
+            problems.Add("BackendEndpoint is required");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Simple Pirate queue options: " + string.Join("; ", problems) + ".");
+        }
+    }
+}
+
+/// <summary>Settings of a <see cref="SimplePirateWorker"/>; validated when the worker is created.</summary>
+public sealed record SimplePirateWorkerOptions
+{
+    /// <summary>The queue's backend endpoint (default <c>tcp://127.0.0.1:5556</c>).</summary>
+    public string Endpoint { get; init; } = "tcp://127.0.0.1:5556";
+
+    /// <summary>
+    /// Identity announced to the queue (1..255 octets, not starting with 0). Default empty: a random
+    /// printable id <c>%04X-%04X</c> per connection, as the zguide's spworker.
+    /// </summary>
+    public ReadOnlyMemory<byte> RoutingId { get; init; }
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Endpoint))
+        {
+            problems.Add("Endpoint is required");
+        }
+
+        if (RoutingId.Length > 255)
+        {
+            problems.Add($"RoutingId must be at most 255 octets (was {RoutingId.Length})");
+        }
+        else if (RoutingId.Length > 0 && RoutingId.Span[0] == 0)
+        {
+            problems.Add("RoutingId must not start with a zero octet (reserved for generated ids)");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Simple Pirate worker options: " + string.Join("; ", problems) + ".");
+        }
+    }
+}
