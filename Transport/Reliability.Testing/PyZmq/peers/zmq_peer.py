@@ -169,9 +169,18 @@ class Peer:
         return {}
 
     def recv_one(self, sock, timeout_ms):
-        if sock.poll(timeout_ms, zmq.POLLIN) == 0:
-            return None
-        return sock.recv_multipart(zmq.NOBLOCK)
+        # POLLIN can be reported for a message the socket then discards (a REQ_CORRELATE reply with
+        # a stale request id), so EAGAIN after a poll means "keep waiting", not "error".
+        deadline = time.monotonic() + timeout_ms / 1000.0
+        while True:
+            left = max(0, int((deadline - time.monotonic()) * 1000))
+            if sock.poll(left, zmq.POLLIN) == 0:
+                return None
+            try:
+                return sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                if time.monotonic() >= deadline:
+                    return None
 
     def op_recv(self, req):
         msg = self.recv_one(self.sock(req), clamp_timeout(req.get("timeout_ms"), 5000))
