@@ -35,9 +35,9 @@ internal sealed class OurSide : ISide, IAsyncDisposable
 
     public EventRecorder Events { get; }
 
-    // Bounded with a cancellation token rather than TrySendAsync/TryReceiveAsync(timeout): see the
-    // note in the interop report (a finite-timeout call that completes early crashes the process
-    // when its timer later fires on the disposed CancellationTokenSource).
+    // Bounded by the test's own cancellation token, not TrySendAsync/TryReceiveAsync(timeout), so
+    // the bound does not depend on the socket's timeout machinery (when this was written, a
+    // finite-timeout call that completed early crashed the process once its timer fired).
     public async Task SendAsync(IReadOnlyList<byte[]> frames)
     {
         using var cts = new CancellationTokenSource(InteropHelpers.Wait);

@@ -8,6 +8,24 @@ Protocol: one JSON object per line in each direction.
   failure    -> {"id": 7, "ok": false, "error": "EHOSTUNREACH", "message": "Host unreachable"}
 Frames travel as lowercase hex strings. Requests are handled one at a time, in order.
 
+Operations (fields besides "id"/"op"; every blocking one takes "timeout_ms", capped at 120 s):
+  ping                                   -> pid
+  socket      type, options{name: value} -> socket (handle; LINGER is 0 unless given)
+  setsockopt  socket, option, value      (ints as ints/decimal, ROUTING_ID etc. as hex)
+  getsockopt  socket, option             -> value | hex
+  bind        socket, endpoint           -> endpoint (actual, for tcp://127.0.0.1:*)
+  unbind / connect / disconnect  socket, endpoint
+  send        socket, frames[hex]        (errors: EAGAIN, EHOSTUNREACH, EFSM, ...)
+  recv        socket                     -> frames[hex] | timeout: true
+  echo        socket, count              -> echoed, last
+  send_many   socket, count, size, prefix[hex]  -> sent   (body = 4-octet BE seq + 0x5A padding)
+  recv_many   socket, count, skip        -> received, in_order, first_bad, prefixes
+  monitor     socket                     (starts ZMQ monitor, all events)
+  wait_event  socket, events[names]      -> event, value, endpoint | timeout: true
+  close       socket, linger
+  sleep       ms                         (only to test the harness's request timeout)
+  exit                                   (replies, closes everything, exits 0)
+
 The peer exits on "exit", on end of stdin, or when its parent process goes away (a watchdog
 thread polls the parent pid, because a peer blocked inside a libzmq call never sees stdin EOF).
 """
