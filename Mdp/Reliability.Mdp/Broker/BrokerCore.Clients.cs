@@ -1,0 +1,90 @@
+using Reliability.Mdp.Protocol;
+using Reliability.Patterns.Heartbeating;
+
+namespace Reliability.Mdp.Broker;
+
+internal sealed partial class BrokerCore
+{
+    private void OnClientRequest(ReadOnlyMemory<byte> sender, MdpVersion version, ClientRequest request)
+    {
+        _metrics.RequestReceived(version);
+        if (Mmi.IsMmiService(request.Service))
+        {
+            AnswerMmi(sender, version, request);
+            return;
+        }
+
+        if (Utf8Length(request.Service) > _options.MaxServiceNameLength)
+        {
+            RefuseRequest(sender, request.Service, "service_name_too_long", $"service name longer than {_options.MaxServiceNameLength} bytes");
+            return;
+        }
+
+        var service = GetOrCreateService(request.Service);
+        if (service is null)
+        {
+            RefuseRequest(sender, request.Service, "service_limit", $"the broker already knows {_options.MaxServices} services (MaxServices)");
+            return;
+        }
+
+        if (service.Queue.Count >= _options.MaxQueuedRequestsPerService)
+        {
+            RefuseRequest(sender, request.Service, "queue_full", $"{service.Queue.Count} requests already queued (MaxQueuedRequestsPerService)");
+            return;
+        }
+
+        // Queued even when a worker is idle: Dispatch takes it straight out again, and every request
+        // then goes through the same fair order.
+        service.Queue.Enqueue(new PendingRequest(new RoutingKey(sender.Span), version, request.Body, Now));
+        _metrics.QueueDepthChanged(service.Name, 1);
+        Dispatch(service);
+    }
+
+    private void RefuseRequest(ReadOnlyMemory<byte> sender, string service, string reason, string description)
+    {
+        // No reply: MDP has no error reply for clients; the client times out and retries or gives up.
+        BrokerLog.RequestRefused(_logger, new PeerId(sender), service, description);
+        _metrics.RequestsDropped(reason);
+    }
+
+    /// <summary>
+    /// Sends a worker's reply to the request's client in the client's own protocol version. An MDP/0.1
+    /// client gets the final reply as REPLY and never sees PARTIAL replies: MDP/0.1 has exactly one
+    /// reply per request, and joining partials would need unbounded buffering and change the body.
+    /// </summary>
+    private void SendReply(PendingRequest request, string service, IReadOnlyList<ReadOnlyMemory<byte>> body, bool final)
+    {
+        MdpClientCommand reply;
+        if (request.ClientVersion == MdpVersion.V01)
+        {
+            if (!final)
+            {
+                _metrics.ReplyDropped("partial_to_mdp01_client");
+                BrokerLog.ReplyDropped(_logger, request.Client, service, "PARTIAL reply for an MDP/0.1 client");
+                return;
+            }
+
+            reply = new ClientReply(service, body);
+        }
+        else
+        {
+            reply = final ? new ClientFinal(service, body) : new ClientPartial(service, body);
+        }
+
+        var result = _sender.TrySend(MdpCodec.BuildToClient(request.Client.Memory, reply, request.ClientVersion));
+        if (result == BrokerSendResult.Sent)
+        {
+            if (final)
+            {
+                _metrics.ReplySent();
+            }
+
+            return;
+        }
+
+        // The client left or stopped reading; its own timeout and retry take over.
+        string reason = result == BrokerSendResult.Unreachable ? "client_gone" : "client_queue_full";
+        _metrics.ReplyDropped(reason);
+        BrokerLog.ReplyDropped(_logger, request.Client, service, reason);
+    }
+}

@@ -1,0 +1,274 @@
+using Reliability.Mdp.Protocol;
+using Reliability.Patterns.Heartbeating;
+
+namespace Reliability.Mdp.Broker;
+
+/// <summary>Why a worker left the broker's books.</summary>
+internal enum WorkerRemoval
+{
+    /// <summary>No message for <see cref="BrokerOptions.WorkerExpiry"/>; DISCONNECT sent in case it still listens.</summary>
+    Expired,
+
+    /// <summary>The worker sent DISCONNECT; nothing is sent back (RFC 7).</summary>
+    Disconnected,
+
+    /// <summary>A send failed: its connection is gone or its queue is full.</summary>
+    Unreachable,
+
+    /// <summary>It broke the protocol (second READY, reply while idle or for another client, invalid message); DISCONNECT sent.</summary>
+    Violation,
+}
+
+internal sealed partial class BrokerCore
+{
+    private void OnWorkerCommand(ReadOnlyMemory<byte> sender, MdpVersion version, MdpWorkerCommand command)
+    {
+        if (!_workerLookup.TryGetValue(sender.Span, out var worker))
+        {
+            OnUnknownWorker(sender, version, command);
+            return;
+        }
+
+        // Every command counts as a heartbeat, whatever it is (RFC 7; pitfall 8).
+        _liveness.Touch(worker.Id);
+        if (version != worker.Version)
+        {
+            Violate(worker, $"{CommandName(command)} in {VersionName(version)}");
+            return;
+        }
+
+        switch (command)
+        {
+            case WorkerHeartbeat:
+                // Refreshes liveness only; never moves a busy worker to ready (pitfall 7).
+                break;
+            case WorkerDisconnect:
+                LoseWorker(worker, WorkerRemoval.Disconnected);
+                break;
+            case WorkerReady:
+                Violate(worker, "a second READY");
+                break;
+            case WorkerPartial partial:
+                OnPartial(worker, partial);
+                break;
+            case WorkerEnvelopeCommand final:
+                OnFinal(worker, final);
+                break;
+        }
+    }
+
+    /// <summary>A command from a routing id that is not a registered worker.</summary>
+    private void OnUnknownWorker(ReadOnlyMemory<byte> sender, MdpVersion version, MdpWorkerCommand command)
+    {
+        switch (command)
+        {
+            case WorkerReady ready:
+                Register(sender, version, ready.Service);
+                break;
+            case WorkerDisconnect:
+                // It says goodbye to a broker that does not know it: nothing to do, nothing to send.
+                break;
+            default:
+                // Valid but unexpected (typically after a broker restart): DISCONNECT makes it register
+                // again on a new socket. Once only, then silence (pitfall 10).
+                if (!_silenced.IsSilenced(sender.Span, Now))
+                {
+                    BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new PeerId(sender), version);
+                    SendDisconnect(sender, version, "unknown_worker");
+                }
+
+                break;
+        }
+    }
+
+    private void Register(ReadOnlyMemory<byte> sender, MdpVersion version, string serviceName)
+    {
+        string? refusal =
+            Mmi.IsMmiService(serviceName) ? "mmi.* services are answered by the broker itself (RFC 8)"
+            : Utf8Length(serviceName) > _options.MaxServiceNameLength ? $"service name longer than {_options.MaxServiceNameLength} bytes"
+            : _workers.Count >= _options.MaxWorkers ? $"the broker already has {_options.MaxWorkers} workers (MaxWorkers)"
+            : null;
+        ServiceEntry? service = null;
+        if (refusal is null)
+        {
+            service = GetOrCreateService(serviceName);
+            refusal = service is null ? $"the broker already knows {_options.MaxServices} services (MaxServices)" : null;
+        }
+
+        if (refusal is not null || service is null)
+        {
+            BrokerLog.ReadyRefused(_logger, new PeerId(sender), serviceName, refusal ?? "refused");
+            SendDisconnect(sender, version, "ready_refused");
+            return;
+        }
+
+        var id = new RoutingKey(sender.Span);
+        _silenced.Remove(sender.Span);
+        var worker = new WorkerEntry(id, version, service);
+        _workers.Add(id, worker);
+        _liveness.Touch(id);
+        service.WorkerCount++;
+        _metrics.WorkersChanged(service.Name, 1);
+        BrokerLog.WorkerRegistered(_logger, id, version, service.Name, service.WorkerCount);
+        service.Idle.AddLast(worker.IdleNode);
+        Dispatch(service);
+    }
+
+    /// <summary>REPLY (MDP/0.1) or FINAL (MDP/0.2): forward it, and the worker is ready again.</summary>
+    private void OnFinal(WorkerEntry worker, WorkerEnvelopeCommand reply)
+    {
+        if (!IsReplyExpected(worker, reply))
+        {
+            return;
+        }
+
+        var request = worker.FinishWork();
+        SendReply(request, worker.Service.Name, reply.Body, final: true);
+
+        // Least recently used first: a worker that just finished goes to the back.
+        worker.Service.Idle.AddLast(worker.IdleNode);
+        Dispatch(worker.Service);
+    }
+
+    /// <summary>PARTIAL (MDP/0.2): forward it to an MDP/0.2 client; the worker stays busy.</summary>
+    private void OnPartial(WorkerEntry worker, WorkerPartial partial)
+    {
+        if (!IsReplyExpected(worker, partial))
+        {
+            return;
+        }
+
+        worker.Request!.PartialsSent = true;
+        SendReply(worker.Request, worker.Service.Name, partial.Body, final: false);
+    }
+
+    private bool IsReplyExpected(WorkerEntry worker, WorkerEnvelopeCommand reply)
+    {
+        if (worker.State != WorkerState.Busy || worker.Request is null)
+        {
+            Violate(worker, $"{CommandName(reply)} without a request");
+            return false;
+        }
+
+        if (!worker.Request.Client.Equals(reply.ClientAddress.Span))
+        {
+            Violate(worker, $"{CommandName(reply)} for client {Hex(reply.ClientAddress)}, not for {worker.Request.Client}");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>A registered worker broke the protocol: it gets DISCONNECT and its request goes to another worker.</summary>
+    private void Violate(WorkerEntry worker, string what)
+    {
+        BrokerLog.WorkerViolation(_logger, worker.Id, worker.Service.Name, what, worker.State);
+        LoseWorker(worker, WorkerRemoval.Violation);
+    }
+
+    /// <summary>Removes a worker, requeues (or drops) its request, and serves its service again.</summary>
+    private void LoseWorker(WorkerEntry worker, WorkerRemoval reason)
+    {
+        var service = worker.Service;
+        var request = RemoveWorker(worker, reason);
+        if (request is not null)
+        {
+            Requeue(service, request);
+        }
+
+        Dispatch(service);
+    }
+
+    /// <summary>
+    /// Takes a worker off the books (state <see cref="WorkerState.Expired"/>) and returns the request
+    /// it was working on. Does not dispatch or forget the service: the caller does, once its own state is consistent.
+    /// </summary>
+    private PendingRequest? RemoveWorker(WorkerEntry worker, WorkerRemoval reason)
+    {
+        var service = worker.Service;
+        var state = worker.State;
+        if (worker.IdleNode.List is not null)
+        {
+            service.Idle.Remove(worker.IdleNode);
+        }
+
+        var request = worker.Expire();
+        _workers.Remove(worker.Id);
+        _liveness.Remove(worker.Id);
+        service.WorkerCount--;
+        _metrics.WorkersChanged(service.Name, -1);
+        switch (reason)
+        {
+            case WorkerRemoval.Expired:
+                BrokerLog.WorkerExpired(_logger, worker.Id, service.Name, state, _options.WorkerExpiry.TotalMilliseconds);
+                _metrics.WorkerExpired("expired");
+
+                // It may only be slow or cut off: DISCONNECT tells it to register again if it ever hears us.
+                SendDisconnect(worker.Id.Memory, worker.Version, "expired");
+                break;
+            case WorkerRemoval.Violation:
+                _metrics.WorkerExpired("violation");
+                SendDisconnect(worker.Id.Memory, worker.Version, "violation");
+                break;
+            case WorkerRemoval.Unreachable:
+                BrokerLog.WorkerUnreachable(_logger, worker.Id, service.Name, state);
+                _metrics.WorkerExpired("unreachable");
+                break;
+            default:
+                BrokerLog.WorkerDisconnected(_logger, worker.Id, service.Name, state);
+                break;
+        }
+
+        return request;
+    }
+
+    /// <summary>Gives a request whose worker was lost back to the head of the queue, at most <see cref="BrokerOptions.MaxRequeues"/> times.</summary>
+    private void Requeue(ServiceEntry service, PendingRequest request)
+    {
+        if (request.Requeues >= _options.MaxRequeues)
+        {
+            // The client's own retry recovers it; a request that kills every worker must not go round forever.
+            BrokerLog.RequeueLimitReached(_logger, request.Client, service.Name, request.Requeues);
+            _metrics.RequestsDropped("requeue_limit");
+            return;
+        }
+
+        request.Requeues++;
+        request.QueuedAt = Now;
+        service.Queue.EnqueueFront(request);
+        _metrics.QueueDepthChanged(service.Name, 1);
+        _metrics.RequestRequeued("worker_lost");
+        BrokerLog.RequestRequeued(_logger, request.Client, service.Name, request.Requeues, _options.MaxRequeues);
+    }
+
+    /// <summary>Sends DISCONNECT to <paramref name="id"/> (best effort) and stays silent towards it for one worker expiry.</summary>
+    private void SendDisconnect(ReadOnlyMemory<byte> id, MdpVersion version, string reason)
+    {
+        _sender.TrySend(MdpCodec.BuildToWorker(id, WorkerDisconnect.Instance, version));
+        _metrics.DisconnectSent(reason);
+        _silenced.Add(new RoutingKey(id.Span), Now + _workerExpiryUnits);
+    }
+
+    private void OnInvalidMessage(ReadOnlyMemory<byte> sender, string error)
+    {
+        _metrics.InvalidMessage();
+        BrokerLog.InvalidMessage(_logger, new PeerId(sender), error);
+
+        // RFC 7: the broker SHOULD treat the sender of an invalid message as invalid.
+        if (!sender.IsEmpty && _workerLookup.TryGetValue(sender.Span, out var worker))
+        {
+            Violate(worker, "an invalid message");
+        }
+    }
+
+    internal static string CommandName(MdpCommand command) => command switch
+    {
+        WorkerReady => "READY",
+        WorkerReply => "REPLY",
+        WorkerPartial => "PARTIAL",
+        WorkerFinal => "FINAL",
+        WorkerHeartbeat => "HEARTBEAT",
+        WorkerDisconnect => "DISCONNECT",
+        _ => "REQUEST",
+    };
+}

@@ -1,0 +1,336 @@
+using System.Text;
+using Microsoft.Extensions.Logging;
+using Reliability.Mdp.Protocol;
+using Reliability.Patterns.Heartbeating;
+using Reliability.Transport;
+
+namespace Reliability.Mdp.Broker;
+
+/// <summary>
+/// The Majordomo broker's decisions, without sockets: it consumes messages as received on the
+/// ROUTER (routing id first) and the passing of time, and emits messages through an
+/// <see cref="IBrokerSender"/>. Split by concern: workers (<c>BrokerCore.Workers.cs</c>), clients
+/// (<c>BrokerCore.Clients.cs</c>), MMI (<c>BrokerCore.Mmi.cs</c>), dispatch and timers here.
+/// </summary>
+/// <remarks>
+/// Single-threaded: owned by the loop that receives from the socket. Time comes only from the
+/// injected <see cref="TimeProvider"/>'s monotonic timestamps, so tests drive it with a manual clock.
+/// </remarks>
+internal sealed partial class BrokerCore
+{
+    // Enough to remember every worker of a busy broker restart; older entries just lose their silence.
+    private const int SilencedCapacity = 4096;
+
+    private readonly BrokerOptions _options;
+    private readonly IBrokerSender _sender;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly BrokerMetrics _metrics;
+    private readonly Dictionary<RoutingKey, WorkerEntry> _workers = new(RoutingKeyComparer.Instance);
+    private readonly Dictionary<RoutingKey, WorkerEntry>.AlternateLookup<ReadOnlySpan<byte>> _workerLookup;
+    private readonly Dictionary<string, ServiceEntry> _services = new(StringComparer.Ordinal);
+    private readonly LivenessTracker<RoutingKey> _liveness;
+    private readonly HeartbeatTimer _heartbeat;
+    private readonly SilencedPeers _silenced = new(SilencedCapacity);
+    private readonly long _halfIntervalUnits;
+    private readonly long _requestExpiryUnits;
+    private readonly long _workerExpiryUnits;
+    private bool _stopped;
+
+    /// <summary>Creates the core; <paramref name="options"/> are validated here.</summary>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    public BrokerCore(BrokerOptions options, IBrokerSender sender, TimeProvider timeProvider, ILogger logger, BrokerMetrics metrics)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(sender);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        ArgumentNullException.ThrowIfNull(metrics);
+        options.Validate();
+        _options = options;
+        _sender = sender;
+        _time = timeProvider;
+        _logger = logger;
+        _metrics = metrics;
+        _workerLookup = _workers.GetAlternateLookup<ReadOnlySpan<byte>>();
+        _liveness = new LivenessTracker<RoutingKey>(options.WorkerExpiry, timeProvider, RoutingKeyComparer.Instance);
+        _heartbeat = new HeartbeatTimer(options.HeartbeatInterval, timeProvider);
+        _halfIntervalUnits = ToUnits(options.HeartbeatInterval / 2);
+        _requestExpiryUnits = ToUnits(options.RequestExpiry);
+        _workerExpiryUnits = ToUnits(options.WorkerExpiry);
+    }
+
+    /// <summary>Registered workers (ready and busy).</summary>
+    public int WorkerCount => _workers.Count;
+
+    /// <summary>Known services (each has workers or queued requests).</summary>
+    public int ServiceCount => _services.Count;
+
+    /// <summary>Requests waiting for a worker, all services together.</summary>
+    public int QueuedRequestCount => _services.Values.Sum(s => s.Queue.Count);
+
+    /// <summary>Whether <see cref="Shutdown"/> has run.</summary>
+    public bool IsStopped => _stopped;
+
+    /// <summary>Timestamp at which <see cref="OnTimer"/> must next run: a heartbeat is due or a worker expires.</summary>
+    public long NextDeadline => Math.Min(_heartbeat.DueAt, _liveness.NextExpiry ?? long.MaxValue);
+
+    /// <summary>Time until <see cref="NextDeadline"/>, zero when it has passed: the loop's receive timeout.</summary>
+    public TimeSpan NextDeadlineIn
+    {
+        get
+        {
+            long left = NextDeadline - _time.GetTimestamp();
+            if (left <= 0)
+            {
+                return TimeSpan.Zero;
+            }
+
+            // Round up, so the loop never wakes just before the deadline and spins.
+            Int128 ticks = (((Int128)left * TimeSpan.TicksPerSecond) + _time.TimestampFrequency - 1) / _time.TimestampFrequency;
+            return TimeSpan.FromTicks((long)Int128.Min(ticks, TimeSpan.MaxValue.Ticks));
+        }
+    }
+
+    private long Now => _time.GetTimestamp();
+
+    /// <summary>Handles one message received on the ROUTER. Never throws for bad input from a peer.</summary>
+    public void OnMessage(Message message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        if (_stopped)
+        {
+            return;
+        }
+
+        var parsed = MdpCodec.ParseAtBroker(message);
+        if (!parsed.IsSuccess)
+        {
+            OnInvalidMessage(parsed.Sender, parsed.Error);
+            return;
+        }
+
+        switch (parsed.Command)
+        {
+            case ClientRequest request:
+                OnClientRequest(parsed.Sender, parsed.Version, request);
+                break;
+            case MdpWorkerCommand command:
+                OnWorkerCommand(parsed.Sender, parsed.Version, command);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Expires silent workers (busy ones too), and once per heartbeat interval sends heartbeats and
+    /// expires queued requests. Calling it early is harmless.
+    /// </summary>
+    public void OnTimer()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        ExpireWorkers();
+        if (_heartbeat.TryFire())
+        {
+            SendHeartbeats();
+            ExpireRequests();
+            _silenced.Prune(Now);
+        }
+    }
+
+    /// <summary>Graceful stop: DISCONNECT to every worker, queued requests dropped (clients retry). Idempotent.</summary>
+    public void Shutdown()
+    {
+        if (_stopped)
+        {
+            return;
+        }
+
+        _stopped = true;
+        int queued = QueuedRequestCount;
+        BrokerLog.Stopping(_logger, _workers.Count, queued);
+        foreach (var worker in _workers.Values)
+        {
+            // Best effort: a worker that is already gone needs no goodbye.
+            SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerDisconnect.Instance, worker.Version));
+            _metrics.DisconnectSent("shutdown");
+            worker.Expire();
+        }
+
+        foreach (var service in _services.Values)
+        {
+            _metrics.WorkersChanged(service.Name, -service.WorkerCount);
+            _metrics.QueueDepthChanged(service.Name, -service.Queue.Clear());
+        }
+
+        _metrics.RequestsDropped("shutdown", queued);
+        _workers.Clear();
+        _services.Clear();
+        _liveness.Clear();
+        _silenced.Clear();
+    }
+
+    /// <summary>The state of the worker with routing id <paramref name="id"/>, or null if it is not registered.</summary>
+    internal WorkerState? FindWorkerState(ReadOnlySpan<byte> id) =>
+        _workerLookup.TryGetValue(id, out var worker) ? worker.State : null;
+
+    /// <summary>The service named <paramref name="name"/>, or null if it is not known.</summary>
+    internal ServiceEntry? FindService(string name) => _services.GetValueOrDefault(name);
+
+    /// <summary>
+    /// Gives queued requests of <paramref name="service"/> to its idle workers, least recently used
+    /// first, then forgets the service if it has become empty.
+    /// </summary>
+    private void Dispatch(ServiceEntry service)
+    {
+        // Bounded: every pass removes an idle worker from the list (to work, or gone).
+        while (service.Queue.Count > 0 && service.Idle.First is { } node)
+        {
+            var worker = node.Value;
+            service.Idle.RemoveFirst();
+            if (IsExpired(worker))
+            {
+                // Never hand a request to a worker whose deadline has passed (pitfall 5).
+                RemoveWorker(worker, WorkerRemoval.Expired);
+                continue;
+            }
+
+            service.Queue.TryDequeue(out var request);
+            _metrics.QueueDepthChanged(service.Name, -1);
+            var message = MdpCodec.BuildToWorker(worker.Id.Memory, new WorkerRequest(request.Client.Memory, request.Body), worker.Version);
+            if (SendToWorker(worker, message) != BrokerSendResult.Sent)
+            {
+                // Never delivered, so it does not count as a requeue.
+                service.Queue.EnqueueFront(request);
+                _metrics.QueueDepthChanged(service.Name, 1);
+                RemoveWorker(worker, WorkerRemoval.Unreachable);
+                continue;
+            }
+
+            worker.StartWork(request);
+            _metrics.RequestDispatched();
+        }
+
+        ForgetIfEmpty(service);
+    }
+
+    private bool IsExpired(WorkerEntry worker) =>
+        !_liveness.TryGetExpiresAt(worker.Id, out long expiresAt) || expiresAt <= Now;
+
+    private ServiceEntry? GetOrCreateService(string name)
+    {
+        if (_services.TryGetValue(name, out var service))
+        {
+            return service;
+        }
+
+        if (_services.Count >= _options.MaxServices)
+        {
+            return null;
+        }
+
+        service = new ServiceEntry(name);
+        _services.Add(name, service);
+        BrokerLog.ServiceCreated(_logger, name);
+        return service;
+    }
+
+    private void ForgetIfEmpty(ServiceEntry service)
+    {
+        if (service.IsEmpty && _services.TryGetValue(service.Name, out var current) && current == service)
+        {
+            _services.Remove(service.Name);
+            BrokerLog.ServiceForgotten(_logger, service.Name);
+        }
+    }
+
+    private void ExpireWorkers()
+    {
+        var expired = _liveness.CollectExpired();
+        foreach (var id in expired)
+        {
+            if (_workers.TryGetValue(id, out var worker))
+            {
+                LoseWorker(worker, WorkerRemoval.Expired);
+            }
+        }
+    }
+
+    private void SendHeartbeats()
+    {
+        // Only workers that were sent nothing for half an interval: any message counts as a heartbeat,
+        // and the gap a worker sees stays below 1.5 intervals.
+        long cutoff = Now - _halfIntervalUnits;
+        List<WorkerEntry>? unreachable = null;
+        foreach (var worker in _workers.Values)
+        {
+            if (worker.LastSentAt > cutoff)
+            {
+                continue;
+            }
+
+            var result = SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerHeartbeat.Instance, worker.Version));
+            if (result == BrokerSendResult.Unreachable)
+            {
+                // The connection is gone: this is how a busy worker that disconnected is found within an interval.
+                (unreachable ??= []).Add(worker);
+            }
+        }
+
+        foreach (var worker in unreachable ?? [])
+        {
+            LoseWorker(worker, WorkerRemoval.Unreachable);
+        }
+    }
+
+    private void ExpireRequests()
+    {
+        long cutoff = Now - _requestExpiryUnits;
+        List<ServiceEntry>? emptied = null;
+        foreach (var service in _services.Values)
+        {
+            int removed = service.Queue.RemoveQueuedBefore(cutoff);
+            if (removed > 0)
+            {
+                _metrics.QueueDepthChanged(service.Name, -removed);
+                _metrics.RequestsDropped("expired", removed);
+                BrokerLog.RequestsExpired(_logger, removed, service.Name, _options.RequestExpiry.TotalMilliseconds);
+                if (service.IsEmpty)
+                {
+                    (emptied ??= []).Add(service);
+                }
+            }
+        }
+
+        foreach (var service in emptied ?? [])
+        {
+            ForgetIfEmpty(service);
+        }
+    }
+
+    private BrokerSendResult SendToWorker(WorkerEntry worker, Message message)
+    {
+        var result = _sender.TrySend(message);
+        if (result == BrokerSendResult.Sent)
+        {
+            worker.LastSentAt = Now;
+        }
+
+        return result;
+    }
+
+    private long ToUnits(TimeSpan duration)
+    {
+        Int128 units = (((Int128)duration.Ticks * _time.TimestampFrequency) + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond;
+        return (long)Int128.Min(units, long.MaxValue / 4);
+    }
+
+    private static int Utf8Length(string text) => Encoding.UTF8.GetByteCount(text);
+
+    private static string VersionName(MdpVersion version) => version == MdpVersion.V01 ? "MDP/0.1" : "MDP/0.2";
+
+    private static string Hex(ReadOnlyMemory<byte> id) => id.IsEmpty ? "(none)" : Convert.ToHexString(id.Span);
+}

@@ -1,0 +1,180 @@
+using System.Globalization;
+using Reliability.Mdp.Protocol;
+using Reliability.Patterns.Heartbeating;
+
+namespace Reliability.Mdp.Broker;
+
+/// <summary>
+/// Settings of a <see cref="MajordomoBroker"/>. Every value has a documented default and a hard cap;
+/// <see cref="Validate"/> reports all problems together. Workers must use the same
+/// <see cref="HeartbeatInterval"/> and <see cref="Liveness"/> as the broker (RFC 7 "known weaknesses").
+/// </summary>
+public sealed record BrokerOptions
+{
+    /// <summary>The endpoint used when none is configured: every interface, port 5555 (zguide <c>mdbroker</c>).</summary>
+    public const string DefaultEndpoint = "tcp://*:5555";
+
+    /// <summary>Most endpoints one broker binds.</summary>
+    public const int MaxEndpoints = 16;
+
+    /// <summary>Largest accepted <see cref="MaxRequeues"/>.</summary>
+    public const int MaxRequeuesCap = 100;
+
+    /// <summary>Largest accepted <see cref="MaxQueuedRequestsPerService"/>.</summary>
+    public const int MaxQueuedRequestsCap = 1_000_000;
+
+    /// <summary>Largest accepted <see cref="MaxServices"/>.</summary>
+    public const int MaxServicesCap = 100_000;
+
+    /// <summary>Largest accepted <see cref="MaxWorkers"/>.</summary>
+    public const int MaxWorkersCap = 1_000_000;
+
+    /// <summary>Smallest accepted <see cref="HeartbeatInterval"/> (1 ms, as <see cref="HeartbeatOptions.MinInterval"/>).</summary>
+    public static readonly TimeSpan MinHeartbeatInterval = HeartbeatOptions.MinInterval;
+
+    /// <summary>Largest accepted <see cref="HeartbeatInterval"/> (10 minutes, as <see cref="HeartbeatOptions.MaxInterval"/>).</summary>
+    public static readonly TimeSpan MaxHeartbeatInterval = HeartbeatOptions.MaxInterval;
+
+    /// <summary>Largest accepted <see cref="RequestExpiry"/> (24 hours).</summary>
+    public static readonly TimeSpan MaxRequestExpiry = TimeSpan.FromHours(24);
+
+    /// <summary>Largest accepted <see cref="ShutdownTimeout"/> (30 seconds).</summary>
+    public static readonly TimeSpan MaxShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>The defaults, as documented on each property.</summary>
+    public static BrokerOptions Default { get; } = new();
+
+    /// <summary>
+    /// Endpoints the broker's one ROUTER socket binds (default <c>tcp://*:5555</c>; 1 to
+    /// <see cref="MaxEndpoints"/>). Clients and workers of both MDP versions share them.
+    /// </summary>
+    public IReadOnlyList<string> Endpoints { get; init; } = [DefaultEndpoint];
+
+    /// <summary>
+    /// How often the broker sends HEARTBEAT to each worker it has sent nothing else to lately
+    /// (default 2500 ms, zguide <c>HEARTBEAT_INTERVAL</c>; range <see cref="MinHeartbeatInterval"/>..<see cref="MaxHeartbeatInterval"/>).
+    /// </summary>
+    public TimeSpan HeartbeatInterval { get; init; } = HeartbeatOptions.Majordomo.Interval;
+
+    /// <summary>
+    /// Heartbeat intervals a worker may stay silent before it is expired, busy or idle
+    /// (default 3, zguide <c>HEARTBEAT_LIVENESS</c>: expiry 7.5 s; range 1..<see cref="HeartbeatOptions.MaxLiveness"/>).
+    /// </summary>
+    public int Liveness { get; init; } = HeartbeatOptions.Majordomo.Liveness;
+
+    /// <summary>
+    /// How long a request may wait in a service's queue for a worker before it is dropped (default 30 s;
+    /// range 1 ms..<see cref="MaxRequestExpiry"/>). Checked at every heartbeat tick, so a request is
+    /// dropped between this and this plus one <see cref="HeartbeatInterval"/> after it was queued.
+    /// A requeued request starts a new wait.
+    /// </summary>
+    public TimeSpan RequestExpiry { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How many times a request whose worker died, expired or disconnected is given to another worker
+    /// (default 2; 0..<see cref="MaxRequeuesCap"/>). After that it is dropped and the client's own
+    /// retry has to recover it. Requests are assumed idempotent (RFC 7).
+    /// </summary>
+    public int MaxRequeues { get; init; } = 2;
+
+    /// <summary>
+    /// Most requests waiting for a worker in one service; further requests are dropped
+    /// (default 10 000; 1..<see cref="MaxQueuedRequestsCap"/>).
+    /// </summary>
+    public int MaxQueuedRequestsPerService { get; init; } = 10_000;
+
+    /// <summary>
+    /// Most services known at once (with workers or queued requests; empty services are forgotten at
+    /// once). Requests and READYs that would create another are refused (default 1000; 1..<see cref="MaxServicesCap"/>).
+    /// </summary>
+    public int MaxServices { get; init; } = 1000;
+
+    /// <summary>
+    /// Longest service name accepted, in UTF-8 bytes (default and cap 255, <see cref="MdpCodec.MaxServiceNameLength"/>).
+    /// </summary>
+    public int MaxServiceNameLength { get; init; } = MdpCodec.MaxServiceNameLength;
+
+    /// <summary>Most workers registered at once; further READYs get DISCONNECT (default 10 000; 1..<see cref="MaxWorkersCap"/>).</summary>
+    public int MaxWorkers { get; init; } = 10_000;
+
+    /// <summary>
+    /// On shutdown, how long the broker waits for its DISCONNECTs to be written before closing
+    /// (default 500 ms; 0..<see cref="MaxShutdownTimeout"/>), so a service exits within a second.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Silence after which a worker is expired: <see cref="HeartbeatInterval"/> × <see cref="Liveness"/>.</summary>
+    public TimeSpan WorkerExpiry => HeartbeatInterval * Liveness;
+
+    /// <summary>Every problem with these settings, empty when they are valid.</summary>
+    public IReadOnlyList<string> GetProblems()
+    {
+        var problems = new List<string>();
+        if (Endpoints is null || Endpoints.Count == 0)
+        {
+            problems.Add("Endpoints must name at least one endpoint");
+        }
+        else if (Endpoints.Count > MaxEndpoints)
+        {
+            problems.Add($"Endpoints may hold at most {MaxEndpoints} endpoints (was {Endpoints.Count})");
+        }
+        else
+        {
+            foreach (var endpoint in Endpoints)
+            {
+                if (string.IsNullOrWhiteSpace(endpoint) || endpoint.Any(char.IsWhiteSpace) || !endpoint.Contains("://", StringComparison.Ordinal))
+                {
+                    problems.Add($"Endpoint '{endpoint}' is not of the form transport://address, e.g. {DefaultEndpoint}");
+                }
+            }
+        }
+
+        if (HeartbeatInterval < MinHeartbeatInterval || HeartbeatInterval > MaxHeartbeatInterval)
+        {
+            problems.Add($"HeartbeatInterval must be between {Ms(MinHeartbeatInterval)} and {Ms(MaxHeartbeatInterval)} (was {Ms(HeartbeatInterval)})");
+        }
+
+        if (Liveness is < 1 or > HeartbeatOptions.MaxLiveness)
+        {
+            problems.Add($"Liveness must be 1..{HeartbeatOptions.MaxLiveness} (was {Liveness})");
+        }
+
+        if (RequestExpiry < TimeSpan.FromMilliseconds(1) || RequestExpiry > MaxRequestExpiry)
+        {
+            problems.Add($"RequestExpiry must be between 1 ms and {Ms(MaxRequestExpiry)} (was {Ms(RequestExpiry)})");
+        }
+
+        if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > MaxShutdownTimeout)
+        {
+            problems.Add($"ShutdownTimeout must be between 0 and {Ms(MaxShutdownTimeout)} (was {Ms(ShutdownTimeout)})");
+        }
+
+        CheckRange(problems, nameof(MaxRequeues), MaxRequeues, 0, MaxRequeuesCap);
+        CheckRange(problems, nameof(MaxQueuedRequestsPerService), MaxQueuedRequestsPerService, 1, MaxQueuedRequestsCap);
+        CheckRange(problems, nameof(MaxServices), MaxServices, 1, MaxServicesCap);
+        CheckRange(problems, nameof(MaxServiceNameLength), MaxServiceNameLength, 1, MdpCodec.MaxServiceNameLength);
+        CheckRange(problems, nameof(MaxWorkers), MaxWorkers, 1, MaxWorkersCap);
+        return problems;
+    }
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = GetProblems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid broker options: " + string.Join("; ", problems) + ".");
+        }
+    }
+
+    private static void CheckRange(List<string> problems, string name, int value, int min, int max)
+    {
+        if (value < min || value > max)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"{name} must be {min}..{max} (was {value})"));
+        }
+    }
+
+    private static string Ms(TimeSpan value) => string.Create(CultureInfo.InvariantCulture, $"{value.TotalMilliseconds:0.###} ms");
+}

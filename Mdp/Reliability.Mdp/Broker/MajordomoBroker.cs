@@ -1,0 +1,268 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Reliability.Transport;
+
+namespace Reliability.Mdp.Broker;
+
+/// <summary>
+/// A Majordomo broker (MDP/0.1 and MDP/0.2 side by side, RFC 7 and RFC 18, with MMI, RFC 8) on one
+/// ROUTER socket shared by clients and workers.
+/// </summary>
+/// <remarks>
+/// <para>Services are created on demand and forgotten when they have neither workers nor queued requests.
+/// Each service dispatches to its least recently used idle worker and serves its clients round-robin.
+/// Workers are expired after <see cref="BrokerOptions.WorkerExpiry"/> of silence whether idle or busy; a
+/// request whose worker is lost is requeued up to <see cref="BrokerOptions.MaxRequeues"/> times. Invalid
+/// messages are logged, counted and dropped; the broker keeps serving.</para>
+/// <para>Besides <c>mmi.service</c> (200/404), the broker answers <see cref="WorkersService"/> and
+/// <see cref="ServicesService"/>; any other <c>mmi.*</c> service gets 501.</para>
+/// <para>Metrics are published on the <c>Reliability.Mdp</c> meter.</para>
+/// </remarks>
+public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
+{
+    /// <summary>
+    /// MMI extension: body = a service name (optional); reply = "200" and the number of live workers of
+    /// that service (of all services when the body is empty), as decimal text.
+    /// </summary>
+    public const string WorkersService = "mmi.workers";
+
+    /// <summary>MMI extension: reply = "200" followed by one frame per service that has live workers, in ordinal order.</summary>
+    public const string ServicesService = "mmi.services";
+
+    // Messages handled per wake-up before the timers are looked at again, so a flood cannot delay expiry.
+    private const int MaxBatch = 256;
+
+    private readonly RouterSocket _socket;
+    private readonly BrokerCore _core;
+    private readonly BrokerMetrics _metrics = new();
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly List<string> _bound = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly object _gate = new();
+    private Task? _run;
+    private bool _disposed;
+
+    /// <summary>Creates a broker; nothing is bound until <see cref="Bind"/> or <see cref="RunAsync"/>.</summary>
+    /// <param name="options">Settings; <see cref="BrokerOptions.Default"/> when null. Validated here.</param>
+    /// <param name="loggerFactory">Logging; none when null.</param>
+    /// <param name="timeProvider">Clock for heartbeats and expiry; <see cref="TimeProvider.System"/> when null.</param>
+    /// <exception cref="ArgumentException">The options are invalid (all problems are listed).</exception>
+    public MajordomoBroker(BrokerOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+    {
+        options ??= BrokerOptions.Default;
+        options.Validate();
+        Options = options;
+        loggerFactory ??= NullLoggerFactory.Instance;
+        _logger = loggerFactory.CreateLogger("Reliability.Mdp.Broker");
+        _time = timeProvider ?? TimeProvider.System;
+
+        // ROUTER_MANDATORY: a send to a vanished peer fails at once instead of vanishing silently
+        // (pitfall 3). Handover: a worker restarted with a fixed identity is not locked out (pitfall 4).
+        var socketOptions = new SocketOptions
+        {
+            RouterMandatory = true,
+            RouterHandover = true,
+            Linger = options.ShutdownTimeout,
+        };
+        _socket = new RouterSocket(socketOptions, loggerFactory, _time);
+        _core = new BrokerCore(options, new SocketSender(_socket), _time, _logger, _metrics);
+    }
+
+    /// <summary>The settings in use.</summary>
+    public BrokerOptions Options { get; }
+
+    /// <summary>The endpoints bound so far, with actual addresses and ports (e.g. <c>tcp://0.0.0.0:5555</c>).</summary>
+    public IReadOnlyList<string> BoundEndpoints
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _bound];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Binds every endpoint of <see cref="BrokerOptions.Endpoints"/> that is not bound yet and returns the
+    /// bound endpoints. Call it before <see cref="RunAsync"/> to learn about a busy port before running.
+    /// </summary>
+    /// <exception cref="EndpointException">An endpoint is malformed or cannot be bound (e.g. address in use).</exception>
+    public IReadOnlyList<string> Bind()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            for (int i = _bound.Count; i < Options.Endpoints.Count; i++)
+            {
+                string bound = _socket.Bind(Options.Endpoints[i]);
+                _bound.Add(bound);
+                BrokerLog.Listening(_logger, bound);
+            }
+
+            return [.. _bound];
+        }
+    }
+
+    /// <summary>
+    /// Runs the broker until <paramref name="cancellationToken"/> is cancelled (or the broker is
+    /// disposed), binding first if <see cref="Bind"/> was not called. On the way out it sends
+    /// DISCONNECT to every worker and closes the socket within <see cref="BrokerOptions.ShutdownTimeout"/>.
+    /// Completes normally after a graceful stop. Can run once.
+    /// </summary>
+    /// <exception cref="EndpointException">An endpoint cannot be bound.</exception>
+    /// <exception cref="InvalidOperationException">The broker already ran.</exception>
+    public Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_run is not null)
+            {
+                throw new InvalidOperationException("The broker can run only once.");
+            }
+
+            Bind();
+            _run = RunLoopAsync(cancellationToken);
+            return _run;
+        }
+    }
+
+    /// <summary>Stops the broker (as cancelling <see cref="RunAsync"/> does) and releases the socket.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Task? run;
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            run = _run;
+        }
+
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (run is not null)
+        {
+            await run.ConfigureAwait(false);
+        }
+        else
+        {
+            await _socket.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stop.Dispose();
+        _metrics.Dispose();
+    }
+
+    /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task RunLoopAsync(CancellationToken cancellationToken)
+    {
+        // Leave the caller's context first: the loop owns the core from here on.
+        await Task.Yield();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        var token = linked.Token;
+        BrokerLog.Started(_logger, Options.HeartbeatInterval.TotalMilliseconds, Options.Liveness, Options.RequestExpiry.TotalMilliseconds, Options.MaxRequeues);
+        try
+        {
+            // Bounded by cancellation: every pass waits at most until the next timer deadline.
+            while (!token.IsCancellationRequested)
+            {
+                Message? message;
+                try
+                {
+                    message = await _socket.TryReceiveAsync(_core.NextDeadlineIn, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                if (message is not null)
+                {
+                    Handle(message);
+                    for (int i = 1; i < MaxBatch; i++)
+                    {
+                        // A zero timeout completes synchronously: take what has already arrived.
+                        var next = _socket.TryReceiveAsync(TimeSpan.Zero, CancellationToken.None);
+                        var more = next.IsCompletedSuccessfully ? next.Result : await next.ConfigureAwait(false);
+                        if (more is null)
+                        {
+                            break;
+                        }
+
+                        Handle(more);
+                    }
+                }
+
+                if (_time.GetTimestamp() >= _core.NextDeadline)
+                {
+                    try
+                    {
+                        _core.OnTimer();
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        BrokerLog.LoopFailed(_logger, ex);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            try
+            {
+                _core.Shutdown();
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                BrokerLog.LoopFailed(_logger, ex);
+            }
+
+            // Disposal waits up to the linger (ShutdownTimeout) for the DISCONNECTs to be written.
+            await _socket.DisposeAsync().ConfigureAwait(false);
+            BrokerLog.Stopped(_logger);
+        }
+    }
+
+    private void Handle(Message message)
+    {
+        try
+        {
+            _core.OnMessage(message);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug on one message must not take the broker down for everybody.
+            BrokerLog.LoopFailed(_logger, ex);
+        }
+    }
+
+    /// <summary>Non-blocking sends on the ROUTER: the DONTWAIT of libzmq, with EHOSTUNREACH as a result instead of an exception.</summary>
+    private sealed class SocketSender(RouterSocket socket) : IBrokerSender
+    {
+        public BrokerSendResult TrySend(Message message)
+        {
+            try
+            {
+                // A zero timeout never waits, so the result is already there.
+                var pending = socket.TrySendAsync(message, TimeSpan.Zero);
+                bool sent = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+                return sent ? BrokerSendResult.Sent : BrokerSendResult.QueueFull;
+            }
+            catch (HostUnreachableException)
+            {
+                return BrokerSendResult.Unreachable;
+            }
+            catch (ObjectDisposedException)
+            {
+                return BrokerSendResult.Unreachable;
+            }
+        }
+    }
+}
