@@ -1,0 +1,130 @@
+using Reliability.Patterns.Heartbeating;
+
+namespace Reliability.Mdp.Worker;
+
+/// <summary>Why a worker's connection to the broker ended.</summary>
+internal enum SessionEnd
+{
+    /// <summary>No traffic from the broker for heartbeat × liveness.</summary>
+    BrokerSilent,
+
+    /// <summary>The broker sent DISCONNECT (e.g. it restarted and did not know us).</summary>
+    BrokerDisconnected,
+
+    /// <summary>The request handler failed; the broker must be told so that it requeues the request.</summary>
+    HandlerFailed,
+
+    /// <summary>The worker is shutting down.</summary>
+    Stopping,
+}
+
+/// <summary>
+/// The worker's heartbeat, liveness and reconnect decisions, separated from the socket loop so
+/// they can be tested on a manual clock: when to send HEARTBEAT, when the broker is dead, and how
+/// long to wait before the next fresh connection.
+/// </summary>
+/// <remarks>
+/// Single-writer (the worker's connection loop) except <see cref="MessageSent"/>, which handlers
+/// call after a reply; the underlying timer tolerates that (volatile timestamps).
+/// </remarks>
+internal sealed class WorkerLiveness
+{
+    private readonly PeerLiveness _broker;
+    private readonly ReconnectBackoff _backoff;
+    private readonly bool _expireWhileBusy;
+    private bool _brokerAnswered;
+    private volatile bool _busy;
+
+    public WorkerLiveness(WorkerOptions options, TimeProvider timeProvider)
+    {
+        var heartbeat = options.HeartbeatOptions;
+        _broker = new PeerLiveness(heartbeat, timeProvider);
+        _backoff = new ReconnectBackoff(heartbeat);
+        _expireWhileBusy = options.BrokerHeartbeatsBusyWorkers;
+    }
+
+    /// <summary>Whether a request is being worked on (between REQUEST and the final reply).</summary>
+    public bool IsBusy => _busy;
+
+    /// <summary>Whether the broker has sent a REQUEST or HEARTBEAT on the current connection, i.e. it knows us.</summary>
+    public bool BrokerAnswered => _brokerAnswered;
+
+    /// <summary>How long the loop may wait for input before it must act (send a heartbeat or check expiry).</summary>
+    public TimeSpan WaitTimeout => ExpirySuspended ? _broker.Heartbeat.DueIn : _broker.NextDeadlineIn;
+
+    /// <summary>Whether the broker has been silent for heartbeat × liveness (never while expiry is suspended for a busy worker).</summary>
+    public bool BrokerDead => !ExpirySuspended && _broker.IsExpired;
+
+    // zguide-style brokers heartbeat only idle workers: a worker busy for longer than the expiry would
+    // otherwise declare a healthy broker dead and drop its reply.
+    private bool ExpirySuspended => _busy && !_expireWhileBusy;
+
+    /// <summary>A fresh socket was connected and READY sent: a new liveness period starts.</summary>
+    public void Connected()
+    {
+        _broker.Restart();
+        _brokerAnswered = false;
+        _busy = false;
+    }
+
+    /// <summary>A REQUEST arrived: the worker is busy until <see cref="FinalReplySent"/>.</summary>
+    public void RequestStarted() => _busy = true;
+
+    /// <summary>
+    /// The final reply went out: the worker is idle. When expiry was suspended during the request, the
+    /// broker gets a full expiry period from now to show that it is alive, rather than being judged by the
+    /// silence it kept while we were busy.
+    /// </summary>
+    public void FinalReplySent()
+    {
+        if (ExpirySuspended)
+        {
+            _broker.MessageReceived();
+        }
+
+        _busy = false;
+        _broker.MessageSent();
+    }
+
+    /// <summary>
+    /// A valid command arrived from the broker. Every command counts as a heartbeat (RFC 7); a REQUEST or
+    /// HEARTBEAT also proves that the broker accepted our READY, which ends the reconnect back-off.
+    /// </summary>
+    public void Received(bool provesRegistration)
+    {
+        _broker.MessageReceived();
+        if (provesRegistration)
+        {
+            _brokerAnswered = true;
+            _backoff.Reset();
+        }
+    }
+
+    /// <summary>Something (READY, a reply, a heartbeat) was sent: the next heartbeat is due one interval later.</summary>
+    public void MessageSent() => _broker.MessageSent();
+
+    /// <summary>If a heartbeat is due, reschedules the next one and returns true: the caller sends HEARTBEAT.</summary>
+    public bool TryFireHeartbeat() => _broker.Heartbeat.TryFire();
+
+    /// <summary>
+    /// How long to wait before the next connection after one ended for <paramref name="end"/>. A DISCONNECT
+    /// from a broker that had accepted us is how a broker restart shows itself, so re-register at once; a
+    /// DISCONNECT right after READY (the broker refuses us), silence and handler failures back off.
+    /// </summary>
+    public TimeSpan ReconnectDelay(SessionEnd end)
+    {
+        if (end == SessionEnd.BrokerDisconnected && _brokerAnswered)
+        {
+            _backoff.Reset();
+            return TimeSpan.Zero;
+        }
+
+        if (end == SessionEnd.HandlerFailed && _brokerAnswered)
+        {
+            // The broker is fine; only the request was bad. Come back at once so the service keeps its capacity.
+            return TimeSpan.Zero;
+        }
+
+        return _backoff.NextDelay();
+    }
+}
