@@ -1,0 +1,66 @@
+using Reliability.Mdp.Protocol;
+using Reliability.Mdp.Worker;
+using Reliability.Transport;
+
+namespace Reliability.Mdp.Client;
+
+/// <summary>Settings of a <see cref="MajordomoAsyncClient"/>.</summary>
+public sealed record MajordomoAsyncClientOptions
+{
+    /// <summary>Largest accepted <see cref="MaxConnections"/>.</summary>
+    public const int MaxConnectionsLimit = 4096;
+
+    /// <summary>Largest accepted <see cref="Timeout"/> (1 hour).</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
+
+    /// <summary>The broker, e.g. <c>tcp://127.0.0.1:5555</c> (required).</summary>
+    public string BrokerEndpoint { get; init; } = string.Empty;
+
+    /// <summary>Protocol version (default MDP/0.1). The client always uses DEALER sockets, as RFC 18 requires.</summary>
+    public MdpVersion Version { get; init; } = MdpVersion.V01;
+
+    /// <summary>Default per-request timeout (default 2500 ms), counted from the call and including any wait for a free connection.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(2500);
+
+    /// <summary>
+    /// Most DEALER connections to the broker (default 64). Each connection carries at most one outstanding
+    /// request per service, which is how every reply is matched to its request without changing the
+    /// message (see <see cref="MajordomoAsyncClient"/>), so this is also the most requests outstanding for one
+    /// service; more wait, in call order, for a connection to become free. Range 1..<see cref="MaxConnectionsLimit"/>.
+    /// </summary>
+    public int MaxConnections { get; init; } = 64;
+
+    /// <summary>
+    /// Settings of the DEALER sockets. <see cref="SocketOptions.Linger"/> is always replaced by zero: a
+    /// connection is only closed after a timeout, and what it still had queued must not reach the broker later.
+    /// </summary>
+    public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.Zero };
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        OptionChecks.Endpoint(BrokerEndpoint, nameof(BrokerEndpoint), problems);
+        if (Version is not (MdpVersion.V01 or MdpVersion.V02))
+        {
+            problems.Add($"Version must be V01 or V02 (was {Version})");
+        }
+
+        if (Timeout <= TimeSpan.Zero || Timeout > MaxTimeout)
+        {
+            problems.Add($"Timeout must be positive and at most {MaxTimeout} (was {Timeout})");
+        }
+
+        if (MaxConnections is < 1 or > MaxConnectionsLimit)
+        {
+            problems.Add($"MaxConnections must be 1..{MaxConnectionsLimit} (was {MaxConnections})");
+        }
+
+        OptionChecks.Socket(Socket, problems);
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Majordomo async client options: " + string.Join("; ", problems) + ".");
+        }
+    }
+}

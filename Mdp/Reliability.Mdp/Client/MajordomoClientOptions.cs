@@ -1,0 +1,107 @@
+using Polly;
+using Reliability.Mdp.Protocol;
+using Reliability.Mdp.Worker;
+using Reliability.Transport;
+
+namespace Reliability.Mdp.Client;
+
+/// <summary>
+/// Settings of a <see cref="MajordomoClient"/>. The defaults are the zguide's mdcliapi values
+/// (PROTOCOLS.md §4.3): 2.5 s timeout, three sends in all.
+/// </summary>
+public sealed record MajordomoClientOptions
+{
+    /// <summary>Largest accepted <see cref="Retries"/>.</summary>
+    public const int MaxRetries = 1000;
+
+    /// <summary>Largest accepted <see cref="Timeout"/> and <see cref="RetryDelay"/> (1 hour).</summary>
+    public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
+
+    /// <summary>The broker, e.g. <c>tcp://127.0.0.1:5555</c> (required).</summary>
+    public string BrokerEndpoint { get; init; } = string.Empty;
+
+    /// <summary>Protocol version (default MDP/0.1). MDP/0.2 requires <see cref="SocketType"/> = <see cref="MdpClientSocket.Dealer"/> (RFC 18).</summary>
+    public MdpVersion Version { get; init; } = MdpVersion.V01;
+
+    /// <summary>
+    /// The socket the client talks through (default REQ, as the zguide's mdcliapi). Either way one request
+    /// is outstanding at a time and the socket is replaced after each timeout; a DEALER additionally
+    /// skips stray messages instead of failing on them.
+    /// </summary>
+    public MdpClientSocket SocketType { get; init; } = MdpClientSocket.Req;
+
+    /// <summary>How long one attempt waits for the reply (default 2500 ms). Must exceed the service's normal work time.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(2500);
+
+    /// <summary>
+    /// Resends after the first attempt timed out (default 2, i.e. three sends in all like the zguide's
+    /// <c>REQUEST_RETRIES</c> = 3; 0 = no retry). Range 0..<see cref="MaxRetries"/>.
+    /// </summary>
+    public int Retries { get; init; } = 2;
+
+    /// <summary>Pause before each resend (default zero: resend at once, as the zguide does).</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// Settings of the client's sockets. <see cref="SocketOptions.Linger"/> is always replaced by zero: a socket
+    /// is only closed when its request is abandoned, and the abandoned request must not be delivered later
+    /// (PROTOCOLS.md §5 pitfalls 1 and 2). REQ relaxed/correlate modes are rejected (the socket is replaced instead).
+    /// </summary>
+    public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.Zero };
+
+    /// <summary>
+    /// Replaces the default Lazy Pirate pipeline (retry <see cref="Retries"/> times on a timeout of
+    /// <see cref="Timeout"/>, built by <c>LazyPiratePipelineExtensions.AddLazyPirate</c>). A replacement must
+    /// bound each attempt with a timeout strategy and must not run attempts concurrently (no hedging: the
+    /// client has one socket). When set, <see cref="Timeout"/>, <see cref="Retries"/> and <see cref="RetryDelay"/>
+    /// are not used. Attempts cancelled by the pipeline count as timeouts: their socket is replaced.
+    /// </summary>
+    public ResiliencePipeline? Pipeline { get; init; }
+
+    /// <summary>Checks every setting and reports all problems together.</summary>
+    /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
+    public void Validate()
+    {
+        var problems = new List<string>();
+        OptionChecks.Endpoint(BrokerEndpoint, nameof(BrokerEndpoint), problems);
+        if (Version is not (MdpVersion.V01 or MdpVersion.V02))
+        {
+            problems.Add($"Version must be V01 or V02 (was {Version})");
+        }
+
+        if (SocketType is not (MdpClientSocket.Req or MdpClientSocket.Dealer))
+        {
+            problems.Add($"SocketType must be Req or Dealer (was {SocketType})");
+        }
+        else if (Version == MdpVersion.V02 && SocketType == MdpClientSocket.Req)
+        {
+            problems.Add("MDP/0.2 clients must use a DEALER socket (RFC 18): set SocketType = Dealer");
+        }
+
+        if (Timeout <= TimeSpan.Zero || Timeout > MaxDuration)
+        {
+            problems.Add($"Timeout must be positive and at most {MaxDuration} (was {Timeout})");
+        }
+
+        if (Retries is < 0 or > MaxRetries)
+        {
+            problems.Add($"Retries must be 0..{MaxRetries} (was {Retries})");
+        }
+
+        if (RetryDelay < TimeSpan.Zero || RetryDelay > MaxDuration)
+        {
+            problems.Add($"RetryDelay must be between zero and {MaxDuration} (was {RetryDelay})");
+        }
+
+        OptionChecks.Socket(Socket, problems);
+        if (Socket is { RequestRelaxed: true } or { RequestCorrelate: true })
+        {
+            problems.Add("Socket.RequestRelaxed and Socket.RequestCorrelate are not supported: the client replaces its socket after a timeout instead");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Majordomo client options: " + string.Join("; ", problems) + ".");
+        }
+    }
+}
