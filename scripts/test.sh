@@ -20,17 +20,28 @@ trap 'rm -rf "$results"' EXIT
 dotnet test Reliability.sln -c Release --logger "trx" --results-directory "$results" -- RunConfiguration.TestSessionTimeout=1500000
 status=$?
 
-python3 - "$results" <<'PY'
+python3 - "$results" "$status" <<'PY'
 import glob, sys, xml.etree.ElementTree as ET
 passed = failed = skipped = 0
 ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
 for path in glob.glob(sys.argv[1] + "/**/*.trx", recursive=True):
-    counters = ET.parse(path).getroot().find("t:ResultSummary/t:Counters", ns)
+    summary = ET.parse(path).getroot().find("t:ResultSummary", ns)
+    counters = None if summary is None else summary.find("t:Counters", ns)
     if counters is None:
         continue
     passed += int(counters.get("passed", 0))
-    failed += int(counters.get("failed", 0)) + int(counters.get("error", 0)) + int(counters.get("timeout", 0)) + int(counters.get("aborted", 0))
+    run_failed = sum(int(counters.get(k, 0)) for k in ("failed", "error", "timeout", "aborted"))
+    # A crashed test host leaves its unfinished tests uncounted: count the aborted run as a failure.
+    if summary.get("outcome") not in ("Completed", "Passed", "Warning") and run_failed == 0:
+        print(f"test run {path} ended with outcome {summary.get('outcome')}")
+        run_failed = 1
+    failed += run_failed
     skipped += int(counters.get("notExecuted", 0))
+status = int(sys.argv[2])
+if status != 0 and failed == 0:
+    # The build or the test host failed before any result was recorded.
+    print(f"dotnet test exited with {status} without a failed test result")
+    failed = 1
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 exit $status

@@ -18,13 +18,7 @@ public static class Poller
             return ready;
         }
 
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        if (timeout != Timeout.InfiniteTimeSpan)
-        {
-            using var timer = sockets[0].TimeProvider.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), deadline, timeout, Timeout.InfiniteTimeSpan);
-            return await WaitLoopAsync(sockets, deadline.Token, cancellationToken).ConfigureAwait(false);
-        }
-
+        using var deadline = new Internal.Deadline(timeout, sockets[0].TimeProvider, cancellationToken);
         return await WaitLoopAsync(sockets, deadline.Token, cancellationToken).ConfigureAwait(false);
     }
 

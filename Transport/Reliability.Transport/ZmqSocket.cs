@@ -100,13 +100,13 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
 
     private async ValueTask<bool> SendSlowAsync(Message message, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var deadline = CreateDeadline(timeout, cancellationToken, out var token);
+        using var deadline = new Deadline(timeout, TimeProvider, cancellationToken, _lifetime.Token);
         try
         {
             while (true)
             {
                 ThrowIfDisposed();
-                await SendableSignal().WaitAsync(token).ConfigureAwait(false);
+                await SendableSignal().WaitAsync(deadline.Token).ConfigureAwait(false);
                 if (TryRoute(message))
                 {
                     OnSent();
@@ -114,9 +114,13 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
                 }
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_lifetime.IsCancellationRequested)
+        catch (OperationCanceledException) when (deadline.Expired && !cancellationToken.IsCancellationRequested)
         {
             return false;
+        }
+        catch (OperationCanceledException) when (_closing && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(ToString(), "The socket was closed while waiting.");
         }
     }
 
@@ -149,12 +153,12 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
 
     private async ValueTask<Message?> ReceiveSlowAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var deadline = CreateDeadline(timeout, cancellationToken, out var token);
+        using var deadline = new Deadline(timeout, TimeProvider, cancellationToken, _lifetime.Token);
         try
         {
             while (true)
             {
-                await _inbound.ReadableSignal().WaitAsync(token).ConfigureAwait(false);
+                await _inbound.ReadableSignal().WaitAsync(deadline.Token).ConfigureAwait(false);
                 if (TryTakeInbound(out var message))
                 {
                     return message;
@@ -163,9 +167,13 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
                 ThrowIfDisposed();
             }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && !_lifetime.IsCancellationRequested)
+        catch (OperationCanceledException) when (deadline.Expired && !cancellationToken.IsCancellationRequested)
         {
             return null;
+        }
+        catch (OperationCanceledException) when (_closing && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ObjectDisposedException(ToString(), "The socket was closed while waiting.");
         }
     }
 
@@ -257,22 +265,6 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
 
         message = null!;
         return false;
-    }
-
-    private CancellationTokenSource? CreateDeadline(TimeSpan timeout, CancellationToken cancellationToken, out CancellationToken token)
-    {
-        if (timeout == Timeout.InfiniteTimeSpan)
-        {
-            var linkedInfinite = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
-            token = linkedInfinite.Token;
-            return linkedInfinite;
-        }
-
-        var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
-        var timer = TimeProvider.CreateTimer(static s => ((CancellationTokenSource)s!).Cancel(), linked, timeout, Timeout.InfiniteTimeSpan);
-        linked.Token.Register(static t => ((ITimer)t!).Dispose(), timer);
-        token = linked.Token;
-        return linked;
     }
 
     // ---- strategy hooks -------------------------------------------------------------------

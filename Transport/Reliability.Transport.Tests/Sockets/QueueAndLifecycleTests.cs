@@ -27,16 +27,21 @@ public sealed class QueueAndLifecycleTests
     }
 
     [Fact]
-    public async Task Send_DealerBlockedAtHighWaterMark_ResumesWhenPeerArrives()
+    public async Task Send_DealerBlockedAtHighWaterMark_ResumesWhenPeerBinds()
     {
-        await using var dealer = new DealerSocket(new SocketOptions { SendHighWaterMark = 1 });
-        await using var router = new RouterSocket();
-        string endpoint = router.Bind("tcp://127.0.0.1:0");
-        await dealer.SendAsync(Message.FromStrings("queued"));
-        var blocked = dealer.SendAsync(Message.FromStrings("waiting")).AsTask();
-        blocked.IsCompleted.Should().BeFalse("the only pipe does not exist yet");
-
+        // Connect before anyone listens: the pipe exists and queues, up to the high-water mark.
+        var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        string endpoint = $"tcp://127.0.0.1:{((System.Net.IPEndPoint)probe.LocalEndpoint).Port}";
+        probe.Stop();
+        await using var dealer = new DealerSocket(new SocketOptions { SendHighWaterMark = 1, ReconnectInterval = TimeSpan.FromMilliseconds(20) });
         dealer.Connect(endpoint);
+        await dealer.SendAsync(Message.FromStrings("queued")).AsTask().Within();
+        var blocked = dealer.SendAsync(Message.FromStrings("waiting")).AsTask();
+        blocked.IsCompleted.Should().BeFalse("the only pipe is full and its peer is not there yet");
+
+        await using var router = new RouterSocket();
+        router.Bind(endpoint);
 
         await blocked.Within();
         (await router.ReceiveWithin()).GetString(1).Should().Be("queued");
