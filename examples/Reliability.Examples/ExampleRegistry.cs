@@ -6,5 +6,7 @@ internal static class ExampleRegistry
     public static IReadOnlyDictionary<string, Example> All { get; } = new Dictionary<string, Example>(StringComparer.Ordinal)
     {
         ["transport-demo"] = TransportDemo.RunAsync,
+        ["lpclient"] = LazyPirateClientExample.RunAsync,
+        ["lpserver"] = LazyPirateServerExample.RunAsync,
     };
 }

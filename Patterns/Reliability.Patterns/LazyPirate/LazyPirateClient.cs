@@ -149,7 +149,7 @@ public sealed class LazyPirateClient : IAsyncDisposable, IDisposable
             // Timeout, open circuit, rate limit...: the pipeline gave up on this request.
             Interlocked.Increment(ref _abandoned);
             LazyPirateMetrics.Abandoned.Add(1, _tags);
-            LazyPirateLog.RequestAbandoned(_logger, state.Id, state.Attempts, _endpointText, ex);
+            LazyPirateLog.RequestAbandoned(_logger, state.Id, state.Attempts, _endpointText, ex.Message);
             throw new RequestFailedException(state.Attempts, Options.Endpoints, ex);
         }
     }

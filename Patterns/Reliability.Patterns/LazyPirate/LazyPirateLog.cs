@@ -14,8 +14,9 @@ internal static partial class LazyPirateLog
     [LoggerMessage(EventId = 2002, Level = LogLevel.Information, Message = "Request {RequestId}: retrying (attempt {Attempt}) on a fresh socket to {Endpoints}")]
     public static partial void Retrying(ILogger logger, long requestId, int attempt, string endpoints);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Error, Message = "Request {RequestId} abandoned after {Attempts} attempt(s) to {Endpoints}")]
-    public static partial void RequestAbandoned(ILogger logger, long requestId, int attempts, string endpoints, Exception reason);
+    // Warning without the exception attached: the caller receives it (RequestFailedException) and decides how loud it is.
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "Request {RequestId} abandoned after {Attempts} attempt(s) to {Endpoints}: {Reason}")]
+    public static partial void RequestAbandoned(ILogger logger, long requestId, int attempts, string endpoints, string reason);
 
     [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "Request {RequestId} cancelled by the caller after {Attempts} attempt(s)")]
     public static partial void RequestCancelled(ILogger logger, long requestId, int attempts);
