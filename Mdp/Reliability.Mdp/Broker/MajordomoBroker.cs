@@ -72,6 +72,9 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     /// <summary>The settings in use.</summary>
     public BrokerOptions Options { get; }
 
+    /// <summary>This broker's instruments (tests listen to exactly their own broker's meter).</summary>
+    internal BrokerMetrics Metrics => _metrics;
+
     /// <summary>The endpoints bound so far, with actual addresses and ports (e.g. <c>tcp://0.0.0.0:5555</c>).</summary>
     public IReadOnlyList<string> BoundEndpoints
     {
@@ -124,7 +127,9 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
             }
 
             Bind();
-            _run = RunLoopAsync(cancellationToken);
+
+            // On the thread pool: the loop owns the core and must not queue behind the caller's context.
+            _run = Task.Run(() => RunLoopAsync(cancellationToken), CancellationToken.None);
             return _run;
         }
     }
@@ -163,8 +168,6 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
 
     private async Task RunLoopAsync(CancellationToken cancellationToken)
     {
-        // Leave the caller's context first: the loop owns the core from here on.
-        await Task.Yield();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var token = linked.Token;
         BrokerLog.Started(_logger, Options.HeartbeatInterval.TotalMilliseconds, Options.Liveness, Options.RequestExpiry.TotalMilliseconds, Options.MaxRequeues);
@@ -186,18 +189,22 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                 if (message is not null)
                 {
                     Handle(message);
-                    for (int i = 1; i < MaxBatch; i++)
-                    {
-                        // A zero timeout completes synchronously: take what has already arrived.
-                        var next = _socket.TryReceiveAsync(TimeSpan.Zero, CancellationToken.None);
-                        var more = next.IsCompletedSuccessfully ? next.Result : await next.ConfigureAwait(false);
-                        if (more is null)
-                        {
-                            break;
-                        }
+                }
 
-                        Handle(more);
+                // Whatever woke us (a message or the deadline), handle what has already arrived before
+                // the timers: after a stall (GC, SIGSTOP, an overloaded host) the heartbeats waiting in
+                // the queue must count before anybody is expired.
+                for (int i = 0; i < MaxBatch; i++)
+                {
+                    // A zero timeout completes synchronously.
+                    var next = _socket.TryReceiveAsync(TimeSpan.Zero, CancellationToken.None);
+                    var more = next.IsCompletedSuccessfully ? next.Result : await next.ConfigureAwait(false);
+                    if (more is null)
+                    {
+                        break;
                     }
+
+                    Handle(more);
                 }
 
                 if (_time.GetTimestamp() >= _core.NextDeadline)
