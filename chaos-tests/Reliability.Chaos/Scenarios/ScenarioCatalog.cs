@@ -1,0 +1,237 @@
+using Reliability.Chaos.Network;
+using Reliability.Chaos.Workload;
+
+namespace Reliability.Chaos.Scenarios;
+
+/// <summary>How much a run does: <see cref="Short"/> for CI, <see cref="Long"/> on demand.</summary>
+public enum Profile
+{
+    /// <summary>Every scenario once with a modest load and small heartbeats: a few minutes in total on 2 cores.</summary>
+    Short,
+
+    /// <summary>More clients and requests, repeated faults, and randomly timed faults (seeded).</summary>
+    Long,
+}
+
+/// <summary>The built-in scenarios, for both Majordomo and Paranoid Pirate.</summary>
+public static class ScenarioCatalog
+{
+    /// <summary>Every scenario of <paramref name="profile"/>.</summary>
+    /// <param name="profile">Short or long.</param>
+    /// <param name="seed">Seed for the randomly timed faults of the long profile.</param>
+    /// <returns>The scenarios, in run order.</returns>
+    public static IReadOnlyList<Scenario> For(Profile profile, int seed = 1)
+    {
+        var scenarios = new List<Scenario>();
+        foreach (var topology in new[] { Topology.Majordomo, Topology.ParanoidPirate })
+        {
+            scenarios.AddRange(Scripted(topology, profile));
+        }
+
+        if (profile == Profile.Long)
+        {
+            scenarios.Add(Random(Topology.Majordomo, seed));
+            scenarios.Add(Random(Topology.ParanoidPirate, seed + 1));
+        }
+
+        return scenarios;
+    }
+
+    /// <summary>The names of every scenario of <paramref name="profile"/>.</summary>
+    /// <param name="profile">Short or long.</param>
+    /// <returns>The names.</returns>
+    public static IReadOnlyList<string> Names(Profile profile) => [.. For(profile).Select(s => s.Name)];
+
+    /// <summary>
+    /// The worst recovery a correct system may need after a fault: the liveness window (the fault is
+    /// noticed), the workers' reconnect delay when they lost the broker, one client timeout (a retry
+    /// that was just sent into the void), and 1.5 s slack for process start-up on a loaded machine.
+    /// </summary>
+    /// <param name="deployment">Heartbeat, liveness, reconnect delay.</param>
+    /// <param name="workload">Client timeout.</param>
+    /// <param name="workersReconnect">Whether the workers had to reconnect.</param>
+    /// <returns>The bound.</returns>
+    public static TimeSpan RecoveryBound(DeploymentOptions deployment, WorkloadOptions workload, bool workersReconnect)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        ArgumentNullException.ThrowIfNull(workload);
+        return deployment.LivenessWindow
+            + (workersReconnect ? deployment.WorkerReconnectDelay : TimeSpan.Zero)
+            + workload.RequestTimeout
+            + TimeSpan.FromMilliseconds(1500);
+    }
+
+    private static IEnumerable<Scenario> Scripted(Topology topology, Profile profile)
+    {
+        bool mdp = topology == Topology.Majordomo;
+        string prefix = mdp ? "mdp" : "ppp";
+        string broker = mdp ? "broker" : "queue";
+        bool longRun = profile == Profile.Long;
+        var deployment = new DeploymentOptions
+        {
+            Topology = topology,
+            Workers = 3,
+            Heartbeat = TimeSpan.FromMilliseconds(250),
+            Liveness = 3,
+            WorkerSlowness = TimeSpan.FromMilliseconds(20),
+        };
+        var workload = new WorkloadOptions
+        {
+            Clients = longRun ? 6 : 4,
+            RequestsPerClient = longRun ? 300 : 60,
+            Pacing = TimeSpan.FromMilliseconds(80),
+            RequestTimeout = TimeSpan.FromMilliseconds(1000),
+            Attempts = 10,
+        };
+        var lw = deployment.LivenessWindow;
+        var quick = RecoveryBound(deployment, workload, workersReconnect: false);
+        var reconnect = RecoveryBound(deployment, workload, workersReconnect: true);
+        var t = TimeSpan.FromMilliseconds(1200);
+
+        // In the long profile every fault comes back a few times over the longer load.
+        IEnumerable<TimeSpan> Times(TimeSpan first, TimeSpan every) => longRun
+            ? Enumerable.Range(0, 4).Select(i => first + (every * i))
+            : [first];
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-worker-killed",
+            Description = $"A worker is SIGKILLed while requests are in flight (workers take 20 ms per request); its request must be answered by another worker, via the {broker}'s requeue or the client's retry. The worker is restarted later.",
+            Deployment = deployment with { WorkerSlowness = TimeSpan.FromMilliseconds(50) },
+            Workload = workload,
+            Faults = [.. Times(t, TimeSpan.FromSeconds(5)).Select((at, i) => Faults.KillWorker(at, i % 3, TimeSpan.FromSeconds(2)) with { RecoveryBound = quick })],
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-all-workers-killed",
+            Description = $"Every worker is SIGKILLed, the service has no worker for a second, then all are restarted; requests sent meanwhile must be answered once workers are back.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.KillAllWorkers(at, TimeSpan.FromSeconds(1)) with { RecoveryBound = reconnect })],
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-{broker}-restart",
+            Description = $"The {broker} is SIGKILLed and restarted on the same port half a second later; clients and workers must recover by themselves, and workers must serve again within heartbeat × liveness + reconnect delay.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.KillBroker(at, TimeSpan.FromMilliseconds(500), broker) with
+            {
+                RecoveryBound = reconnect,
+                ReRegistrationBound = lw + deployment.WorkerReconnectDelay + TimeSpan.FromSeconds(1),
+            })],
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-{broker}-paused",
+            Description = $"The {broker} is frozen (SIGSTOP) for three liveness windows, so workers declare it dead and reconnect, then it resumes (SIGCONT) with stale connections and state; service must resume without wrong replies.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = [.. Times(t, TimeSpan.FromSeconds(7)).Select(at => Faults.PauseBroker(at, lw * 3, broker) with { RecoveryBound = reconnect })],
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-worker-paused",
+            Description = $"A worker is frozen (SIGSTOP) for three liveness windows while busy: the {broker} must expire it and the request must be answered elsewhere; when it resumes, its late reply must not reach the wrong request.",
+            Deployment = deployment with { WorkerSlowness = TimeSpan.FromMilliseconds(50) },
+            Workload = workload,
+            Faults = [.. Times(t, TimeSpan.FromSeconds(5)).Select((at, i) => Faults.PauseWorker(at, i % 3, lw * 3) with { RecoveryBound = quick })],
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-partition",
+            Description = $"The network between the {broker} and the workers is black-holed for 2 s (sockets stay open, nothing crosses), then healed; workers must be detected dead, reconnect, and serve again.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.PartitionWorkers(at, TimeSpan.FromSeconds(2)) with { RecoveryBound = reconnect })],
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-slow-network",
+            Description = "Both links get 40 ms ±20 ms latency per direction for 3 s under a heavier load (more clients); every request must still be answered, retries must not produce wrong replies.",
+            Deployment = deployment,
+            Workload = workload with { Clients = workload.Clients * 2, Pacing = TimeSpan.FromMilliseconds(60) },
+            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.SlowNetwork(at, TimeSpan.FromSeconds(3), new NetworkConditions
+            {
+                Latency = TimeSpan.FromMilliseconds(40),
+                Jitter = TimeSpan.FromMilliseconds(20),
+            }) with { RecoveryBound = quick })],
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-client-killed",
+            Description = $"A separate client process ({(mdp ? "mdclient" : "lpclient")}) is SIGKILLed with requests outstanding; the {broker}, the workers and the other clients must be unaffected.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = Faults.KillClientProcess(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2)),
+        };
+
+        yield return new Scenario
+        {
+            Name = $"{prefix}-connections-reset",
+            Description = "Every TCP connection of clients and workers is reset at once (RST); peers must reconnect and no request may be lost or answered wrongly.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = [.. Times(t, TimeSpan.FromSeconds(5)).Select(at => Faults.ResetConnections(at) with { RecoveryBound = reconnect })],
+        };
+
+        if (mdp)
+        {
+            yield return new Scenario
+            {
+                Name = "mdp-async-broker-restart",
+                Description = "The asynchronous Majordomo client keeps 4 requests outstanding per client while the broker is SIGKILLed and restarted; every request must complete with its own reply.",
+                Deployment = deployment with { Client = ClientKind.MajordomoAsync },
+                Workload = workload with { Window = 4, Pacing = TimeSpan.FromMilliseconds(160) },
+                Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.KillBroker(at, TimeSpan.FromMilliseconds(500)) with { RecoveryBound = reconnect })],
+            };
+        }
+    }
+
+    private static Scenario Random(Topology topology, int seed)
+    {
+        bool mdp = topology == Topology.Majordomo;
+        var deployment = new DeploymentOptions { Topology = topology, Workers = 4, WorkerSlowness = TimeSpan.FromMilliseconds(20) };
+        var workload = new WorkloadOptions { Clients = 6, RequestsPerClient = 500, Pacing = TimeSpan.FromMilliseconds(80), Attempts = 15 };
+        var random = new Random(seed);
+        var faults = new List<FaultStep>();
+        var at = TimeSpan.FromSeconds(1);
+        var end = workload.NominalDuration - TimeSpan.FromSeconds(4);
+
+        // Bounded by the workload's nominal duration; each fault is healed before the next starts.
+        for (int i = 0; i < 100 && at < end; i++)
+        {
+            var length = TimeSpan.FromMilliseconds(random.Next(300, 2500));
+            int worker = random.Next(deployment.Workers);
+            var step = random.Next(7) switch
+            {
+                0 => Faults.KillWorker(at, worker, length),
+                1 => Faults.PauseWorker(at, worker, length),
+                2 => Faults.KillBroker(at, TimeSpan.FromMilliseconds(random.Next(0, 1000)), mdp ? "broker" : "queue"),
+                3 => Faults.PauseBroker(at, length, mdp ? "broker" : "queue"),
+                4 => Faults.PartitionWorkers(at, length),
+                5 => Faults.SlowNetwork(at, length, new NetworkConditions { Latency = TimeSpan.FromMilliseconds(random.Next(5, 80)), Jitter = TimeSpan.FromMilliseconds(random.Next(0, 40)) }),
+                _ => Faults.ResetConnections(at),
+            };
+            faults.Add(step);
+            at += length + TimeSpan.FromMilliseconds(random.Next(1500, 4000));
+        }
+
+        return new Scenario
+        {
+            Name = $"{(mdp ? "mdp" : "ppp")}-random",
+            Description = $"Randomly chosen and timed faults (seed {seed}) over a long load: worker kills and pauses, {(mdp ? "broker" : "queue")} kills and pauses, partitions, slow links, connection resets. Every request must be answered correctly.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = faults,
+            Seed = seed,
+        };
+    }
+}
