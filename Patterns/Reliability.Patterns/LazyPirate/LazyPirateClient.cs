@@ -117,7 +117,7 @@ public sealed class LazyPirateClient : IAsyncDisposable, IDisposable
             throw new ArgumentException("A request needs at least one frame.", nameof(request));
         }
 
-        ObjectDisposedException.ThrowIf(_lifetime.IsCancellationRequested, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposal) is not null, this);
         cancellationToken.ThrowIfCancellationRequested();
 
         var state = new RequestState(this, request.Clone(), Interlocked.Increment(ref _nextRequestId), cancellationToken);
