@@ -8,5 +8,9 @@ internal static class ExampleRegistry
         ["transport-demo"] = TransportDemo.RunAsync,
         ["lpclient"] = LazyPirateClientExample.RunAsync,
         ["lpserver"] = LazyPirateServerExample.RunAsync,
+        ["mdworker"] = MajordomoWorkerExample.RunAsync,
+        ["mdclient"] = MajordomoClientExample.RunAsync,
+        ["mdclient-async"] = MajordomoAsyncClientExample.RunAsync,
+        ["mmiecho"] = MmiEchoExample.RunAsync,
     };
 }
