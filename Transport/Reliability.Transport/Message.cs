@@ -10,25 +10,40 @@ namespace Reliability.Transport;
 /// </summary>
 public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
 {
-    private readonly List<ReadOnlyMemory<byte>> _frames;
+    // An array and a count rather than a List: one object less per message on the receive path.
+    private ReadOnlyMemory<byte>[] _frames;
+    private int _count;
 
     /// <summary>Creates an empty message.</summary>
     public Message()
     {
-        _frames = new List<ReadOnlyMemory<byte>>(4);
+        _frames = new ReadOnlyMemory<byte>[4];
     }
 
     /// <summary>Creates a message with room for <paramref name="capacity"/> frames.</summary>
     public Message(int capacity)
     {
-        _frames = new List<ReadOnlyMemory<byte>>(capacity);
+        ArgumentOutOfRangeException.ThrowIfNegative(capacity);
+        _frames = new ReadOnlyMemory<byte>[Math.Max(1, capacity)];
     }
 
     /// <summary>Creates a message from the given frames, in order.</summary>
     public Message(IEnumerable<ReadOnlyMemory<byte>> frames)
     {
         ArgumentNullException.ThrowIfNull(frames);
-        _frames = new List<ReadOnlyMemory<byte>>(frames);
+        _frames = [.. frames];
+        _count = _frames.Length;
+        if (_frames.Length == 0)
+        {
+            _frames = new ReadOnlyMemory<byte>[4];
+        }
+    }
+
+    /// <summary>A message with exactly one frame (the common case on the hot path).</summary>
+    internal Message(ReadOnlyMemory<byte> single)
+    {
+        _frames = [single];
+        _count = 1;
     }
 
     /// <summary>Creates a message whose frames are the UTF-8 encodings of <paramref name="frames"/>.</summary>
@@ -58,13 +73,24 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     }
 
     /// <summary>Number of frames.</summary>
-    public int Count => _frames.Count;
+    public int Count => _count;
 
     /// <summary>The frame at <paramref name="index"/>.</summary>
-    public ReadOnlyMemory<byte> this[int index] => _frames[index];
+    public ReadOnlyMemory<byte> this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)_count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(index), index, $"The message has {_count} frame(s).");
+            }
+
+            return _frames[index];
+        }
+    }
 
     /// <summary>Whether the message has no frames.</summary>
-    public bool IsEmpty => _frames.Count == 0;
+    public bool IsEmpty => _count == 0;
 
     /// <summary>Sum of the lengths of all frames, in bytes.</summary>
     public long TotalLength
@@ -72,9 +98,9 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
         get
         {
             long total = 0;
-            foreach (var frame in _frames)
+            for (int i = 0; i < _count; i++)
             {
-                total += frame.Length;
+                total += _frames[i].Length;
             }
 
             return total;
@@ -84,7 +110,7 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     /// <summary>Adds a frame at the end. Returns this message, for chaining.</summary>
     public Message Append(ReadOnlyMemory<byte> frame)
     {
-        _frames.Add(frame);
+        Insert(_count, frame);
         return this;
     }
 
@@ -92,21 +118,21 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     public Message Append(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        _frames.Add(Encoding.UTF8.GetBytes(text));
+        Insert(_count, Encoding.UTF8.GetBytes(text));
         return this;
     }
 
     /// <summary>Adds a zero-length frame at the end (the envelope delimiter).</summary>
     public Message AppendEmpty()
     {
-        _frames.Add(ReadOnlyMemory<byte>.Empty);
+        Insert(_count, ReadOnlyMemory<byte>.Empty);
         return this;
     }
 
     /// <summary>Inserts a frame at the front. Returns this message, for chaining.</summary>
     public Message Prepend(ReadOnlyMemory<byte> frame)
     {
-        _frames.Insert(0, frame);
+        Insert(0, frame);
         return this;
     }
 
@@ -114,7 +140,7 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     public Message Prepend(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        _frames.Insert(0, Encoding.UTF8.GetBytes(text));
+        Insert(0, Encoding.UTF8.GetBytes(text));
         return this;
     }
 
@@ -122,13 +148,13 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     /// <exception cref="InvalidOperationException">The message has no frames.</exception>
     public ReadOnlyMemory<byte> Pop()
     {
-        if (_frames.Count == 0)
+        if (_count == 0)
         {
             throw new InvalidOperationException("Cannot pop a frame from an empty message.");
         }
 
         var first = _frames[0];
-        _frames.RemoveAt(0);
+        RemoveFront(1);
         return first;
     }
 
@@ -136,14 +162,16 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     public void RemoveFront(int count)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _frames.Count);
-        _frames.RemoveRange(0, count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _count);
+        Array.Copy(_frames, count, _frames, 0, _count - count);
+        Array.Clear(_frames, _count - count, count);
+        _count -= count;
     }
 
     /// <summary>Index of the first zero-length frame, or -1 when there is none.</summary>
     public int IndexOfEmptyFrame()
     {
-        for (int i = 0; i < _frames.Count; i++)
+        for (int i = 0; i < _count; i++)
         {
             if (_frames[i].IsEmpty)
             {
@@ -155,26 +183,44 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     }
 
     /// <summary>The frame at <paramref name="index"/> decoded as UTF-8.</summary>
-    public string GetString(int index) => Encoding.UTF8.GetString(_frames[index].Span);
+    public string GetString(int index) => Encoding.UTF8.GetString(this[index].Span);
 
     /// <summary>Whether the frame at <paramref name="index"/> holds exactly <paramref name="expected"/>.</summary>
     public bool FrameEquals(int index, ReadOnlySpan<byte> expected) =>
-        index < _frames.Count && _frames[index].Span.SequenceEqual(expected);
+        index >= 0 && index < _count && _frames[index].Span.SequenceEqual(expected);
 
     /// <summary>A copy of this message; frames are shared (they are read-only), the list is not.</summary>
-    public Message Clone() => new(_frames);
+    public Message Clone() => new(this);
 
     /// <inheritdoc />
-    public IEnumerator<ReadOnlyMemory<byte>> GetEnumerator() => _frames.GetEnumerator();
+    public IEnumerator<ReadOnlyMemory<byte>> GetEnumerator()
+    {
+        for (int i = 0; i < _count; i++)
+        {
+            yield return _frames[i];
+        }
+    }
 
     IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private void Insert(int index, ReadOnlyMemory<byte> frame)
+    {
+        if (_count == _frames.Length)
+        {
+            Array.Resize(ref _frames, _frames.Length * 2);
+        }
+
+        Array.Copy(_frames, index, _frames, index + 1, _count - index);
+        _frames[index] = frame;
+        _count++;
+    }
 
     /// <summary>Frames rendered for logs: printable ASCII as text, anything else as hex.</summary>
     public override string ToString()
     {
         var text = new StringBuilder();
         text.Append('[');
-        for (int i = 0; i < _frames.Count; i++)
+        for (int i = 0; i < _count; i++)
         {
             if (i > 0)
             {

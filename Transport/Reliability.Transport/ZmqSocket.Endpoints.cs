@@ -124,6 +124,11 @@ public abstract partial class ZmqSocket
             {
                 return;
             }
+            catch (SocketException) when (listener.IsClosed || _closing)
+            {
+                // Closing the listener aborts the pending accept (OperationAborted on Linux).
+                return;
+            }
             catch (SocketException ex)
             {
                 // Resource exhaustion (EMFILE) or a connection reset before accept: keep serving.
@@ -267,18 +272,14 @@ public abstract partial class ZmqSocket
     {
         var address = await endpoint.ResolveAsync(token).ConfigureAwait(false);
         var tcp = new Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
-        using var attempt = CancellationTokenSource.CreateLinkedTokenSource(token);
-        if (Options.HandshakeTimeout > TimeSpan.Zero)
-        {
-            attempt.CancelAfter(Options.HandshakeTimeout);
-        }
-
+        var limit = Options.HandshakeTimeout > TimeSpan.Zero ? Options.HandshakeTimeout : Timeout.InfiniteTimeSpan;
+        using var attempt = new Deadline(limit, TimeProvider, token);
         try
         {
             await tcp.ConnectAsync(new IPEndPoint(address, endpoint.Port), attempt.Token).ConfigureAwait(false);
             return tcp;
         }
-        catch (OperationCanceledException) when (!token.IsCancellationRequested)
+        catch (OperationCanceledException) when (attempt.Expired && !token.IsCancellationRequested)
         {
             tcp.Dispose();
             throw new TimeoutException("connect timed out");

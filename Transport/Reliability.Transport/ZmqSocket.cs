@@ -22,6 +22,9 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
     private readonly List<Listener> _listeners = [];
     private readonly Dictionary<string, Connector> _connectors = new(StringComparer.Ordinal);
     private TaskCompletionSource? _pipesChanged;
+    private const int ReceiveBatch = 256;
+    private readonly List<Delivery> _drained = new(ReceiveBatch);
+    private int _drainedIndex;
     private Message? _prefetched;
     private int _roundRobin;
     private volatile bool _closing;
@@ -216,23 +219,12 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
         {
             lock (_receiveGate)
             {
-                if (_prefetched is not null)
+                if (_prefetched is null && TryAcceptNext(out var accepted))
                 {
-                    return true;
+                    _prefetched = accepted;
                 }
 
-                while (_inbound.TryDequeue(out var delivery))
-                {
-                    delivery.Pipe.ReleaseInbound();
-                    var accepted = FilterIncoming(delivery.Pipe, delivery.Message);
-                    if (accepted is not null)
-                    {
-                        _prefetched = accepted;
-                        return true;
-                    }
-                }
-
-                return false;
+                return _prefetched is not null;
             }
         }
     }
@@ -251,20 +243,40 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
                 return true;
             }
 
-            while (_inbound.TryDequeue(out var delivery))
+            return TryAcceptNext(out message);
+        }
+    }
+
+    /// <summary>
+    /// Takes the next delivery the socket type accepts. Deliveries are moved from the shared queue
+    /// in batches, so the application pays one queue lock per batch rather than per message.
+    /// Caller holds <c>_receiveGate</c>.
+    /// </summary>
+    private bool TryAcceptNext(out Message message)
+    {
+        while (true)
+        {
+            if (_drainedIndex == _drained.Count)
             {
-                delivery.Pipe.ReleaseInbound();
-                var accepted = FilterIncoming(delivery.Pipe, delivery.Message);
-                if (accepted is not null)
+                _drained.Clear();
+                _drainedIndex = 0;
+                if (_inbound.DrainTo(_drained, ReceiveBatch) == 0)
                 {
-                    message = accepted;
-                    return true;
+                    message = null!;
+                    return false;
                 }
             }
-        }
 
-        message = null!;
-        return false;
+            var delivery = _drained[_drainedIndex];
+            _drained[_drainedIndex++] = default;
+            delivery.Pipe.ReleaseInbound();
+            var accepted = FilterIncoming(delivery.Pipe, delivery.Message);
+            if (accepted is not null)
+            {
+                message = accepted;
+                return true;
+            }
+        }
     }
 
     // ---- strategy hooks -------------------------------------------------------------------

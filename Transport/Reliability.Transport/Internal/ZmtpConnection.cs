@@ -19,6 +19,9 @@ internal sealed class ZmtpConnection : IDisposable
 {
     private const int ReceiveBufferSize = 64 * 1024;
     private const int SendBufferSize = 64 * 1024;
+
+    /// <summary>Below this much free space after the data, the receive buffer is compacted or replaced before reading.</summary>
+    private const int MinReadSpace = 4096;
     private const int MaxSendBatch = 4096;
 
     /// <summary>Frames at least this large are written straight from the caller's memory instead of being copied.</summary>
@@ -35,6 +38,7 @@ internal sealed class ZmtpConnection : IDisposable
     private byte[] _buffer;
     private int _start;
     private int _end;
+    private bool _handedOut;
     private int _disposed;
 
     public ZmtpConnection(ZmqSocket owner, Socket socket, string remoteEndpoint)
@@ -227,23 +231,26 @@ internal sealed class ZmtpConnection : IDisposable
                     throw new ProtocolException(ProtocolError.MessageTooLarge, $"message of more than {maxMessageSize} octets");
                 }
 
-                byte[] body;
+                ReadOnlyMemory<byte> body;
                 if (available - headerLength >= size)
                 {
-                    body = size == 0 ? [] : _buffer.AsSpan(_start + headerLength, (int)size).ToArray();
+                    // Frames are slices of the receive buffer: no copy, no allocation per frame.
+                    // The buffer region behind _end is never overwritten while slices may live.
+                    body = size == 0 ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(_start + headerLength, (int)size);
+                    _handedOut |= size > 0;
                     _start += headerLength + (int)size;
                 }
                 else if (headerLength + size > _buffer.Length)
                 {
                     // A frame larger than the buffer: read its body straight into its own array.
                     Flush(pipe, batch);
-                    body = new byte[size];
+                    var large = new byte[size];
                     int have = available - headerLength;
-                    _buffer.AsSpan(_start + headerLength, have).CopyTo(body);
-                    _start = _end = 0;
-                    while (have < body.Length)
+                    _buffer.AsSpan(_start + headerLength, have).CopyTo(large);
+                    ResetBuffer();
+                    while (have < large.Length)
                     {
-                        int n = await _socket.ReceiveAsync(body.AsMemory(have), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+                        int n = await _socket.ReceiveAsync(large.AsMemory(have), SocketFlags.None, cancellationToken).ConfigureAwait(false);
                         if (n == 0)
                         {
                             throw new EndOfStreamException("peer closed the connection in the middle of a frame");
@@ -252,7 +259,8 @@ internal sealed class ZmtpConnection : IDisposable
                         have += n;
                     }
 
-                    TransportMetrics.BytesReceived.Add(body.Length);
+                    TransportMetrics.BytesReceived.Add(large.Length);
+                    body = large;
                 }
                 else
                 {
@@ -261,14 +269,21 @@ internal sealed class ZmtpConnection : IDisposable
 
                 if (isCommand)
                 {
-                    HandleCommand(body);
+                    HandleCommand(body.Span);
                     continue;
                 }
 
-                partial ??= new Message(2);
+                bool more = (flags & FrameFlags.More) != 0;
+                if (partial is null && !more)
+                {
+                    batch.Add(new Delivery(pipe, new Message(body)));
+                    continue;
+                }
+
+                partial ??= new Message(4);
                 partial.Append(body);
                 partialBytes += size;
-                if ((flags & FrameFlags.More) == 0)
+                if (!more)
                 {
                     batch.Add(new Delivery(pipe, partial));
                     partial = null;
@@ -278,16 +293,7 @@ internal sealed class ZmtpConnection : IDisposable
 
             Flush(pipe, batch);
 
-            if (_start == _end)
-            {
-                _start = _end = 0;
-            }
-            else if (_buffer.Length - _end < 512 || _start > _buffer.Length / 2)
-            {
-                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
-                _end -= _start;
-                _start = 0;
-            }
+            MakeRoomToRead();
 
             await pipe.WaitForInboundCreditAsync(cancellationToken).ConfigureAwait(false);
             int read = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken).ConfigureAwait(false);
@@ -300,6 +306,52 @@ internal sealed class ZmtpConnection : IDisposable
             _end += read;
             TransportMetrics.BytesReceived.Add(read);
         }
+    }
+
+    /// <summary>
+    /// Ensures free space after <c>_end</c>. While slices of the buffer may be held by messages it is
+    /// never compacted in place: a fresh buffer takes the unparsed tail instead.
+    /// </summary>
+    private void MakeRoomToRead()
+    {
+        if (_start == _end && !_handedOut)
+        {
+            _start = _end = 0;
+            return;
+        }
+
+        if (_buffer.Length - _end >= MinReadSpace)
+        {
+            return;
+        }
+
+        int pending = _end - _start;
+        if (_handedOut)
+        {
+            var fresh = new byte[Math.Max(ReceiveBufferSize, pending + MinReadSpace)];
+            Buffer.BlockCopy(_buffer, _start, fresh, 0, pending);
+            _buffer = fresh;
+            _handedOut = false;
+        }
+        else
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, pending);
+        }
+
+        _start = 0;
+        _end = pending;
+    }
+
+    /// <summary>Empties the buffer; a fresh one is used if slices of the old one may still be held.</summary>
+    private void ResetBuffer()
+    {
+        if (_handedOut)
+        {
+            _buffer = new byte[ReceiveBufferSize];
+            _handedOut = false;
+        }
+
+        _start = _end = 0;
     }
 
     private void Flush(Pipe pipe, List<Delivery> batch)
@@ -315,7 +367,7 @@ internal sealed class ZmtpConnection : IDisposable
     }
 
     /// <summary>Commands after the handshake: answer PING, ignore everything else (libzmq ignores unknown commands).</summary>
-    private void HandleCommand(byte[] body)
+    private void HandleCommand(ReadOnlySpan<byte> body)
     {
         if (Commands.TrySplit(body, out var name, out var data) && name.SequenceEqual(Commands.PingName))
         {
