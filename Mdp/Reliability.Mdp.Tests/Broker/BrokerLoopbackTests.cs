@@ -143,20 +143,12 @@ public sealed class BrokerLoopbackTests
         await using var w2 = new RawWorker(broker.Endpoint, "time", MdpVersion.V02);
         await using var client = new RawClient(broker.Endpoint, MdpVersion.V02);
 
-        // The READYs travel on other connections: ask until both are registered (bounded).
-        string workers = string.Empty;
-        for (int i = 0; i < 50 && workers != "2"; i++)
-        {
-            client.Send(MajordomoBroker.WorkersService);
-            var reply = await client.ReceiveAsync();
-            workers = Encoding.UTF8.GetString(reply!.Body[1].Span);
-        }
+        await broker.WaitForWorkersAsync(2);
 
         client.Send(MajordomoBroker.ServicesService);
         var services = await client.ReceiveAsync();
         (await client.RequestAsync("mmi.unknown", "x")).Should().Be("501");
 
-        workers.Should().Be("2");
         services.Should().BeOfType<ClientFinal>().Which.Body.Select(f => Encoding.UTF8.GetString(f.Span)).Should().Equal("200", "echo", "time");
     }
 
@@ -166,17 +158,7 @@ public sealed class BrokerLoopbackTests
         var broker = LoopbackBroker.Start();
         await using var w1 = new RawWorker(broker.Endpoint, "echo", MdpVersion.V01).HeartbeatEvery(TimeSpan.FromMilliseconds(50));
         await using var w2 = new RawWorker(broker.Endpoint, "echo", MdpVersion.V02).HeartbeatEvery(TimeSpan.FromMilliseconds(50));
-        await using (var client = new RawClient(broker.Endpoint))
-        {
-            for (int i = 0; i < 50; i++)
-            {
-                client.Send(MajordomoBroker.WorkersService);
-                if (Encoding.UTF8.GetString((await client.ReceiveAsync())!.Body[1].Span) == "2")
-                {
-                    break;
-                }
-            }
-        }
+        await broker.WaitForWorkersAsync(2);
 
         var started = DateTime.UtcNow;
         await broker.StopAsync();

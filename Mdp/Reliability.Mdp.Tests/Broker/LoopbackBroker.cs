@@ -68,6 +68,30 @@ internal sealed class LoopbackBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Asks <c>mmi.workers</c> until the broker counts <paramref name="count"/> workers: READYs travel on
+    /// other connections than the test's client, so their arrival has to be observed, not assumed.
+    /// </summary>
+    public async Task WaitForWorkersAsync(int count)
+    {
+        await using var client = new RawClient(Endpoint);
+        string expected = count.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var deadline = DateTime.UtcNow + Wait;
+
+        // Bounded by the deadline; every pass is a round trip to the broker.
+        while (DateTime.UtcNow < deadline)
+        {
+            client.Send(MajordomoBroker.WorkersService);
+            var reply = await client.ReceiveAsync();
+            if (reply is not null && Encoding.UTF8.GetString(reply.Body[1].Span) == expected)
+            {
+                return;
+            }
+        }
+
+        throw new TimeoutException($"the broker never counted {count} worker(s)");
+    }
+
     /// <summary>Stops the broker as Ctrl-C would, and waits (bounded) for RunAsync to finish.</summary>
     public async Task StopAsync()
     {
