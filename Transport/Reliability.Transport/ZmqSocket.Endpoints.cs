@@ -394,6 +394,9 @@ public abstract partial class ZmqSocket
     private async Task CloseAsync()
     {
         _closing = true;
+
+        // Wakes receivers blocked without a timeout; they observe the closed socket.
+        _inbound.Complete();
         List<Listener> listeners;
         List<Pipe> pipes;
         Task[] running;
@@ -438,7 +441,6 @@ public abstract partial class ZmqSocket
 
         // Every loop observes the cancellation promptly; the cap only guards against a bug hanging Dispose.
         await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5), TimeProvider).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
-        _inbound.Complete();
         _lifetime.Dispose();
     }
 

@@ -156,6 +156,23 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
 
     private async ValueTask<Message?> ReceiveSlowAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
+        if (timeout == Timeout.InfiniteTimeSpan)
+        {
+            // The common case: no timer and no linked token source. Closing completes the inbound
+            // queue, which wakes this wait.
+            while (true)
+            {
+                var signal = _inbound.ReadableSignal();
+                await (cancellationToken.CanBeCanceled ? signal.WaitAsync(cancellationToken) : signal).ConfigureAwait(false);
+                if (TryTakeInbound(out var message))
+                {
+                    return message;
+                }
+
+                ThrowIfDisposed();
+            }
+        }
+
         using var deadline = new Deadline(timeout, TimeProvider, cancellationToken, _lifetime.Token);
         try
         {

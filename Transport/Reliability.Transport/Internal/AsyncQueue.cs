@@ -187,6 +187,19 @@ internal sealed class AsyncQueue<T>
         }
     }
 
+    /// <summary>Wakes whoever waits for items without adding one (they re-check their own conditions).</summary>
+    public void Poke()
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            wake = _readable;
+            _readable = null;
+        }
+
+        wake?.TrySetResult();
+    }
+
     /// <summary>Refuses further items and wakes every waiter. Items already queued stay readable.</summary>
     public void Complete()
     {

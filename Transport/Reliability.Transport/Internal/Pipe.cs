@@ -51,7 +51,10 @@ internal sealed class Pipe
     public void ReleaseInbound()
     {
         int pending = Interlocked.Decrement(ref _inboundPending);
-        if (_receiveHighWaterMark > 0 && pending < _receiveHighWaterMark)
+
+        // Resume a waiting receive loop only at the low-water mark (half the HWM, as libzmq does),
+        // so the decoder and the application do not wake each other for every message.
+        if (_receiveHighWaterMark > 0 && pending <= _receiveHighWaterMark / 2 && Volatile.Read(ref _creditWaiter) is not null)
         {
             TaskCompletionSource? waiter;
             lock (_creditGate)

@@ -34,7 +34,7 @@ internal sealed class ZmtpConnection : IDisposable
     private readonly ZmqSocket _owner;
     private readonly object _controlGate = new();
     private readonly Queue<byte[]> _control = new();
-    private TaskCompletionSource? _controlWake;
+    private Pipe? _pipe;
     private byte[] _buffer;
     private int _start;
     private int _end;
@@ -146,10 +146,16 @@ internal sealed class ZmtpConnection : IDisposable
     public async Task<ConnectionEnd> RunAsync(Pipe pipe, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _pipe = pipe;
         var receive = ReceiveLoopAsync(pipe, stop.Token);
         var send = SendLoopAsync(pipe, stop.Token);
-        var first = await Task.WhenAny(receive, send).ConfigureAwait(false);
-        stop.Cancel();
+        Task<ConnectionEnd> first;
+        using (stop.Token.Register(static p => ((Pipe)p!).Outbound.Poke(), pipe))
+        {
+            first = await Task.WhenAny(receive, send).ConfigureAwait(false);
+            stop.Cancel();
+        }
+
         if (first == send)
         {
             // Graceful end (pipe closed for linger) or a write failure: stop sending, let the peer see EOF.
@@ -377,15 +383,13 @@ internal sealed class ZmtpConnection : IDisposable
 
     private void EnqueueControl(byte[] frame)
     {
-        TaskCompletionSource? wake;
         lock (_controlGate)
         {
             _control.Enqueue(frame);
-            wake = _controlWake;
-            _controlWake = null;
         }
 
-        wake?.TrySetResult();
+        // The send loop sleeps on the pipe's queue; wake it to pick the control frame up.
+        _pipe?.Outbound.Poke();
     }
 
     private async Task<ConnectionEnd> SendLoopAsync(Pipe pipe, CancellationToken cancellationToken)
@@ -486,24 +490,17 @@ internal sealed class ZmtpConnection : IDisposable
     private async Task WaitForWorkAsync(Pipe pipe, CancellationToken cancellationToken)
     {
         Task outbound = pipe.Outbound.ReadableSignal();
-        if (outbound.IsCompleted)
-        {
-            return;
-        }
-
-        Task control;
         lock (_controlGate)
         {
             if (_control.Count > 0)
             {
                 return;
             }
-
-            _controlWake ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            control = _controlWake.Task;
         }
 
-        await Task.WhenAny(outbound, control).WaitAsync(cancellationToken).ConfigureAwait(false);
+        // Cancellation pokes the queue (see RunAsync), so no per-wait cancellation wrapper is needed.
+        await outbound.ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
     }
 
     private async ValueTask SendAllAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken)
