@@ -119,10 +119,11 @@ public sealed class ChaosPrograms
     }
 
     /// <summary>
-    /// The default programs: the examples and the broker service of the repository that contains
-    /// the current directory (or this assembly), built in Release into <c>artifacts/chaos-programs</c>
-    /// unless <see cref="ExamplesDllVariable"/> and <see cref="BrokerDllVariable"/> name prebuilt dlls.
-    /// Built once per process; concurrent callers share the build.
+    /// The default programs: the examples and the broker service, in this order of preference: the
+    /// dlls named by <see cref="ExamplesDllVariable"/> and <see cref="BrokerDllVariable"/>; the ones
+    /// built together with this kit (their paths are recorded in this assembly at build time); or,
+    /// when those do not exist (the kit was copied elsewhere), the repository's projects built in
+    /// Release into <c>artifacts/chaos-programs</c> (once per process; concurrent callers share it).
     /// </summary>
     /// <param name="log">Progress messages (the build takes a while the first time); none when null.</param>
     /// <param name="cancellationToken">Ends the build early.</param>
@@ -141,6 +142,10 @@ public sealed class ChaosPrograms
             string dotnet = FindDotnet();
             string? examples = Environment.GetEnvironmentVariable(ExamplesDllVariable);
             string? broker = Environment.GetEnvironmentVariable(BrokerDllVariable);
+
+            // Normally the kit's own build built both programs and recorded where (see the csproj).
+            examples = string.IsNullOrEmpty(examples) ? BuiltAlongside("Reliability.Examples.dll") : examples;
+            broker = string.IsNullOrEmpty(broker) ? BuiltAlongside("mdbroker.dll") : broker;
             if (string.IsNullOrEmpty(examples) || string.IsNullOrEmpty(broker))
             {
                 string root = FindRepositoryRoot()
@@ -193,6 +198,15 @@ public sealed class ChaosPrograms
         }
 
         return null;
+    }
+
+    private static string? BuiltAlongside(string fileName)
+    {
+        string key = "ChaosProgram:" + fileName;
+        string? path = typeof(ChaosPrograms).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), inherit: false)
+            .Cast<System.Reflection.AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == key)?.Value;
+        return path is not null && File.Exists(path) ? path : null;
     }
 
     private static string Fill(string word, Dictionary<string, string> values, ProgramRole role)

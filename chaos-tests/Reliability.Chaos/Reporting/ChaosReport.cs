@@ -106,13 +106,13 @@ public static class ChaosReport
             md.Append("![latency over time](").Append(svgName).Append(")\n\n");
             if (r.Faults.Count > 0)
             {
-                md.Append("| Fault | Injected | Healed | In flight | Recovery | Serving again |\n|---|--:|--:|--:|--:|--:|\n");
+                md.Append("| Fault | Injected | Healed | In flight | Worst in-flight latency | Longest stall | Recovery | Serving again |\n|---|--:|--:|--:|--:|--:|--:|--:|\n");
                 foreach (var f in r.Faults)
                 {
-                    md.Append(CultureInfo.InvariantCulture, $"| {f.Name}{(f.Error is null ? string.Empty : " — **" + f.Error + "**")} | {f.StartMs / 1000:F2} s | {f.EndMs / 1000:F2} s | {f.InFlightAtStart} | {(f.RecoveryMs is { } rec ? Ms(rec) : "-")} | {(f.ReRegistrationMs is { } reg ? Ms(reg) : "-")} |\n");
+                    md.Append(CultureInfo.InvariantCulture, $"| {f.Name}{(f.Error is null ? string.Empty : " — **" + f.Error + "**")} | {f.StartMs / 1000:F2} s | {f.EndMs / 1000:F2} s | {f.InFlightAtStart} | {Opt(f.WorstInFlightMs)} | {Opt(f.StalledMs)} | {Opt(f.RecoveryMs)} | {Opt(f.ReRegistrationMs)} |\n");
                 }
 
-                md.Append('\n');
+                md.Append("\n*Recovery*: from the heal (or the injection, for faults without one) to the next correct reply. *Longest stall*: the longest time without any correct reply from the injection until then. *Serving again*: probe (MMI `mmi.service` = 200, or an echo) succeeding after the heal.\n\n");
             }
 
             foreach (var invariant in r.Invariants)
@@ -151,6 +151,8 @@ public static class ChaosReport
         File.WriteAllText(path, md.ToString());
         return path;
     }
+
+    private static string Opt(double? ms) => ms is { } value ? Ms(value) : "-";
 
     private static string Count(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -8,16 +8,19 @@ namespace Reliability.Chaos.Reporting;
 
 /// <summary>
 /// An SVG chart of one scenario: each request's latency (log scale) at the time it was sent, coloured
-/// by outcome, with the fault windows shaded and labelled.
+/// by outcome, with the fault windows shaded and labelled; below it, correct replies per 250 ms, so
+/// an outage shows as a gap.
 /// </summary>
 public static class SvgChart
 {
     private const int Width = 960;
-    private const int Height = 360;
+    private const int Height = 450;
     private const int Left = 60;
     private const int Right = 20;
     private const int Top = 40;
-    private const int Bottom = 40;
+    private const int Bottom = 130;
+    private const int StripHeight = 60;
+    private const double BucketMs = 250;
 
     /// <summary>Renders the chart.</summary>
     /// <param name="result">The scenario result.</param>
@@ -71,7 +74,36 @@ public static class SvgChart
             svg.Append(Invariant($"<text x=\"{x:F1}\" y=\"{Top + plotHeight + 16}\" text-anchor=\"middle\">{s:0.#} s</text>\n"));
         }
 
-        svg.Append(Invariant($"<text x=\"{Left + (plotWidth / 2):F0}\" y=\"{Height - 6}\" text-anchor=\"middle\" fill=\"#555\">time since the workload started (request sent)</text>\n"));
+        svg.Append(Invariant($"<text x=\"{Left + (plotWidth / 2):F0}\" y=\"{Top + plotHeight + 32}\" text-anchor=\"middle\" fill=\"#555\">time since the workload started (request sent)</text>\n"));
+
+        // Throughput strip: correct replies per bucket, by the time they arrived.
+        double stripTop = Top + plotHeight + 50;
+        var buckets = new int[(int)Math.Ceiling(endMs / BucketMs) + 1];
+        foreach (var request in result.Requests.Where(r => r.Outcome == RequestOutcome.Answered))
+        {
+            buckets[Math.Clamp((int)(request.EndMs / BucketMs), 0, buckets.Length - 1)]++;
+        }
+
+        int peak = Math.Max(1, buckets.Max());
+        foreach (var fault in result.Faults)
+        {
+            double x1 = X(fault.StartMs);
+            double x2 = Math.Max(X(fault.EndMs), x1 + 3);
+            svg.Append(Invariant($"<rect x=\"{x1:F1}\" y=\"{stripTop:F1}\" width=\"{x2 - x1:F1}\" height=\"{StripHeight}\" fill=\"#f59e0b\" fill-opacity=\"0.22\"/>\n"));
+        }
+
+        for (int i = 0; i < buckets.Length; i++)
+        {
+            double height = (double)buckets[i] / peak * StripHeight;
+            double x = X(i * BucketMs);
+            double width = Math.Max(1, Math.Min(X((i + 1) * BucketMs), Width - Right) - x - 1);
+            svg.Append(Invariant($"<rect x=\"{x:F1}\" y=\"{stripTop + StripHeight - height:F1}\" width=\"{width:F1}\" height=\"{height:F1}\" fill=\"#16a34a\" fill-opacity=\"0.75\"><title>{buckets[i]} replies</title></rect>\n"));
+        }
+
+        svg.Append(Invariant($"<line x1=\"{Left}\" y1=\"{stripTop + StripHeight}\" x2=\"{Width - Right}\" y2=\"{stripTop + StripHeight}\" stroke=\"#333\"/>\n"));
+        svg.Append(Invariant($"<text x=\"{Left - 6}\" y=\"{stripTop + 10:F1}\" text-anchor=\"end\">{peak}</text>\n"));
+        svg.Append(Invariant($"<text x=\"{Left - 6}\" y=\"{stripTop + StripHeight:F1}\" text-anchor=\"end\">0</text>\n"));
+        svg.Append(Invariant($"<text x=\"{Left + (plotWidth / 2):F0}\" y=\"{Height - 8}\" text-anchor=\"middle\" fill=\"#555\">correct replies per {BucketMs:0} ms (by arrival time)</text>\n"));
 
         foreach (var request in result.Requests.OrderBy(r => r.Outcome == RequestOutcome.Answered ? 0 : 1))
         {

@@ -16,7 +16,17 @@ public sealed record InvariantResult(string Name, bool Held, string Detail);
 /// <param name="RecoveryMs">From <paramref name="EndMs"/> to the next correct reply; null when none came.</param>
 /// <param name="ReRegistrationMs">From the heal to the first successful probe, when the step asked for probing.</param>
 /// <param name="Error">Why the fault could not be injected or healed, if it could not.</param>
-public sealed record FaultWindow(string Name, double StartMs, double EndMs, long InFlightAtStart, double? RecoveryMs, double? ReRegistrationMs, string? Error);
+public sealed record FaultWindow(string Name, double StartMs, double EndMs, long InFlightAtStart, double? RecoveryMs, double? ReRegistrationMs, string? Error)
+{
+    /// <summary>
+    /// The longest time without any correct reply, from the injection until the first reply after
+    /// the heal: how long service actually stopped (null when no reply came after the fault).
+    /// </summary>
+    public double? StalledMs { get; init; }
+
+    /// <summary>The largest latency among the requests that were in flight when the fault was injected (null when none were).</summary>
+    public double? WorstInFlightMs { get; init; }
+}
 
 /// <summary>The broker's (or queue's) resident memory at one moment.</summary>
 /// <param name="AtMs">Scenario time.</param>

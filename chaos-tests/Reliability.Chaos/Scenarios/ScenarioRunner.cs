@@ -81,7 +81,30 @@ public sealed class ScenarioRunner
         {
             int index = Array.BinarySearch(answeredEnds, w.EndMs);
             index = index < 0 ? ~index : index;
-            return w with { RecoveryMs = index < answeredEnds.Length ? answeredEnds[index] - w.EndMs : null };
+            double? recovery = index < answeredEnds.Length ? answeredEnds[index] - w.EndMs : null;
+
+            // Gaps between consecutive replies from the injection to the first reply after the heal.
+            double? stalled = null;
+            if (recovery is not null)
+            {
+                double previous = w.StartMs;
+                double longest = 0;
+                foreach (double end in answeredEnds.Where(e => e > w.StartMs && e <= answeredEnds[index]))
+                {
+                    longest = Math.Max(longest, end - previous);
+                    previous = end;
+                }
+
+                stalled = longest;
+            }
+
+            var inFlight = records.Where(r => r.StartMs <= w.StartMs && r.EndMs >= w.StartMs).Select(r => r.LatencyMs).ToList();
+            return w with
+            {
+                RecoveryMs = recovery,
+                StalledMs = stalled,
+                WorstInFlightMs = inFlight.Count > 0 ? inFlight.Max() : null,
+            };
         })];
     }
 
