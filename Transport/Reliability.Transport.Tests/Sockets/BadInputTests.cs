@@ -174,6 +174,27 @@ public sealed class BadInputTests
     }
 
     [Fact]
+    public async Task Accept_Zmtp30Peer_ExchangesMessages()
+    {
+        // A 3.0 peer (NetMQ advertises minor 0): same framing, so messages flow both ways.
+        await using var router = new RouterSocket();
+        string endpoint = router.Bind("tcp://127.0.0.1:0");
+        using var peer = await RawPeer.ConnectAsync(endpoint);
+        await peer.SendAsync(RawPeer.Greeting(minor: 0), RawPeer.Ready("DEALER", "v30"));
+        (await peer.ReadAsync(64))[11].Should().Be(1, "we still advertise 3.1");
+        var readyHeader = await peer.ReadAsync(2);
+        await peer.ReadAsync(readyHeader[1]);
+
+        await peer.SendAsync([0x00, 0x03, (byte)'o', (byte)'l', (byte)'d']);
+        var request = await router.ReceiveWithin();
+        request.GetString(0).Should().Be("v30");
+        request.GetString(1).Should().Be("old");
+
+        await router.SendAsync(Message.FromStrings("v30", "new"));
+        (await peer.ReadAsync(5)).Should().Equal(0x00, 0x03, (byte)'n', (byte)'e', (byte)'w');
+    }
+
+    [Fact]
     public async Task Connect_ToIncompatibleSocketType_ReportsHandshakeFailed()
     {
         await using var server = new RequestSocket();
