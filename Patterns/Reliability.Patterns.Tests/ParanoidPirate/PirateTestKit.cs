@@ -11,11 +11,16 @@ internal static class PirateTestKit
     /// <summary>Upper bound for anything that should happen "soon"; generous for slow CI machines, well under the 10 s per test.</summary>
     public static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 
-    /// <summary>Fast heartbeats for loopback tests: 50 ms × 3 (expiry 150 ms), back-off 50..200 ms.</summary>
+    /// <summary>
+    /// Fast heartbeats for loopback tests: 100 ms × 10 (expiry 1 s), back-off 50..200 ms. A tight
+    /// expiry gave false expiries on a 2-core host: with other test classes running in parallel the
+    /// test process's thread pool was measured stalling for up to 700 ms (a dedicated thread only
+    /// 80 ms), and the queue, the workers and the transport all run on that pool.
+    /// </summary>
     public static readonly HeartbeatOptions FastHeartbeat = new()
     {
-        Interval = TimeSpan.FromMilliseconds(50),
-        Liveness = 3,
+        Interval = TimeSpan.FromMilliseconds(100),
+        Liveness = 10,
         ReconnectInitial = TimeSpan.FromMilliseconds(50),
         ReconnectMax = TimeSpan.FromMilliseconds(200),
     };
@@ -101,9 +106,27 @@ internal static class PirateTestKit
         return seen.Task;
     }
 
+    /// <summary>One request on a fresh client socket, no retry; the socket is closed afterwards.</summary>
+    public static async Task<string> RequestOnceAsync(string endpoint, string body)
+    {
+        await using var client = new TestClient(endpoint, Wait, attempts: 1);
+        return await client.RequestAsync(body);
+    }
+
     public static string Text(ReadOnlyMemory<byte> frame) => Encoding.UTF8.GetString(frame.Span);
 
     public static byte[] Bytes(string text) => Encoding.UTF8.GetBytes(text);
+}
+
+/// <summary>
+/// Loopback and interop tests of the Pirate queues and workers run alone, not in parallel with
+/// other test classes: their heartbeat deadlines are real time, and thread-pool stalls caused by
+/// unrelated tests (process starts, CPU-heavy model checks) would make them flaky.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class PirateLoopbackCollection
+{
+    public const string Name = "Pirate loopback";
 }
 
 /// <summary>A component running in the background, stopped (and awaited, bounded) on dispose.</summary>
@@ -142,10 +165,13 @@ internal sealed class Running : IAsyncDisposable
 
 /// <summary>
 /// A minimal Lazy Pirate client for the tests: REQ, bounded wait for the reply, and on a timeout a
-/// fresh socket (so a late reply to the old attempt can never be taken for the new one).
+/// fresh socket (so a late reply to the old attempt can never be taken for the new one). Dispose it
+/// (or let the test end) to close the socket.
 /// </summary>
-internal sealed class TestClient(string endpoint, TimeSpan timeout, int attempts = 5)
+internal sealed class TestClient(string endpoint, TimeSpan timeout, int attempts = 5) : IAsyncDisposable
 {
+    private RequestSocket? _socket;
+
     public int Retries { get; private set; }
 
     public async Task<string> RequestAsync(string body)
@@ -153,10 +179,14 @@ internal sealed class TestClient(string endpoint, TimeSpan timeout, int attempts
         // Bounded by the attempt count.
         for (int attempt = 1; attempt <= attempts; attempt++)
         {
-            await using var socket = new RequestSocket(new SocketOptions { Linger = TimeSpan.Zero });
-            socket.Connect(endpoint);
-            await PirateTestKit.SendAsync(socket, Message.FromStrings(body));
-            var reply = await PirateTestKit.TryReceiveAsync(socket, timeout);
+            if (_socket is null)
+            {
+                _socket = new RequestSocket(new SocketOptions { Linger = TimeSpan.Zero });
+                _socket.Connect(endpoint);
+            }
+
+            await PirateTestKit.SendAsync(_socket, Message.FromStrings(body));
+            var reply = await PirateTestKit.TryReceiveAsync(_socket, timeout);
             if (reply is not null)
             {
                 reply.Count.Should().Be(1, "an echo reply has the request's single body frame");
@@ -164,9 +194,19 @@ internal sealed class TestClient(string endpoint, TimeSpan timeout, int attempts
             }
 
             Retries++;
+            await _socket.DisposeAsync();
+            _socket = null;
         }
 
         throw new TimeoutException($"no reply to '{body}' after {attempts} attempts of {timeout}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_socket is not null)
+        {
+            await _socket.DisposeAsync();
+        }
     }
 }
 

@@ -262,6 +262,13 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                     PirateMetrics.WorkersAlive.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
                     ParanoidPirateLog.WorkerRegistered(_logger, new PeerName(worker), _registry.Count);
                     Raise(QueueEventKind.WorkerRegistered, worker);
+
+                    // Answer at once rather than at the next heartbeat tick: the worker's liveness
+                    // clock started when it connected, possibly before this queue was even running.
+                    if (!TrySendToWorker(PirateProtocol.Heartbeat(worker)) && _registry.Remove(worker) is { } gone)
+                    {
+                        ReportUnreachable(gone);
+                    }
                 }
                 else if (ready.Outcome == ReadyOutcome.WasBusy)
                 {

@@ -20,6 +20,10 @@ namespace Reliability.Patterns.ParanoidPirate;
 /// (<see cref="ReconnectBackoff"/>: doubling, reset by any message from the queue), and connects
 /// a fresh socket that sends READY. A request being handled at that moment is cancelled: its reply
 /// could no longer reach the client.</para>
+/// <para>The handler should be asynchronous: one that blocks its thread for a long time takes a
+/// thread-pool thread away from the loop and the transport, and on a small pool (two cores means
+/// two threads before the pool grows, about twice a second) that can delay heartbeats past the
+/// queue's expiry.</para>
 /// <para>If the handler throws, the worker sends READY again instead of a reply, so the queue
 /// knows it is free (our queue then requeues or drops the request; the client's retry recovers it).
 /// The handler should honour its cancellation token: shutdown and reconnects wait for it.</para>
