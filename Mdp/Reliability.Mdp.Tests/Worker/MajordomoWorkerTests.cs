@@ -203,7 +203,8 @@ public sealed class MajordomoWorkerTests
             BrokerEndpoint = endpoint,
             Service = "echo",
             Heartbeat = Fast,
-            Liveness = 4,
+            // Generous: the restart is noticed through DISCONNECT, and a loaded host must not fake silence.
+            Liveness = 40,
             ReconnectDelay = Fast,
             ReconnectDelayMax = Fast,
         });

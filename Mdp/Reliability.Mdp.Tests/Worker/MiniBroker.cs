@@ -47,7 +47,8 @@ internal sealed class MiniBroker : IAsyncDisposable
 
     public static MiniBroker Start(bool relay = false, string bind = "tcp://127.0.0.1:0")
     {
-        var router = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero, RouterHandover = true });
+        // Mandatory routing: a send to a vanished peer throws, so relay mode can drop workers that are gone.
+        var router = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero, RouterHandover = true, RouterMandatory = true });
         string endpoint = router.Bind(bind);
         return new MiniBroker(router, endpoint, relay);
     }
@@ -93,13 +94,27 @@ internal sealed class MiniBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>Sends to a worker; a worker that is gone is ignored, as a broker without ROUTER_MANDATORY would.</summary>
     public Task SendToWorkerAsync(RoutingKey worker, MdpWorkerCommand command, MdpVersion version = MdpVersion.V01) =>
-        _router.SendAsync(MdpCodec.BuildToWorker(worker.Memory, command, version)).AsTask();
+        IgnoreUnreachable(_router.SendAsync(MdpCodec.BuildToWorker(worker.Memory, command, version)));
 
+    /// <summary>Sends to a client; a client that is gone (e.g. a closed socket) is ignored.</summary>
     public Task SendToClientAsync(RoutingKey client, MdpClientCommand command, MdpVersion version = MdpVersion.V01) =>
-        _router.SendAsync(MdpCodec.BuildToClient(client.Memory, command, version)).AsTask();
+        IgnoreUnreachable(_router.SendAsync(MdpCodec.BuildToClient(client.Memory, command, version)));
 
-    public Task SendRawAsync(Message message) => _router.SendAsync(message).AsTask();
+    public Task SendRawAsync(Message message) => IgnoreUnreachable(_router.SendAsync(message));
+
+    private static async Task IgnoreUnreachable(ValueTask sending)
+    {
+        try
+        {
+            await sending;
+        }
+        catch (HostUnreachableException)
+        {
+            // Dropped, as ROUTER drops unroutable messages by default.
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -209,9 +224,20 @@ internal sealed class MiniBroker : IAsyncDisposable
                 continue;
             }
 
-            var (client, version, request) = queued.Dequeue();
+            var (client, version, request) = queued.Peek();
+            try
+            {
+                await _router.SendAsync(MdpCodec.BuildToWorker(worker.Memory, new WorkerRequest(client.Memory, request.Body), registration.Version));
+            }
+            catch (HostUnreachableException)
+            {
+                // A worker that reconnected on a fresh socket without DISCONNECT: forget it, try the next.
+                _workers.Remove(worker);
+                continue;
+            }
+
+            queued.Dequeue();
             _busy[worker] = (client, version, service);
-            await SendToWorkerAsync(worker, new WorkerRequest(client.Memory, request.Body), registration.Version);
         }
     }
 
