@@ -139,6 +139,28 @@ public sealed class MajordomoAsyncClientTests
     }
 
     [Fact]
+    public async Task RequestAsync_ManualClock_FailsExactlyWhenItsOwnTimeoutElapses()
+    {
+        await using var broker = MiniBroker.Start();
+        var clock = new Reliability.Testing.ManualTimeProvider();
+        await using var client = new MajordomoAsyncClient(Options(broker), timeProvider: clock);
+
+        var shortOne = client.RequestAsync("echo", Message.FromStrings("short"), TimeSpan.FromSeconds(1));
+        var longOne = client.RequestAsync("other", Message.FromStrings("long"), TimeSpan.FromSeconds(5));
+        clock.Advance(TimeSpan.FromMilliseconds(999));
+        shortOne.IsCompleted.Should().BeFalse();
+
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+        var failure = (await ((Func<Task>)(() => shortOne)).Should().ThrowAsync<MdpRequestFailedException>().Within()).Which;
+        failure.Message.Should().Contain("1000 ms");
+        longOne.IsCompleted.Should().BeFalse();
+
+        clock.Advance(TimeSpan.FromSeconds(4));
+        await ((Func<Task>)(() => longOne)).Should().ThrowAsync<MdpRequestFailedException>().Within();
+        client.Statistics.TimedOut.Should().Be(2);
+    }
+
+    [Fact]
     public async Task RequestAsync_Mdp02_PartialsCollectedBeforeFinal()
     {
         await using var broker = MiniBroker.Start();
