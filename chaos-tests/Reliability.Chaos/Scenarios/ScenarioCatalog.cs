@@ -78,7 +78,7 @@ public static class ScenarioCatalog
         var workload = new WorkloadOptions
         {
             Clients = longRun ? 6 : 4,
-            RequestsPerClient = longRun ? 300 : 60,
+            RequestsPerClient = longRun ? 360 : 60,
             Pacing = TimeSpan.FromMilliseconds(80),
             RequestTimeout = TimeSpan.FromMilliseconds(1000),
             Attempts = 10,
@@ -154,10 +154,10 @@ public static class ScenarioCatalog
         yield return new Scenario
         {
             Name = $"{prefix}-slow-network",
-            Description = "Both links get 40 ms ±20 ms latency per direction for 3 s under a heavier load (more clients); every request must still be answered, retries must not produce wrong replies.",
+            Description = "Both links get 40 ms ±20 ms latency per direction for 2.5 s under a heavier load (twice the clients); every request must still be answered, retries must not produce wrong replies.",
             Deployment = deployment,
-            Workload = workload with { Clients = workload.Clients * 2, Pacing = TimeSpan.FromMilliseconds(60) },
-            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.SlowNetwork(at, TimeSpan.FromSeconds(3), new NetworkConditions
+            Workload = workload with { Clients = workload.Clients * 2 },
+            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.SlowNetwork(at, TimeSpan.FromMilliseconds(2500), new NetworkConditions
             {
                 Latency = TimeSpan.FromMilliseconds(40),
                 Jitter = TimeSpan.FromMilliseconds(20),
@@ -189,7 +189,7 @@ public static class ScenarioCatalog
                 Name = "mdp-async-broker-restart",
                 Description = "The asynchronous Majordomo client keeps 4 requests outstanding per client while the broker is SIGKILLed and restarted; every request must complete with its own reply.",
                 Deployment = deployment with { Client = ClientKind.MajordomoAsync },
-                Workload = workload with { Window = 4, Pacing = TimeSpan.FromMilliseconds(160) },
+                Workload = workload with { Window = 4, Pacing = TimeSpan.FromMilliseconds(320) },
                 Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.KillBroker(at, TimeSpan.FromMilliseconds(500)) with { RecoveryBound = reconnect })],
             };
         }

@@ -1,0 +1,123 @@
+using Reliability.Chaos.Processes;
+using Reliability.Chaos.Reporting;
+using Reliability.Chaos.Scenarios;
+using Reliability.Chaos.Workload;
+
+namespace Reliability.Chaos.Tests;
+
+public sealed class CatalogTests
+{
+    [Fact]
+    public void For_ShortProfile_CoversEveryRequiredFaultForBothTopologies()
+    {
+        var names = ScenarioCatalog.Names(Profile.Short);
+
+        foreach (string prefix in new[] { "mdp", "ppp" })
+        {
+            string broker = prefix == "mdp" ? "broker" : "queue";
+            names.Should().Contain(
+            [
+                $"{prefix}-worker-killed", $"{prefix}-all-workers-killed", $"{prefix}-{broker}-restart", $"{prefix}-{broker}-paused",
+                $"{prefix}-worker-paused", $"{prefix}-partition", $"{prefix}-slow-network", $"{prefix}-client-killed",
+            ]);
+        }
+
+        names.Should().OnlyHaveUniqueItems();
+    }
+
+    [Fact]
+    public void For_EveryProfile_ScenariosAreValidAndFaultsFitTheWorkload()
+    {
+        foreach (var profile in new[] { Profile.Short, Profile.Long })
+        {
+            foreach (var scenario in ScenarioCatalog.For(profile))
+            {
+                scenario.Deployment.Validate();
+                scenario.Workload.Validate();
+                scenario.Faults.Should().NotBeEmpty(scenario.Name);
+                scenario.Faults.Max(f => f.At + f.HealAfter).Should().BeLessThan(scenario.Workload.NominalDuration, scenario.Name);
+            }
+        }
+    }
+
+    [Fact]
+    public void For_LongProfileSameSeed_RandomScenariosRepeat()
+    {
+        var first = ScenarioCatalog.For(Profile.Long, seed: 7).Single(s => s.Name == "mdp-random");
+        var second = ScenarioCatalog.For(Profile.Long, seed: 7).Single(s => s.Name == "mdp-random");
+
+        first.Faults.Select(f => (f.Name, f.At)).Should().Equal(second.Faults.Select(f => (f.Name, f.At)));
+        first.Faults.Should().HaveCountGreaterThan(3);
+    }
+
+    [Fact]
+    public void Command_DefaultTemplates_FillEveryPlaceholder()
+    {
+        var programs = new ChaosPrograms("/usr/bin/dotnet", "/x/Reliability.Examples.dll", "/x/mdbroker.dll");
+
+        var command = programs.Command(ProgramRole.MdpWorker, new Dictionary<string, string>
+        {
+            ["endpoint"] = "tcp://127.0.0.1:5",
+            ["service"] = "echo",
+            ["heartbeat_ms"] = "250",
+            ["liveness"] = "3",
+            ["slow_ms"] = "20",
+        });
+
+        command.FileName.Should().Be("/usr/bin/dotnet");
+        command.Arguments.Should().Equal("/x/Reliability.Examples.dll", "mdworker", "--endpoint", "tcp://127.0.0.1:5", "--service", "echo", "--heartbeat", "250", "--slow-ms", "20");
+    }
+
+    [Fact]
+    public void WithTemplate_UserWorker_ReplacesOnlyThatRole()
+    {
+        var programs = new ChaosPrograms("dotnet", "e.dll", "b.dll").WithTemplate(ProgramRole.MdpWorker, "python3 w.py --at={endpoint} {service}");
+
+        var worker = programs.Command(ProgramRole.MdpWorker, new Dictionary<string, string> { ["endpoint"] = "tcp://h:1", ["service"] = "s" });
+
+        worker.FileName.Should().Be("python3");
+        worker.Arguments.Should().Equal("w.py", "--at=tcp://h:1", "s");
+        programs.TemplateOf(ProgramRole.MdpBroker).Should().Contain("{broker_dll}");
+    }
+
+    [Fact]
+    public void Command_UnknownPlaceholder_ThrowsNamingIt()
+    {
+        var programs = new ChaosPrograms("dotnet", "e.dll", "b.dll").WithTemplate(ProgramRole.PppQueue, "q {nope}");
+
+        var act = () => programs.Command(ProgramRole.PppQueue, new Dictionary<string, string>());
+
+        act.Should().Throw<ArgumentException>().WithMessage("*{nope}*");
+    }
+
+    [Fact]
+    public void SummaryLine_Results_HasTheDocumentedShape()
+    {
+        var results = new[]
+        {
+            new ScenarioResult
+            {
+                Name = "a",
+                Description = "d",
+                Requests =
+                [
+                    new RequestRecord("1", 0, 0, 0, 5, RequestOutcome.Answered),
+                    new RequestRecord("2", 0, 1, 0, 5, RequestOutcome.Failed),
+                    new RequestRecord("3", 0, 2, 0, 5, RequestOutcome.WrongReply),
+                    new RequestRecord("4", 0, 3, 0, 5, RequestOutcome.Lost),
+                ],
+            },
+        };
+
+        ChaosReport.SummaryLine(results).Should().Be("chaos: 1 scenarios, 4 requests, 1 answered, 2 failed, 1 wrong replies");
+        ChaosReport.SummaryTable(results).Should().Contain("wrong replies").And.Contain("max recovery");
+    }
+
+    [Fact]
+    public void MakeBody_Id_StartsWithIdAndHasRequestedSize()
+    {
+        string body = WorkloadDriver.MakeBody("run/1/2", 32);
+
+        body.Should().StartWith("run/1/2|").And.HaveLength(32);
+    }
+}
