@@ -1,0 +1,94 @@
+using Microsoft.Extensions.Logging;
+using Reliability.Mdp.Broker;
+using Reliability.Transport;
+
+namespace Reliability.Mdp.Broker.Service;
+
+/// <summary>The <c>mdbroker</c> program, callable in-process so that tests can run it with their own streams and token.</summary>
+internal static class BrokerService
+{
+    public const int ExitOk = 0;
+
+    public const int ExitCannotListen = 1;
+
+    public const int ExitUsage = 2;
+
+    /// <summary>
+    /// Parses and validates the settings, binds, and runs the broker until <paramref name="shutdown"/> is
+    /// cancelled (SIGINT/SIGTERM in the real program). Returns the exit code.
+    /// </summary>
+    public static async Task<int> RunAsync(
+        IReadOnlyList<string> args,
+        IEnumerable<KeyValuePair<string, string?>> environment,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken shutdown)
+    {
+        var problems = new List<string>();
+        var commandLine = ServiceCommandLine.Parse(args, problems);
+        if (commandLine.Help && problems.Count == 0)
+        {
+            await output.WriteLineAsync(ServiceCommandLine.Usage);
+            return ExitOk;
+        }
+
+        // Settings are checked even after a command-line mistake, so that every problem is reported at once.
+        var settings = ServiceSettings.Load(commandLine, environment, problems);
+        if (settings is null || problems.Count > 0)
+        {
+            foreach (var problem in problems)
+            {
+                await error.WriteLineAsync($"mdbroker: {problem}");
+            }
+
+            await error.WriteLineAsync("mdbroker: run 'mdbroker --help' for the options");
+            return ExitUsage;
+        }
+
+        using var loggerFactory = CreateLoggerFactory(settings);
+        var logger = loggerFactory.CreateLogger("mdbroker");
+        await using var broker = new MajordomoBroker(settings.Broker, loggerFactory);
+        try
+        {
+            broker.Bind();
+        }
+        catch (EndpointException ex)
+        {
+            ServiceLog.CannotListen(logger, ex.Endpoint, ex.Message);
+            await error.WriteLineAsync($"mdbroker: cannot listen on {ex.Endpoint}: {ex.Message}");
+            return ExitCannotListen;
+        }
+
+        await broker.RunAsync(shutdown);
+        return ExitOk;
+    }
+
+    private static ILoggerFactory CreateLoggerFactory(ServiceSettings settings) => LoggerFactory.Create(builder =>
+    {
+        builder.SetMinimumLevel(settings.LogLevel);
+        if (settings.LogFormat == LogFormat.Json)
+        {
+            builder.AddJsonConsole(o =>
+            {
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            });
+        }
+        else
+        {
+            builder.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.UseUtcTimestamp = true;
+                o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            });
+        }
+    });
+}
+
+/// <summary>Service log messages (event ids 3190-3199, inside the broker's range).</summary>
+internal static partial class ServiceLog
+{
+    [LoggerMessage(EventId = 3190, Level = LogLevel.Critical, Message = "Cannot listen on {Endpoint}: {Reason}")]
+    public static partial void CannotListen(ILogger logger, string endpoint, string reason);
+}

@@ -1,0 +1,140 @@
+using Reliability.Mdp.Broker;
+
+namespace Reliability.Mdp.Broker.Service;
+
+/// <summary>
+/// The <c>mdbroker</c> command line: <c>--name value</c> or <c>--name=value</c>, <c>--bind</c> repeatable.
+/// Every option maps to a setting of the same schema as the configuration file and the environment
+/// (<see cref="BrokerSettings"/>), so the three sources cannot disagree about names or units.
+/// </summary>
+internal sealed class ServiceCommandLine
+{
+    /// <summary>Option name → setting key; the service's own settings are <see cref="ServiceSettings"/> keys.</summary>
+    public static IReadOnlyList<(string Option, string Key, string Value, string Help)> Options { get; } =
+    [
+        ("bind", BrokerSettings.Bind, "E", $"endpoint to listen on; repeatable (default {BrokerOptions.DefaultEndpoint})"),
+        ("heartbeat", BrokerSettings.HeartbeatMs, "MS", "heartbeat interval in milliseconds (default 2500)"),
+        ("liveness", BrokerSettings.Liveness, "N", "missed heartbeats before a worker is expired (default 3)"),
+        ("request-expiry", BrokerSettings.RequestExpiryMs, "MS", "how long a request waits for a worker (default 30000)"),
+        ("max-requeues", BrokerSettings.MaxRequeues, "N", "times a request whose worker was lost is requeued (default 2)"),
+        ("max-queue", BrokerSettings.MaxQueuedRequestsPerService, "N", "most requests queued per service (default 10000)"),
+        ("max-services", BrokerSettings.MaxServices, "N", "most services known at once (default 1000)"),
+        ("max-workers", BrokerSettings.MaxWorkers, "N", "most workers registered at once (default 10000)"),
+        ("max-service-name", BrokerSettings.MaxServiceNameLength, "N", "longest service name in bytes (default 255)"),
+        ("shutdown-timeout", BrokerSettings.ShutdownTimeoutMs, "MS", "time to flush DISCONNECTs on shutdown (default 500)"),
+        ("log-level", ServiceSettings.LogLevelKey, "L", "Trace, Debug, Information, Warning, Error, Critical or None (default Information)"),
+        ("log-format", ServiceSettings.LogFormatKey, "F", "simple or json (default simple)"),
+        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", LogLevel, LogFormat)"),
+    ];
+
+    private ServiceCommandLine(List<KeyValuePair<string, string?>> settings, string? configPath, bool help)
+    {
+        Settings = settings;
+        ConfigPath = configPath;
+        Help = help;
+    }
+
+    /// <summary>The settings given on the command line, in order (several Bind entries possible).</summary>
+    public IReadOnlyList<KeyValuePair<string, string?>> Settings { get; }
+
+    /// <summary>The <c>--config</c> file, if any.</summary>
+    public string? ConfigPath { get; }
+
+    /// <summary>Whether <c>--help</c> was asked for.</summary>
+    public bool Help { get; }
+
+    /// <summary>The usage text.</summary>
+    public static string Usage
+    {
+        get
+        {
+            var lines = new List<string>
+            {
+                "usage: mdbroker [options]",
+                "Runs a Majordomo broker (MDP/0.1 and MDP/0.2, MMI). Settings come from, in increasing priority:",
+                "defaults, the --config JSON file, MDBROKER_* environment variables (e.g. MDBROKER_HEARTBEATMS=1000,",
+                "MDBROKER_BIND=tcp://*:5555,tcp://*:5556), and these options:",
+            };
+            foreach (var (option, _, value, help) in Options)
+            {
+                lines.Add($"  --{option} {value}".PadRight(28) + help);
+            }
+
+            lines.Add("  --help".PadRight(28) + "show this text");
+            lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options.");
+            return string.Join(Environment.NewLine, lines);
+        }
+    }
+
+    /// <summary>Parses <paramref name="args"/>; problems are added to <paramref name="problems"/> (all of them, not just the first).</summary>
+    public static ServiceCommandLine Parse(IReadOnlyList<string> args, List<string> problems)
+    {
+        var settings = new List<KeyValuePair<string, string?>>();
+        string? configPath = null;
+        bool help = false;
+        for (int i = 0; i < args.Count; i++)
+        {
+            string arg = args[i];
+            if (arg is "--help" or "-h" or "-?")
+            {
+                help = true;
+                continue;
+            }
+
+            if (!arg.StartsWith("--", StringComparison.Ordinal) || arg.Length == 2)
+            {
+                problems.Add($"unexpected argument '{arg}'");
+                continue;
+            }
+
+            string name = arg[2..];
+            string? value = null;
+            int equals = name.IndexOf('=', StringComparison.Ordinal);
+            if (equals >= 0)
+            {
+                value = name[(equals + 1)..];
+                name = name[..equals];
+            }
+
+            var option = Options.FirstOrDefault(o => o.Option == name);
+            if (option.Option is null)
+            {
+                problems.Add($"unknown option '--{name}'");
+
+                // Skip its value too, so that one mistake is reported once.
+                if (value is null && i + 1 < args.Count && !args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    i++;
+                }
+
+                continue;
+            }
+
+            if (value is null)
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    problems.Add($"option '--{name}' needs a value ({option.Value})");
+                    continue;
+                }
+
+                value = args[++i];
+            }
+
+            if (name == "config")
+            {
+                configPath = value;
+            }
+            else if (option.Key == BrokerSettings.Bind)
+            {
+                settings.Add(new(BrokerSettings.Bind + ":" + settings.Count(s => s.Key.StartsWith(BrokerSettings.Bind, StringComparison.Ordinal)), value));
+            }
+            else
+            {
+                settings.Add(new(option.Key, value));
+            }
+        }
+
+        return new ServiceCommandLine(settings, configPath, help);
+    }
+}

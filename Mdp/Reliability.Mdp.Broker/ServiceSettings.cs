@@ -1,0 +1,120 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Reliability.Mdp.Broker;
+
+namespace Reliability.Mdp.Broker.Service;
+
+/// <summary>How the service writes its log.</summary>
+internal enum LogFormat
+{
+    /// <summary>One line per event: time, level, category, message.</summary>
+    Simple,
+
+    /// <summary>One JSON object per event, with the structured fields (for log shippers).</summary>
+    Json,
+}
+
+/// <summary>
+/// Everything the service runs with: the broker options plus its own logging settings, merged from the
+/// configuration layers in increasing priority (JSON file, environment, command line) and validated together.
+/// </summary>
+internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, LogFormat LogFormat)
+{
+    /// <summary>Environment variables with this prefix are settings (<c>MDBROKER_HEARTBEATMS=1000</c>).</summary>
+    public const string EnvironmentPrefix = "MDBROKER_";
+
+    public const string LogLevelKey = "LogLevel";
+
+    public const string LogFormatKey = "LogFormat";
+
+    /// <summary>
+    /// Merges the layers and validates the result. <paramref name="environment"/> is the environment as
+    /// key/value pairs with the prefix already removed (see <see cref="ReadEnvironment"/>).
+    /// </summary>
+    public static ServiceSettings? Load(ServiceCommandLine commandLine, IEnumerable<KeyValuePair<string, string?>> environment, List<string> problems)
+    {
+        var layers = new List<IEnumerable<KeyValuePair<string, string?>>>();
+        if (commandLine.ConfigPath is { } path)
+        {
+            var file = ReadJson(path, problems);
+            if (file is null)
+            {
+                return null;
+            }
+
+            layers.Add(file);
+        }
+
+        layers.Add(environment);
+        layers.Add(commandLine.Settings);
+
+        var merged = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var layer in layers)
+        {
+            var entries = layer.ToList();
+
+            // A layer that names endpoints replaces the lower layers' endpoints instead of merging index by index.
+            if (entries.Any(e => IsBind(e.Key) && !string.IsNullOrWhiteSpace(e.Value)))
+            {
+                foreach (var key in merged.Keys.Where(IsBind).ToList())
+                {
+                    merged.Remove(key);
+                }
+            }
+
+            foreach (var (key, value) in entries)
+            {
+                if (value is not null || !merged.ContainsKey(key))
+                {
+                    merged[key] = value;
+                }
+            }
+        }
+
+        var logLevel = LogLevel.Information;
+        if (merged.Remove(LogLevelKey, out var levelText) && !string.IsNullOrWhiteSpace(levelText)
+            && (!Enum.TryParse(levelText.Trim(), ignoreCase: true, out logLevel) || !Enum.IsDefined(logLevel) || int.TryParse(levelText, out _)))
+        {
+            problems.Add($"LogLevel: '{levelText}' is not one of {string.Join(", ", Enum.GetNames<LogLevel>())}");
+        }
+
+        var logFormat = LogFormat.Simple;
+        if (merged.Remove(LogFormatKey, out var formatText) && !string.IsNullOrWhiteSpace(formatText)
+            && (!Enum.TryParse(formatText.Trim(), ignoreCase: true, out logFormat) || !Enum.IsDefined(logFormat) || int.TryParse(formatText, out _)))
+        {
+            problems.Add($"LogFormat: '{formatText}' is not simple or json");
+        }
+
+        BrokerSettings.TryCreateOptions(merged, null, out var options, out var brokerProblems);
+        problems.AddRange(brokerProblems);
+        return problems.Count == 0 ? new ServiceSettings(options, logLevel, logFormat) : null;
+    }
+
+    /// <summary>The <c>MDBROKER_*</c> environment variables through Microsoft.Extensions.Configuration (<c>__</c> nests, e.g. <c>MDBROKER_BIND__0</c>).</summary>
+    public static IEnumerable<KeyValuePair<string, string?>> ReadEnvironment() =>
+        new ConfigurationBuilder().AddEnvironmentVariables(EnvironmentPrefix).Build().AsEnumerable();
+
+    private static List<KeyValuePair<string, string?>>? ReadJson(string path, List<string> problems)
+    {
+        string fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+        {
+            problems.Add($"configuration file '{path}' does not exist");
+            return null;
+        }
+
+        try
+        {
+            return new ConfigurationBuilder().AddJsonFile(fullPath, optional: false, reloadOnChange: false).Build().AsEnumerable().ToList();
+        }
+        catch (Exception ex) when (ex is FormatException or InvalidDataException or IOException or System.Text.Json.JsonException)
+        {
+            problems.Add($"configuration file '{path}' cannot be read: {ex.Message}");
+            return null;
+        }
+    }
+
+    private static bool IsBind(string key) =>
+        key.Equals(BrokerSettings.Bind, StringComparison.OrdinalIgnoreCase)
+        || key.StartsWith(BrokerSettings.Bind + ":", StringComparison.OrdinalIgnoreCase);
+}
