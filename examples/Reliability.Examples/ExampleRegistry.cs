@@ -8,6 +8,7 @@ internal static class ExampleRegistry
         ["transport-demo"] = TransportDemo.RunAsync,
         ["lpclient"] = LazyPirateClientExample.RunAsync,
         ["lpserver"] = LazyPirateServerExample.RunAsync,
+        ["mdbroker"] = MajordomoBrokerExample.RunAsync,
         ["mdworker"] = MajordomoWorkerExample.RunAsync,
         ["mdclient"] = MajordomoClientExample.RunAsync,
         ["mdclient-async"] = MajordomoAsyncClientExample.RunAsync,

@@ -1,0 +1,45 @@
+using Reliability.Mdp.Broker;
+using Reliability.Transport;
+
+namespace Reliability.Examples;
+
+/// <summary>
+/// mdbroker: the Majordomo broker, the same <see cref="MajordomoBroker"/> the <c>mdbroker</c> service runs.
+/// Options: <c>--bind E</c> (default tcp://*:5555), <c>--heartbeat MS</c> (default 2500), <c>--liveness N</c>
+/// (default 3). They go through the service's settings schema (<see cref="BrokerSettings"/>), so names,
+/// units, defaults and validation are the same. Ctrl-C or SIGTERM sends DISCONNECT to every worker and exits.
+/// Exit codes: 0 after Ctrl-C, 1 when the endpoint cannot be bound, 2 for bad options.
+/// </summary>
+internal static class MajordomoBrokerExample
+{
+    public static async Task<int> RunAsync(ExampleArguments arguments, CancellationToken cancellationToken)
+    {
+        // Empty means "not given": BrokerSettings then keeps the broker's default.
+        var settings = new Dictionary<string, string?>(StringComparer.Ordinal)
+        {
+            [BrokerSettings.Bind] = arguments.String("bind", string.Empty),
+            [BrokerSettings.HeartbeatMs] = arguments.String("heartbeat", string.Empty),
+            [BrokerSettings.Liveness] = arguments.String("liveness", string.Empty),
+        };
+        arguments.EnsureAllUsed();
+        if (!BrokerSettings.TryCreateOptions(settings, null, out var options, out var problems))
+        {
+            throw new ExampleUsageException(string.Join("; ", problems));
+        }
+
+        using var loggerFactory = arguments.CreateLoggerFactory();
+        await using var broker = new MajordomoBroker(options, loggerFactory);
+        try
+        {
+            broker.Bind();
+        }
+        catch (EndpointException ex)
+        {
+            await Console.Error.WriteLineAsync($"mdbroker: cannot listen on {ex.Endpoint}: {ex.Message}");
+            return 1;
+        }
+
+        await broker.RunAsync(cancellationToken);
+        return 0;
+    }
+}
