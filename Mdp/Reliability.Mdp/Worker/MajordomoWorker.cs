@@ -14,10 +14,10 @@ namespace Reliability.Mdp.Worker;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A connection loop of its own owns the DEALER socket: it sends READY, receives requests, sends
-/// HEARTBEAT when nothing else went out for <see cref="WorkerOptions.Heartbeat"/> (also while a
-/// handler is busy, so the broker can tell a slow worker from a dead one, pitfall 6), and declares the
-/// broker dead after heartbeat × liveness of silence. It then closes the socket without lingering and
+/// A connection loop of its own owns the DEALER socket: it sends READY and receives requests, and a
+/// timer of the connection sends HEARTBEAT when nothing else went out for <see cref="WorkerOptions.Heartbeat"/>
+/// (also while a handler is busy, so the broker can tell a slow worker from a dead one, pitfall 6) and
+/// declares the broker dead after heartbeat × liveness of silence. It then closes the socket without lingering and
 /// connects a new one after a back-off (pitfall 10: nothing queued for the dead connection is sent
 /// later). A DISCONNECT from the broker — the way a restarted broker tells an unknown worker to
 /// register again — makes it re-register on a fresh socket at once. Shutting down sends DISCONNECT.
@@ -412,37 +412,54 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         _liveness.Connected();
 
         // A fresh socket queues READY until the TCP connection is up (no wait needed).
-        await SendCommandAsync(connection, new WorkerReady(Options.Service), "READY", TimeSpan.Zero).ConfigureAwait(false);
+        TrySendNow(connection, new WorkerReady(Options.Service), "READY");
 
-        // Bounded: each pass waits at most until the next heartbeat or expiry deadline; the loop ends on
-        // silence, DISCONNECT, an abort request or shutdown.
-        while (true)
+        // Heartbeats and the silence check run on a timer of their own, not in this loop: they go on while
+        // the handler is busy, and the receive below needs no per-message timeout.
+        var pulse = new Pulse(this, connection);
+        await using (pulse.ConfigureAwait(false))
         {
-            Message? message;
-            try
-            {
-                message = await connection.Socket.TryReceiveAsync(_liveness.WaitTimeout, token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return stop.IsCancellationRequested ? SessionEnd.Stopping : connection.AbortReason;
-            }
+            pulse.Arm(_liveness.WaitTimeout);
 
-            if (message is not null && Handle(connection, message) is { } end)
+            // Bounded: ends on DISCONNECT, or when the pulse (silence), a handler failure or shutdown cancels the wait.
+            while (true)
             {
-                return end;
-            }
+                Message? message;
+                try
+                {
+                    message = await connection.Socket.TryReceiveAsync(Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return stop.IsCancellationRequested ? SessionEnd.Stopping : connection.AbortReason;
+                }
 
-            if (_liveness.BrokerDead)
-            {
-                return SessionEnd.BrokerSilent;
-            }
-
-            if (_liveness.TryFireHeartbeat() && await SendCommandAsync(connection, WorkerHeartbeat.Instance, "HEARTBEAT", TimeSpan.Zero).ConfigureAwait(false))
-            {
-                Interlocked.Increment(ref _heartbeatsSent);
+                if (message is not null && Handle(connection, message) is { } end)
+                {
+                    return end;
+                }
             }
         }
+    }
+
+    /// <summary>
+    /// One tick of a connection's pulse: declares a silent broker dead (ending the connection) or sends a
+    /// heartbeat when one is due, then says when to tick next (null: stop).
+    /// </summary>
+    private TimeSpan? Tick(Connection connection)
+    {
+        if (_liveness.BrokerDead)
+        {
+            connection.Abort(SessionEnd.BrokerSilent);
+            return null;
+        }
+
+        if (_liveness.TryFireHeartbeat() && TrySendNow(connection, WorkerHeartbeat.Instance, "HEARTBEAT"))
+        {
+            Interlocked.Increment(ref _heartbeatsSent);
+        }
+
+        return _liveness.WaitTimeout;
     }
 
     /// <summary>Acts on one message from the broker; returns how the connection ends, or null to go on.</summary>
@@ -488,16 +505,21 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Sends a control command from the connection loop without blocking it for long.</summary>
-    private async ValueTask<bool> SendCommandAsync(Connection connection, MdpWorkerCommand command, string name, TimeSpan timeout)
+    /// <summary>
+    /// Sends a control command if the socket can take it at once. A zero timeout never waits: when the
+    /// queue to the broker is full, the broker is not reading, and a heartbeat more or less changes nothing.
+    /// </summary>
+    private bool TrySendNow(Connection connection, MdpWorkerCommand command, string name)
     {
         bool sent;
         try
         {
-            sent = await connection.Socket.TrySendAsync(MdpCodec.BuildFromWorker(command, Options.Version), timeout).ConfigureAwait(false);
+            var sending = connection.Socket.TrySendAsync(MdpCodec.BuildFromWorker(command, Options.Version), TimeSpan.Zero);
+            sent = sending.IsCompletedSuccessfully && sending.Result;
         }
         catch (ObjectDisposedException)
         {
+            // The connection was closed by the loop while the pulse ticked.
             return false;
         }
 
@@ -507,8 +529,7 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         }
         else
         {
-            // The queue to a broker that does not read is full; a heartbeat more or less changes nothing.
-            WorkerLog.SendDropped(_logger, Options.Service, name, timeout.TotalMilliseconds);
+            WorkerLog.SendDropped(_logger, Options.Service, name, 0);
         }
 
         return sent;
@@ -519,7 +540,7 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         if (sendDisconnect)
         {
             // Lingers up to Socket.Linger so the DISCONNECT reaches a live broker.
-            await SendCommandAsync(connection, WorkerDisconnect.Instance, "DISCONNECT", TimeSpan.Zero).ConfigureAwait(false);
+            TrySendNow(connection, WorkerDisconnect.Instance, "DISCONNECT");
         }
         else
         {
@@ -530,6 +551,63 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
 
         await connection.Socket.DisposeAsync().ConfigureAwait(false);
         connection.Dispose();
+    }
+
+    /// <summary>
+    /// The timer of one connection: a one-shot timer re-armed after each tick for the next heartbeat or
+    /// expiry deadline, so ticks never overlap and a reply that postponed the heartbeat costs one early tick.
+    /// </summary>
+    private sealed class Pulse : IAsyncDisposable
+    {
+        private readonly MajordomoWorker _worker;
+        private readonly Connection _connection;
+        private readonly ITimer _timer;
+        private int _stopped;
+
+        public Pulse(MajordomoWorker worker, Connection connection)
+        {
+            _worker = worker;
+            _connection = connection;
+
+            // Created unarmed, so the callback can never run before the field is set.
+            _timer = worker._time.CreateTimer(static s => ((Pulse)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        }
+
+        public void Arm(TimeSpan dueIn)
+        {
+            if (Volatile.Read(ref _stopped) == 0)
+            {
+                _timer.Change(dueIn, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        public ValueTask DisposeAsync()
+        {
+            Volatile.Write(ref _stopped, 1);
+            return _timer.DisposeAsync();
+        }
+
+        private void OnTick()
+        {
+            if (Volatile.Read(ref _stopped) != 0)
+            {
+                return;
+            }
+
+            try
+            {
+                if (_worker.Tick(_connection) is { } next)
+                {
+                    Arm(next);
+                }
+            }
+            catch (Exception ex)
+            {
+                // A timer callback that throws would take the process down; end the connection instead.
+                WorkerLog.LoopFailed(_worker._logger, _worker.Options.Service, ex);
+                _connection.Abort(SessionEnd.BrokerSilent);
+            }
+        }
     }
 
     /// <summary>One logical connection to the broker: a socket used from READY until it is replaced.</summary>

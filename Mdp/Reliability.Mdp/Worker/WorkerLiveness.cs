@@ -24,8 +24,11 @@ internal enum SessionEnd
 /// long to wait before the next fresh connection.
 /// </summary>
 /// <remarks>
-/// Single-writer (the worker's connection loop) except <see cref="MessageSent"/>, which handlers
-/// call after a reply; the underlying timer tolerates that (volatile timestamps).
+/// Used from three places: the connection loop (<see cref="Connected"/>, <see cref="Received"/>,
+/// <see cref="ReconnectDelay"/>), the connection's pulse timer (<see cref="BrokerDead"/>,
+/// <see cref="TryFireHeartbeat"/>) and the handler's replies (<see cref="MessageSent"/>,
+/// <see cref="FinalReplySent"/>). The timestamps underneath are volatile; the worst a race can do is
+/// one heartbeat more than needed.
 /// </remarks>
 internal sealed class WorkerLiveness
 {
