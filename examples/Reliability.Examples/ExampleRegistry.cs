@@ -13,5 +13,9 @@ internal static class ExampleRegistry
         ["mdclient"] = MajordomoClientExample.RunAsync,
         ["mdclient-async"] = MajordomoAsyncClientExample.RunAsync,
         ["mmiecho"] = MmiEchoExample.RunAsync,
+        ["spqueue"] = SimplePirateQueueExample.RunAsync,
+        ["spworker"] = SimplePirateWorkerExample.RunAsync,
+        ["ppqueue"] = ParanoidPirateQueueExample.RunAsync,
+        ["ppworker"] = ParanoidPirateWorkerExample.RunAsync,
     };
 }

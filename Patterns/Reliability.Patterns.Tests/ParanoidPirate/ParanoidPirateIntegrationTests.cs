@@ -346,6 +346,45 @@ public sealed class ParanoidPirateIntegrationTests
     }
 
     [Fact]
+    public async Task ParanoidPirateWorker_StartedLongBeforeItsQueue_JoinsOnItsFirstConnection()
+    {
+        // Nothing listens on the port yet; the worker's clock is manual so "long before" costs nothing.
+        string endpoint;
+        await using (var probe = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero }))
+        {
+            endpoint = probe.Bind(PirateTestKit.AnyPort);
+        }
+
+        var clock = new Reliability.Testing.ManualTimeProvider();
+        var firstSession = new TaskCompletionSource<byte[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var worker = new ParanoidPirateWorker(PirateTestKit.Echo, WorkerOptions(endpoint), null, clock);
+        worker.SessionStarted += id => firstSession.TrySetResult(id.ToArray());
+        await using var run = Running.Start(worker.RunAsync);
+        var identity = await firstSession.Task.WaitAsync(PirateTestKit.Wait);
+        for (int i = 0; i < 20; i++)
+        {
+            clock.Advance(PirateTestKit.FastHeartbeat.ExpiryTimeout / 2);
+        }
+
+        worker.Sessions.Should().Be(1, "a queue that was never reached cannot have died");
+        await using var router = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero });
+        router.Bind(endpoint);
+
+        // The transport's reconnect timer runs on the manual clock too: advance it until READY arrives.
+        Message? ready = null;
+        for (int i = 0; i < 50 && ready is null; i++)
+        {
+            clock.Advance(TimeSpan.FromMilliseconds(200));
+            ready = await PirateTestKit.TryReceiveAsync(router, TimeSpan.FromMilliseconds(100));
+        }
+
+        ready.Should().NotBeNull();
+        ready![0].ToArray().Should().Equal(identity, "the first session's READY was waiting in its pipe");
+        ready[1].ToArray().Should().Equal(Ready);
+        worker.Sessions.Should().Be(1);
+    }
+
+    [Fact]
     public async Task ParanoidPirateWorker_HandlerBusyForManyIntervals_OnlyHeartbeatsUntilTheReply()
     {
         var router = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero });

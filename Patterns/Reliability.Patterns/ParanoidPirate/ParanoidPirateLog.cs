@@ -71,6 +71,9 @@ internal static partial class ParanoidPirateLog
     [LoggerMessage(EventId = 2156, Level = LogLevel.Information, Message = "Paranoid Pirate worker stopped after {Replies} repl(ies)")]
     public static partial void WorkerStopped(ILogger logger, long replies);
 
+    [LoggerMessage(EventId = 2158, Level = LogLevel.Warning, Message = "Worker {Worker}: the connection to {Endpoint} failed with a protocol error; starting afresh")]
+    public static partial void HandshakeFailed(ILogger logger, PeerName worker, string endpoint);
+
     [LoggerMessage(EventId = 2157, Level = LogLevel.Warning, Message = "Worker {Worker} could not send to the queue ({What}): its queue is full")]
     public static partial void WorkerSendFailed(ILogger logger, PeerName worker, string what);
 }

@@ -15,7 +15,10 @@ namespace Reliability.Patterns.ParanoidPirate;
 /// returns the reply body; the worker puts the envelope back. The handler runs on the thread pool
 /// while the worker's loop keeps receiving and heartbeating, so a long request never makes the
 /// queue think the worker died (pitfall 6).</para>
-/// <para>When nothing has arrived from the queue for interval × liveness, the worker closes its
+/// <para>Liveness and heartbeats start when the connection's handshake succeeds: until the queue
+/// is reachable the worker only waits (the transport retries the connection every 100 ms), so a
+/// worker started before its queue, or waiting for a restarted one, joins it as soon as it is up.
+/// Once connected, when nothing has arrived from the queue for interval × liveness, the worker closes its
 /// socket without lingering (queued heartbeats and READYs are discarded, pitfall 10), waits
 /// (<see cref="ReconnectBackoff"/>: doubling, reset by any message from the queue), and connects
 /// a fresh socket that sends READY. A request being handled at that moment is cancelled: its reply
@@ -135,6 +138,23 @@ public sealed class ParanoidPirateWorker
         Task<Message>? receive = null;
         Task<Message>? work = null;
         Message? workEnvelope = null;
+        // Liveness starts with the connection, not with Connect: a worker started before its queue,
+        // or waiting for a restarted one, would otherwise declare an absent queue dead again and
+        // again while its back-off grows towards the maximum. Until then nothing is sent but READY.
+        var handshake = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        socket.EventRaised += (_, e) =>
+        {
+            if (e.Kind == SocketEventKind.HandshakeSucceeded)
+            {
+                handshake.TrySetResult(true);
+            }
+            else if (e.Error is not null)
+            {
+                // A protocol error stops the transport from reconnecting (libzmq#1043): start afresh after back-off.
+                handshake.TrySetResult(false);
+            }
+        };
+
         try
         {
             ParanoidPirateLog.WorkerConnecting(_logger, name, Options.Endpoint);
@@ -143,8 +163,14 @@ public sealed class ParanoidPirateWorker
 
             // The connecting pipe exists from Connect on, so READY is queued even before the TCP connection is up.
             TrySend(socket, PirateProtocol.Ready(), name, "READY");
-            var liveness = new PeerLiveness(Options.Heartbeat, _time);
             SessionStarted?.Invoke(identity);
+            if (!await handshake.Task.WaitAsync(cancellationToken).ConfigureAwait(false))
+            {
+                ParanoidPirateLog.HandshakeFailed(_logger, name, Options.Endpoint);
+                return;
+            }
+
+            var liveness = new PeerLiveness(Options.Heartbeat, _time);
             receive = socket.ReceiveAsync(session.Token).AsTask();
 
             // Bounded by the queue's liveness: without inbound traffic the session ends after the expiry timeout.
