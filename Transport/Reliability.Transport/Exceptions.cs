@@ -99,4 +99,7 @@ public enum ProtocolError
 
     /// <summary>Another connection already uses the peer's identity (ROUTER without handover).</summary>
     DuplicateIdentity,
+
+    /// <summary>The socket accepts only one peer and already has one (PAIR).</summary>
+    PeerRefused,
 }

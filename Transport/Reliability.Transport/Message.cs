@@ -39,6 +39,12 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
         }
     }
 
+    /// <summary>
+    /// Internal: this single-frame message is a ZMTP command body (e.g. SUBSCRIBE) that the send
+    /// loop writes with the COMMAND flag, in order with the data messages of the same pipe.
+    /// </summary>
+    internal bool IsCommand { get; init; }
+
     /// <summary>A message with exactly one frame (the common case on the hot path).</summary>
     internal Message(ReadOnlyMemory<byte> single)
     {

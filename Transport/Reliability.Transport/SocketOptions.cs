@@ -69,6 +69,9 @@ public sealed record SocketOptions
     /// <summary>REQ: prefix each request with a request id and accept only the reply that carries it.</summary>
     public bool RequestCorrelate { get; init; }
 
+    /// <summary>XPUB: deliver every subscription message to the application, not only the first per topic.</summary>
+    public bool XPubVerbose { get; init; }
+
     /// <summary>Checks every setting and reports all problems together.</summary>
     /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
     public void Validate()

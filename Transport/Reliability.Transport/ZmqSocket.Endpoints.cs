@@ -153,10 +153,11 @@ public abstract partial class ZmqSocket
 
         var pipe = NewPipe(remote, connectSide: false);
         pipe.Connection = connection;
-        if (!OnPeerReady(pipe, handshake.PeerIdentity))
+        pipe.PeerMinor = handshake.PeerMinor;
+        if (OnPeerReady(pipe, handshake.PeerIdentity) is { } refusal)
         {
             TerminatePipe(pipe);
-            ReportProtocolError(remote, ProtocolError.DuplicateIdentity, "routing id already in use by another connection", SocketEventKind.HandshakeFailed);
+            ReportProtocolError(remote, refusal, RefusalReason(refusal), SocketEventKind.HandshakeFailed);
             return;
         }
 
@@ -230,10 +231,11 @@ public abstract partial class ZmqSocket
 
                     backoff = Options.ReconnectInterval;
                     pipe.Connection = connection;
-                    if (!OnPeerReady(pipe, handshake.PeerIdentity))
+                    pipe.PeerMinor = handshake.PeerMinor;
+                    if (OnPeerReady(pipe, handshake.PeerIdentity) is { } refusal)
                     {
                         pipe.Connection = null;
-                        ReportProtocolError(endpoint, ProtocolError.DuplicateIdentity, "routing id already in use by another connection", SocketEventKind.HandshakeFailed);
+                        ReportProtocolError(endpoint, refusal, RefusalReason(refusal), SocketEventKind.HandshakeFailed);
                         delay = NextDelay(ref backoff);
                         continue;
                     }
@@ -349,6 +351,10 @@ public abstract partial class ZmqSocket
             }
         }
     }
+
+    private static string RefusalReason(ProtocolError refusal) => refusal == ProtocolError.DuplicateIdentity
+        ? "routing id already in use by another connection"
+        : "the socket already has its one peer";
 
     private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind)
     {

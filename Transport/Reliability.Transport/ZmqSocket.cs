@@ -320,12 +320,42 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
     /// <summary>Transforms an inbound message for the application, or returns null to drop it.</summary>
     private protected virtual Message? FilterIncoming(Pipe pipe, Message message) => message;
 
-    /// <summary>Called after each successful handshake, before traffic flows. False refuses the connection.</summary>
-    private protected virtual bool OnPeerReady(Pipe pipe, byte[] peerIdentity) => true;
+    /// <summary>Called after each successful handshake, before traffic flows. A non-null error refuses the connection.</summary>
+    private protected virtual ProtocolError? OnPeerReady(Pipe pipe, byte[] peerIdentity) => null;
 
     /// <summary>Called after each connection of a pipe ends.</summary>
     private protected virtual void OnPeerGone(Pipe pipe)
     {
+    }
+
+    /// <summary>Whether <see cref="InterceptInbound"/> must see every inbound message (publishers).</summary>
+    internal virtual bool InterceptsInbound => false;
+
+    /// <summary>Lets a socket type consume an inbound message on the I/O thread; true = consumed.</summary>
+    internal virtual bool InterceptInbound(Pipe pipe, Message message) => false;
+
+    /// <summary>A peer sent SUBSCRIBE or CANCEL (ZMTP 3.1). Ignored except by publishers.</summary>
+    internal virtual void OnPeerSubscription(Pipe pipe, bool subscribe, ReadOnlySpan<byte> topic)
+    {
+    }
+
+    /// <summary>Queues a message for the application as if a peer had sent it (XPUB subscription notices).</summary>
+    private protected void DeliverLocal(Pipe pipe, Message message)
+    {
+        pipe.AddInbound(1);
+        if (!_inbound.TryEnqueue(new Delivery(pipe, message)))
+        {
+            pipe.ReleaseInbound();
+        }
+    }
+
+    /// <summary>Pipes whose connection is up, as a snapshot (fan-out and subscription forwarding).</summary>
+    private protected List<Pipe> ConnectedPipes()
+    {
+        lock (_gate)
+        {
+            return _allPipes.Where(p => p.Connection is not null && !p.IsTerminated).ToList();
+        }
     }
 
     /// <summary>Round-robin over pipes that can take the message now (DEALER, REQ, PUSH).</summary>

@@ -63,6 +63,26 @@ internal sealed class AsyncQueue<T>
         return true;
     }
 
+    /// <summary>Adds an item regardless of capacity (protocol traffic such as subscriptions, which must not be lost); false once completed.</summary>
+    public bool ForceEnqueue(T item)
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            _items.Enqueue(item);
+            wake = _readable;
+            _readable = null;
+        }
+
+        wake?.TrySetResult();
+        return true;
+    }
+
     /// <summary>Adds all items regardless of capacity (used for inbound batches; the per-peer credit bounds them).</summary>
     public bool EnqueueRange(List<T> items)
     {

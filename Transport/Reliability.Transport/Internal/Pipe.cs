@@ -35,6 +35,9 @@ internal sealed class Pipe
     /// <summary>The peer's routing id on a ROUTER (its Identity or a generated id); empty elsewhere.</summary>
     public ReadOnlyMemory<byte> RoutingId { get; set; }
 
+    /// <summary>The ZMTP minor version the current peer announced (0 = 3.0, 1 = 3.1).</summary>
+    public byte PeerMinor { get; set; }
+
     /// <summary>The live connection, or null while a connecting pipe waits for its peer.</summary>
     public volatile ZmtpConnection? Connection;
 

@@ -200,6 +200,7 @@ internal sealed class ZmtpConnection : IDisposable
     private async Task DecodeLoopAsync(Pipe pipe, CancellationToken cancellationToken)
     {
         long maxMessageSize = _owner.Options.MaxMessageSize;
+        bool intercepts = _owner.InterceptsInbound;
         var batch = new List<Delivery>(64);
         Message? partial = null;
         long partialBytes = 0;
@@ -275,25 +276,33 @@ internal sealed class ZmtpConnection : IDisposable
 
                 if (isCommand)
                 {
-                    HandleCommand(body.Span);
+                    HandleCommand(pipe, body.Span);
                     continue;
                 }
 
                 bool more = (flags & FrameFlags.More) != 0;
+                Message? complete = null;
                 if (partial is null && !more)
                 {
-                    batch.Add(new Delivery(pipe, new Message(body)));
-                    continue;
+                    complete = new Message(body);
+                }
+                else
+                {
+                    partial ??= new Message(4);
+                    partial.Append(body);
+                    partialBytes += size;
+                    if (!more)
+                    {
+                        complete = partial;
+                        partial = null;
+                        partialBytes = 0;
+                    }
                 }
 
-                partial ??= new Message(4);
-                partial.Append(body);
-                partialBytes += size;
-                if (!more)
+                // Publishers consume inbound messages themselves (3.0-style subscriptions).
+                if (complete is not null && !(intercepts && _owner.InterceptInbound(pipe, complete)))
                 {
-                    batch.Add(new Delivery(pipe, partial));
-                    partial = null;
-                    partialBytes = 0;
+                    batch.Add(new Delivery(pipe, complete));
                 }
             }
 
@@ -372,12 +381,28 @@ internal sealed class ZmtpConnection : IDisposable
         batch.Clear();
     }
 
-    /// <summary>Commands after the handshake: answer PING, ignore everything else (libzmq ignores unknown commands).</summary>
-    private void HandleCommand(ReadOnlySpan<byte> body)
+    /// <summary>
+    /// Commands after the handshake: answer PING, hand SUBSCRIBE/CANCEL to the socket, ignore
+    /// everything else (libzmq ignores unknown commands).
+    /// </summary>
+    private void HandleCommand(Pipe pipe, ReadOnlySpan<byte> body)
     {
-        if (Commands.TrySplit(body, out var name, out var data) && name.SequenceEqual(Commands.PingName))
+        if (!Commands.TrySplit(body, out var name, out var data))
+        {
+            return;
+        }
+
+        if (name.SequenceEqual(Commands.PingName))
         {
             EnqueueControl(Commands.BuildPongFrame(data));
+        }
+        else if (name.SequenceEqual(Commands.SubscribeName))
+        {
+            _owner.OnPeerSubscription(pipe, subscribe: true, data);
+        }
+        else if (name.SequenceEqual(Commands.CancelName))
+        {
+            _owner.OnPeerSubscription(pipe, subscribe: false, data);
         }
     }
 
@@ -421,6 +446,22 @@ internal sealed class ZmtpConnection : IDisposable
                 long bytes = 0;
                 foreach (var message in batch)
                 {
+                    if (message.IsCommand)
+                    {
+                        var command = message[0];
+                        if (length + FrameHeader.MaxLength + command.Length > buffer.Length)
+                        {
+                            await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
+                            bytes += length;
+                            length = 0;
+                        }
+
+                        length += FrameHeader.Write(buffer.AsSpan(length), command.Length, more: false, command: true);
+                        command.Span.CopyTo(buffer.AsSpan(length));
+                        length += command.Length;
+                        continue;
+                    }
+
                     int last = message.Count - 1;
                     for (int i = 0; i <= last; i++)
                     {

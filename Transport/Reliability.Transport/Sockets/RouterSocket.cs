@@ -38,7 +38,7 @@ public sealed class RouterSocket : ZmqSocket
         }
     }
 
-    private protected override bool OnPeerReady(Pipe pipe, byte[] peerIdentity)
+    private protected override ProtocolError? OnPeerReady(Pipe pipe, byte[] peerIdentity)
     {
         Pipe? replaced = null;
         lock (_routesGate)
@@ -49,7 +49,7 @@ public sealed class RouterSocket : ZmqSocket
                 if (!Options.RouterHandover)
                 {
                     // libzmq keeps the first connection; the newcomer is refused.
-                    return false;
+                    return ProtocolError.DuplicateIdentity;
                 }
 
                 replaced = existing;
@@ -61,7 +61,7 @@ public sealed class RouterSocket : ZmqSocket
 
         // Handover: the old connection is closed; its pipe ends through the normal path.
         replaced?.Connection?.Dispose();
-        return true;
+        return null;
     }
 
     private protected override void OnPeerGone(Pipe pipe)

@@ -19,6 +19,30 @@ internal static class Commands
 
     public static ReadOnlySpan<byte> PongName => "PONG"u8;
 
+    public static ReadOnlySpan<byte> SubscribeName => "SUBSCRIBE"u8;
+
+    public static ReadOnlySpan<byte> CancelName => "CANCEL"u8;
+
+    /// <summary>Command body (no frame header) of SUBSCRIBE or CANCEL for <paramref name="topic"/> (ZMTP 3.1).</summary>
+    public static byte[] BuildSubscriptionBody(bool subscribe, ReadOnlySpan<byte> topic)
+    {
+        var name = subscribe ? SubscribeName : CancelName;
+        var body = new byte[1 + name.Length + topic.Length];
+        body[0] = (byte)name.Length;
+        name.CopyTo(body.AsSpan(1));
+        topic.CopyTo(body.AsSpan(1 + name.Length));
+        return body;
+    }
+
+    /// <summary>The ZMTP 3.0 form of a subscription: a one-frame message <c>01 topic</c> or <c>00 topic</c>.</summary>
+    public static byte[] BuildSubscriptionMessage(bool subscribe, ReadOnlySpan<byte> topic)
+    {
+        var frame = new byte[1 + topic.Length];
+        frame[0] = subscribe ? (byte)1 : (byte)0;
+        topic.CopyTo(frame.AsSpan(1));
+        return frame;
+    }
+
     /// <summary>The canonical property names; libzmq matches these case-sensitively, so we always emit them so.</summary>
     public const string SocketTypeProperty = "Socket-Type";
     public const string IdentityProperty = "Identity";
