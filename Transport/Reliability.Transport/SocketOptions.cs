@@ -69,6 +69,27 @@ public sealed record SocketOptions
     /// <summary>REQ: prefix each request with a request id and accept only the reply that carries it.</summary>
     public bool RequestCorrelate { get; init; }
 
+    /// <summary>ZMTP heartbeat: send a PING this often on every connection (default zero = off; libzmq HEARTBEAT_IVL).</summary>
+    public TimeSpan HeartbeatInterval { get; init; }
+
+    /// <summary>Close a connection that sends nothing within this time after our PING (default zero = the interval; libzmq HEARTBEAT_TIMEOUT).</summary>
+    public TimeSpan HeartbeatTimeout { get; init; }
+
+    /// <summary>TTL announced in our PINGs: the peer may close if it hears nothing from us for this long (default zero = none; 100 ms resolution, at most 6553.5 s).</summary>
+    public TimeSpan HeartbeatTtl { get; init; }
+
+    /// <summary>TCP keepalive on every connection: null leaves the OS default (libzmq TCP_KEEPALIVE -1).</summary>
+    public bool? TcpKeepAlive { get; init; }
+
+    /// <summary>Idle time before the first keepalive probe (null = OS default).</summary>
+    public TimeSpan? TcpKeepAliveIdle { get; init; }
+
+    /// <summary>Time between keepalive probes (null = OS default).</summary>
+    public TimeSpan? TcpKeepAliveInterval { get; init; }
+
+    /// <summary>Unanswered probes before the OS drops the connection (null = OS default).</summary>
+    public int? TcpKeepAliveCount { get; init; }
+
     /// <summary>XPUB: deliver every subscription message to the application, not only the first per topic.</summary>
     public bool XPubVerbose { get; init; }
 
@@ -110,6 +131,36 @@ public sealed record SocketOptions
         if (MaxMessageSize is < -1 or 0)
         {
             problems.Add($"MaxMessageSize must be -1 (no limit) or positive (was {MaxMessageSize})");
+        }
+
+        if (HeartbeatInterval < TimeSpan.Zero || HeartbeatInterval > TimeSpan.FromHours(1))
+        {
+            problems.Add($"HeartbeatInterval must be between zero (off) and 1 hour (was {HeartbeatInterval})");
+        }
+
+        if (HeartbeatTimeout < TimeSpan.Zero || HeartbeatTimeout > TimeSpan.FromHours(1))
+        {
+            problems.Add($"HeartbeatTimeout must be between zero (= interval) and 1 hour (was {HeartbeatTimeout})");
+        }
+
+        if (HeartbeatTtl < TimeSpan.Zero || HeartbeatTtl > TimeSpan.FromMilliseconds(6_553_500))
+        {
+            problems.Add($"HeartbeatTtl must be between zero and 6553.5 s (was {HeartbeatTtl})");
+        }
+
+        if (TcpKeepAliveIdle is { } idle && (idle < TimeSpan.FromSeconds(1) || idle > TimeSpan.FromDays(1)))
+        {
+            problems.Add($"TcpKeepAliveIdle must be 1 s..1 day (was {idle})");
+        }
+
+        if (TcpKeepAliveInterval is { } probe && (probe < TimeSpan.FromSeconds(1) || probe > TimeSpan.FromDays(1)))
+        {
+            problems.Add($"TcpKeepAliveInterval must be 1 s..1 day (was {probe})");
+        }
+
+        if (TcpKeepAliveCount is < 1 or > 127)
+        {
+            problems.Add($"TcpKeepAliveCount must be 1..127 (was {TcpKeepAliveCount})");
         }
 
         CheckTimeout(SendTimeout, nameof(SendTimeout), problems);

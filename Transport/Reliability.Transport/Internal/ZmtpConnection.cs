@@ -40,6 +40,12 @@ internal sealed class ZmtpConnection : IDisposable
     private int _end;
     private bool _handedOut;
     private int _disposed;
+    private long _lastReceived;
+    private long _pingSentAt;
+    private long _lastPingAt;
+    private long _peerTtlTicks;
+    private volatile string? _abortReason;
+    private ITimer? _heartbeatTimer;
 
     public ZmtpConnection(ZmqSocket owner, Socket socket, string remoteEndpoint)
     {
@@ -48,6 +54,36 @@ internal sealed class ZmtpConnection : IDisposable
         RemoteEndpoint = remoteEndpoint;
         _buffer = new byte[ReceiveBufferSize];
         socket.NoDelay = true;
+        ApplyKeepAlive(socket, owner.Options);
+    }
+
+    private static void ApplyKeepAlive(Socket socket, SocketOptions options)
+    {
+        if (options.TcpKeepAlive is not { } enabled)
+        {
+            return;
+        }
+
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, enabled);
+        if (!enabled)
+        {
+            return;
+        }
+
+        if (options.TcpKeepAliveIdle is { } idle)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)idle.TotalSeconds);
+        }
+
+        if (options.TcpKeepAliveInterval is { } interval)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)interval.TotalSeconds);
+        }
+
+        if (options.TcpKeepAliveCount is { } count)
+        {
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, count);
+        }
     }
 
     public string RemoteEndpoint { get; }
@@ -147,6 +183,8 @@ internal sealed class ZmtpConnection : IDisposable
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _pipe = pipe;
+        _lastReceived = _owner.TimeProvider.GetTimestamp();
+        StartHeartbeat();
         var receive = ReceiveLoopAsync(pipe, stop.Token);
         var send = SendLoopAsync(pipe, stop.Token);
         Task<ConnectionEnd> first;
@@ -193,8 +231,77 @@ internal sealed class ZmtpConnection : IDisposable
         }
         catch (Exception ex) when (ex is SocketException or ObjectDisposedException or EndOfStreamException or IOException)
         {
-            return new ConnectionEnd(ex.Message, null, ex);
+            return new ConnectionEnd(_abortReason ?? ex.Message, null, ex);
         }
+    }
+
+    /// <summary>
+    /// ZMTP 3.1 heartbeats (PROTOCOLS.md §1.7, libzmq's HEARTBEAT_IVL/TIMEOUT/TTL): send PING every
+    /// interval; close when a PING got no traffic back within the timeout, or when the peer's PING
+    /// announced a TTL and nothing arrived within it. Closing this way is an I/O failure: the
+    /// connecting side reconnects as usual.
+    /// </summary>
+    private void StartHeartbeat()
+    {
+        var options = _owner.Options;
+        if (options.HeartbeatInterval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var timeout = options.HeartbeatTimeout > TimeSpan.Zero ? options.HeartbeatTimeout : options.HeartbeatInterval;
+        StartHeartbeatTimer(Math.Min(options.HeartbeatInterval.Ticks, timeout.Ticks));
+    }
+
+    /// <summary>Ticks at a quarter of the shortest period to watch, so expiry is noticed within 25 % of it.</summary>
+    private void StartHeartbeatTimer(long shortestPeriodTicks)
+    {
+        var tick = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, shortestPeriodTicks / 4));
+        var timer = _owner.TimeProvider.CreateTimer(static state => ((ZmtpConnection)state!).HeartbeatTick(), this, tick, tick);
+        if (Interlocked.CompareExchange(ref _heartbeatTimer, timer, null) is not null || Volatile.Read(ref _disposed) != 0)
+        {
+            timer.Dispose();
+        }
+    }
+
+    private void HeartbeatTick()
+    {
+        var options = _owner.Options;
+        var clock = _owner.TimeProvider;
+        long now = clock.GetTimestamp();
+        long lastReceived = Volatile.Read(ref _lastReceived);
+        var timeout = options.HeartbeatTimeout > TimeSpan.Zero ? options.HeartbeatTimeout : options.HeartbeatInterval;
+
+        if (_pingSentAt != 0 && lastReceived < _pingSentAt && clock.GetElapsedTime(_pingSentAt, now) >= timeout)
+        {
+            Abort($"no traffic within {timeout.TotalMilliseconds} ms of our PING (heartbeat timeout)");
+            return;
+        }
+
+        long peerTtl = Volatile.Read(ref _peerTtlTicks);
+        if (peerTtl > 0 && clock.GetElapsedTime(lastReceived, now).Ticks >= peerTtl)
+        {
+            Abort("no traffic within the TTL the peer announced in its PING");
+            return;
+        }
+
+        if (_pingSentAt != 0 && lastReceived >= _pingSentAt)
+        {
+            _pingSentAt = 0;
+        }
+
+        if (options.HeartbeatInterval > TimeSpan.Zero && clock.GetElapsedTime(_lastPingAt, now) >= options.HeartbeatInterval)
+        {
+            _lastPingAt = now;
+            _pingSentAt = _pingSentAt == 0 ? now : _pingSentAt;
+            EnqueueControl(Commands.BuildPingFrame(options.HeartbeatTtl));
+        }
+    }
+
+    private void Abort(string reason)
+    {
+        _abortReason = reason;
+        Dispose();
     }
 
     private async Task DecodeLoopAsync(Pipe pipe, CancellationToken cancellationToken)
@@ -319,6 +426,7 @@ internal sealed class ZmtpConnection : IDisposable
             }
 
             _end += read;
+            Volatile.Write(ref _lastReceived, _owner.TimeProvider.GetTimestamp());
             TransportMetrics.BytesReceived.Add(read);
         }
     }
@@ -395,6 +503,16 @@ internal sealed class ZmtpConnection : IDisposable
         if (name.SequenceEqual(Commands.PingName))
         {
             EnqueueControl(Commands.BuildPongFrame(data));
+            long ttl = data.Length >= 2 ? ((data[0] << 8) | data[1]) * TimeSpan.TicksPerMillisecond * 100 : 0;
+            if (ttl > 0)
+            {
+                // The peer promises traffic within its TTL; watch it even if our own heartbeats are off.
+                Volatile.Write(ref _peerTtlTicks, ttl);
+                if (Volatile.Read(ref _heartbeatTimer) is null)
+                {
+                    StartHeartbeatTimer(ttl);
+                }
+            }
         }
         else if (name.SequenceEqual(Commands.SubscribeName))
         {
@@ -610,6 +728,7 @@ internal sealed class ZmtpConnection : IDisposable
             return;
         }
 
+        Volatile.Read(ref _heartbeatTimer)?.Dispose();
         _socket.Dispose();
     }
 }

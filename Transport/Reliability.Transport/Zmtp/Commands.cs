@@ -98,6 +98,13 @@ internal static class Commands
         return frame;
     }
 
+    /// <summary>PING with our TTL (deciseconds, capped at 6553.5 s) and no context, as libzmq sends it.</summary>
+    public static byte[] BuildPingFrame(TimeSpan ttl)
+    {
+        ushort deciseconds = (ushort)Math.Min(ushort.MaxValue, ttl.Ticks / (TimeSpan.TicksPerMillisecond * 100));
+        return BuildCommandFrame(PingName, [(byte)(deciseconds >> 8), (byte)deciseconds]);
+    }
+
     /// <summary>PONG echoing at most 16 octets of the PING's context.</summary>
     public static byte[] BuildPongFrame(ReadOnlySpan<byte> pingData)
     {
