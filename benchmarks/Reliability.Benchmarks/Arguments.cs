@@ -28,6 +28,7 @@ internal sealed record Arguments(Workload Workload, string Endpoint, int Size, i
           lat echo: ReplySocket, binds ENDPOINT, echoes COUNT messages
           lat ping: RequestSocket, connects to ENDPOINT, times COUNT round trips, prints latency
           SIZE >= 0 bytes, COUNT >= 1; example: Reliability.Benchmarks thr recv tcp://127.0.0.1:5555 16 1000000
+        The Majordomo broker workload: Reliability.Benchmarks broker --help
         """;
 
     public static bool TryParse(string[] args, [NotNullWhen(true)] out Arguments? arguments)

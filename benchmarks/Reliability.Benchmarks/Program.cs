@@ -4,35 +4,57 @@ using Reliability.Transport;
 
 // The .NET side of the libzmq perf-tool comparison: same sub-commands, arguments and output lines
 // as benchmarks/comparator/zmqperf.c, so benchmarks/compare.sh can pair either program with the other.
+// The broker sub-commands (broker, broker-serve, broker-worker) are the Majordomo workload of broker.sh.
+if (args.Length > 0 && BrokerArguments.IsBrokerCommand(args[0]))
+{
+    if (!BrokerArguments.TryParse(args, out var brokerArguments, out var problem))
+    {
+        if (problem is not null)
+        {
+            Console.Error.WriteLine("Reliability.Benchmarks: " + problem);
+        }
+
+        Console.Error.WriteLine(BrokerArguments.Usage);
+        return 2;
+    }
+
+    return await RunAsync(() => BrokerWorkload.RunAsync(brokerArguments));
+}
+
 if (!Arguments.TryParse(args, out var arguments))
 {
     Console.Error.WriteLine(Arguments.Usage);
     return 2;
 }
 
-try
-{
-    var line = await Workloads.RunAsync(arguments);
-    if (line is not null)
-    {
-        Console.WriteLine(line);
-    }
+return await RunAsync(() => Workloads.RunAsync(arguments));
 
-    return 0;
-}
-catch (BenchmarkFailedException ex)
+static async Task<int> RunAsync(Func<Task<string?>> workload)
 {
-    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex.Message}"));
-    return 1;
-}
-catch (ReliabilityException ex)
-{
-    // A bad endpoint or a protocol failure: the message says it all, the stack trace adds nothing.
-    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex.GetType().Name}: {ex.Message}"));
-    return 1;
-}
-catch (Exception ex) when (ex is not OutOfMemoryException)
-{
-    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex}"));
-    return 1;
+    try
+    {
+        var line = await workload();
+        if (line is not null)
+        {
+            Console.WriteLine(line);
+        }
+
+        return 0;
+    }
+    catch (BenchmarkFailedException ex)
+    {
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex.Message}"));
+        return 1;
+    }
+    catch (ReliabilityException ex)
+    {
+        // A bad endpoint or a protocol failure: the message says it all, the stack trace adds nothing.
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex.GetType().Name}: {ex.Message}"));
+        return 1;
+    }
+    catch (Exception ex) when (ex is not OutOfMemoryException)
+    {
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: {ex}"));
+        return 1;
+    }
 }

@@ -1,0 +1,598 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Reliability.Mdp.Broker;
+using Reliability.Mdp.Client;
+using Reliability.Mdp.Protocol;
+using Reliability.Mdp.Worker;
+using Reliability.Transport;
+
+namespace Reliability.Benchmarks;
+
+/// <summary>
+/// The Majordomo broker workload: clients send requests to service <c>echo</c> through a broker to
+/// echo workers, as the zguide's mdclient/mdbroker/mdworker trio does, and the measuring process
+/// reports request rate, latency and CPU time per request. The broker and the workers run in this
+/// process or, with <c>--spawn</c>, as processes of their own (this program's <c>broker-serve</c> and
+/// <c>broker-worker</c> sub-commands), so that CPU time can be told apart per role.
+/// </summary>
+internal static class BrokerWorkload
+{
+    // The warm-up runs the real traffic through every process long enough for tier-1 code everywhere
+    // (see WarmUp); the count bound keeps it short when the stack is fast.
+    private static readonly TimeSpan WarmUpDuration = TimeSpan.FromSeconds(1.5);
+    private const int WarmUpMaxRequests = 300_000;
+
+    // How long the workers get to register with the broker before the run is declared failed.
+    private static readonly TimeSpan RegistrationTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+
+    public static Task<string?> RunAsync(BrokerArguments a) => a.Role switch
+    {
+        BrokerRole.Serve => ServeAsync(a),
+        BrokerRole.Worker => WorkAsync(a),
+        _ => BenchAsync(a),
+    };
+
+    /// <summary>broker-serve: our broker until standard input closes (the parent closes it, or dies).</summary>
+    private static async Task<string?> ServeAsync(BrokerArguments a)
+    {
+        var cpu = CpuSample.Of(Process.GetCurrentProcess());
+        await using (var broker = new MajordomoBroker(new BrokerOptions { Endpoints = [a.Endpoint!] }))
+        {
+            string bound = broker.Bind()[0];
+            var run = broker.RunAsync();
+            Console.WriteLine("endpoint: " + bound);
+            Console.Out.Flush();
+            await StandardInputClosedAsync();
+            await broker.DisposeAsync();
+            await run;
+        }
+
+        Console.Error.WriteLine("broker-serve: " + CpuSample.Of(Process.GetCurrentProcess()).Minus(cpu).Describe());
+        return null;
+    }
+
+    /// <summary>broker-worker: N echo workers until standard input closes.</summary>
+    private static async Task<string?> WorkAsync(BrokerArguments a)
+    {
+        var cpu = CpuSample.Of(Process.GetCurrentProcess());
+        using var stop = new CancellationTokenSource();
+        var runs = StartWorkers(a.Endpoint!, a.Workers, a.Version, stop.Token);
+        await StandardInputClosedAsync();
+        await stop.CancelAsync();
+        await Task.WhenAll(runs);
+        Console.Error.WriteLine("broker-worker: " + CpuSample.Of(Process.GetCurrentProcess()).Minus(cpu).Describe());
+        return null;
+    }
+
+    private static Task[] StartWorkers(string endpoint, int count, MdpVersion version, CancellationToken stop)
+    {
+        var options = new WorkerOptions { BrokerEndpoint = endpoint, Service = BrokerArguments.Service, Version = version };
+
+        // The echo of zguide's mdworker: the request body is the reply.
+        return Enumerable.Range(0, count)
+            .Select(_ => new MajordomoWorker(options).RunAsync(static (request, _) => ValueTask.FromResult(request.Body), stop))
+            .ToArray();
+    }
+
+    /// <summary>Completes when standard input reaches end of file: the stop signal of a spawned role.</summary>
+    private static async Task StandardInputClosedAsync()
+    {
+        using var input = Console.OpenStandardInput();
+        var buffer = new byte[256];
+
+        // Bounded by the parent: it closes our stdin when it is done, and the OS does so when it dies.
+        while (await input.ReadAsync(buffer) > 0)
+        {
+        }
+    }
+
+    /// <summary>broker: starts the stack, warms it up, measures, prints.</summary>
+    private static async Task<string?> BenchAsync(BrokerArguments a)
+    {
+        await using var stack = new Stack(a);
+        string endpoint = await stack.StartAsync();
+        await WaitForWorkersAsync(endpoint, a, external: a.Endpoint is not null);
+
+        var clients = Enumerable.Range(0, a.Clients).Select(_ => BenchClient.Create(a, endpoint)).ToArray();
+        try
+        {
+            if (WarmUp.Enabled)
+            {
+                var warmUpStarted = Stopwatch.GetTimestamp();
+                int warmed = await RunLoadAsync(clients, a, WarmUpMaxRequests, samples: null, WarmUpDuration);
+                Console.Error.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"warm-up: {warmed} requests in {Stopwatch.GetElapsedTime(warmUpStarted).TotalSeconds:F2} s through the same broker and workers"));
+            }
+
+            var samples = new long[a.Requests];
+            var before = stack.SampleCpu();
+            var gc = GcSample.Take();
+            var started = Stopwatch.GetTimestamp();
+            await RunLoadAsync(clients, a, a.Requests, samples, duration: null);
+            double seconds = Math.Max(Stopwatch.GetElapsedTime(started).TotalSeconds, 1e-9);
+            var after = stack.SampleCpu();
+
+            stack.ReportCpu(before, after, a.Requests);
+            Console.Error.WriteLine(gc.Describe(a.Requests));
+            return Summarize(a, seconds, samples);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="count"/> requests (fewer if <paramref name="duration"/> elapses first) from every
+    /// client at once, each keeping its window full; records each request's round trip in <paramref name="samples"/>.
+    /// Returns how many requests were made.
+    /// </summary>
+    private static async Task<int> RunLoadAsync(BenchClient[] clients, BrokerArguments a, int count, long[]? samples, TimeSpan? duration)
+    {
+        int next = -1;
+        int done = 0;
+        long started = Stopwatch.GetTimestamp();
+        using var failed = new CancellationTokenSource();
+
+        async Task LoopAsync(BenchClient client)
+        {
+            // Bounded by count (and by duration during the warm-up).
+            while (true)
+            {
+                int i = Interlocked.Increment(ref next);
+                if (i >= count || failed.IsCancellationRequested
+                    || (duration is { } limit && Stopwatch.GetElapsedTime(started) >= limit))
+                {
+                    return;
+                }
+
+                // Every request carries its own number, and the echo must bring it back: a reply matched to
+                // the wrong request fails the run.
+                var payload = new byte[a.Size];
+                BinaryPrimitives.TryWriteInt32LittleEndian(payload, i);
+                long t0 = Stopwatch.GetTimestamp();
+                MdpReply reply;
+                try
+                {
+                    // No caller token: a cancellable one costs the async client a registration per request.
+                    reply = await client.RequestAsync(new Message(1).Append(payload));
+                }
+                catch (MdpRequestFailedException ex)
+                {
+                    await failed.CancelAsync();
+                    throw new BenchmarkFailedException(string.Create(CultureInfo.InvariantCulture, $"request {i} failed: {ex.Message}"));
+                }
+
+                long elapsed = Stopwatch.GetTimestamp() - t0;
+                if (samples is not null)
+                {
+                    samples[i] = elapsed;
+                }
+
+                if (reply.Body.Count != 1 || !reply.Body[0].Span.SequenceEqual(payload))
+                {
+                    await failed.CancelAsync();
+                    throw new BenchmarkFailedException(string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"reply to request {i} has {reply.Body.Count} frame(s) and {reply.Body.TotalLength} bytes and is not its echo ({a.Size} bytes in one frame)"));
+                }
+
+                Interlocked.Increment(ref done);
+            }
+        }
+
+        var loops = new List<Task>(clients.Length * a.Window);
+        foreach (var client in clients)
+        {
+            // One loop per outstanding request: W per async client, one per sync client.
+            for (int w = 0; w < client.Concurrency; w++)
+            {
+                loops.Add(Task.Run(() => LoopAsync(client)));
+            }
+        }
+
+        await Task.WhenAll(loops);
+        return done;
+    }
+
+    /// <summary>Waits until the broker knows all our workers (mmi.workers), or any worker (mmi.service) for a foreign broker.</summary>
+    private static async Task WaitForWorkersAsync(string endpoint, BrokerArguments a, bool external)
+    {
+        await using var client = new MajordomoClient(new MajordomoClientOptions
+        {
+            BrokerEndpoint = endpoint,
+            Version = a.Version,
+            SocketType = a.Version == MdpVersion.V01 ? MdpClientSocket.Req : MdpClientSocket.Dealer,
+            Timeout = TimeSpan.FromSeconds(1),
+            Retries = 0,
+        });
+        long started = Stopwatch.GetTimestamp();
+        bool countable = true;
+        string last = "no answer";
+
+        // Bounded by RegistrationTimeout.
+        while (Stopwatch.GetElapsedTime(started) < RegistrationTimeout)
+        {
+            try
+            {
+                if (countable)
+                {
+                    var reply = await client.RequestAsync(MajordomoBroker.WorkersService, Message.FromStrings(BrokerArguments.Service));
+                    string? status = Mmi.ReadStatus(reply.Body);
+                    if (status == Mmi.Found && reply.Body.Count == 2
+                        && int.TryParse(Encoding.ASCII.GetString(reply.Body[1].Span), NumberStyles.None, CultureInfo.InvariantCulture, out int registered))
+                    {
+                        last = string.Create(CultureInfo.InvariantCulture, $"{registered} of {a.Workers} workers registered");
+                        if (registered >= a.Workers && (registered > 0 || !external))
+                        {
+                            return;
+                        }
+                    }
+                    else
+                    {
+                        // Not our broker (the zguide's answers 501): all it can say is whether a worker is there.
+                        countable = false;
+                    }
+                }
+                else
+                {
+                    string status = await client.QueryServiceAsync(BrokerArguments.Service);
+                    last = "mmi.service says " + status;
+                    if (status == Mmi.Found)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (MdpRequestFailedException ex)
+            {
+                last = ex.Message;
+            }
+
+            await Task.Delay(PollInterval, TimeProvider.System);
+        }
+
+        throw new BenchmarkFailedException($"workers not registered with the broker at {endpoint} within {RegistrationTimeout.TotalSeconds} s ({last})");
+    }
+
+    private static string Summarize(BrokerArguments a, double seconds, long[] samples)
+    {
+        var micros = new double[samples.Length];
+        for (int i = 0; i < samples.Length; i++)
+        {
+            micros[i] = samples[i] * 1e6 / Stopwatch.Frequency;
+        }
+
+        Array.Sort(micros);
+        double rate = a.Requests / seconds;
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"broker: {a.Requests} requests, {a.Workers} workers, {a.Clients} clients, mode {a.ModeName}: {rate:F0} req/s, p50 {Latency.Percentile(micros, 0.50):F1} us, p99 {Latency.Percentile(micros, 0.99):F1} us");
+    }
+
+    /// <summary>One client of either kind, as the load loops see it.</summary>
+    private sealed class BenchClient : IAsyncDisposable
+    {
+        private readonly MajordomoAsyncClient? _async;
+        private readonly MajordomoClient? _sync;
+
+        private BenchClient(MajordomoAsyncClient? asyncClient, MajordomoClient? syncClient, int concurrency)
+        {
+            _async = asyncClient;
+            _sync = syncClient;
+            Concurrency = concurrency;
+        }
+
+        /// <summary>Requests this client keeps outstanding.</summary>
+        public int Concurrency { get; }
+
+        public static BenchClient Create(BrokerArguments a, string endpoint)
+        {
+            if (a.Mode == ClientMode.Async)
+            {
+                // The async client carries one request per service per connection, so the window needs that many connections.
+                return new BenchClient(
+                    new MajordomoAsyncClient(new MajordomoAsyncClientOptions
+                    {
+                        BrokerEndpoint = endpoint,
+                        Version = a.Version,
+                        Timeout = a.Timeout,
+                        MaxConnections = a.Window,
+                    }),
+                    null,
+                    a.Window);
+            }
+
+            // REQ like the zguide's mdcliapi for MDP/0.1; RFC 18 requires a DEALER for 0.2. No retries: a lost request is a failure.
+            return new BenchClient(
+                null,
+                new MajordomoClient(new MajordomoClientOptions
+                {
+                    BrokerEndpoint = endpoint,
+                    Version = a.Version,
+                    SocketType = a.Version == MdpVersion.V01 ? MdpClientSocket.Req : MdpClientSocket.Dealer,
+                    Timeout = a.Timeout,
+                    Retries = 0,
+                }),
+                1);
+        }
+
+        public Task<MdpReply> RequestAsync(Message body) =>
+            _async is not null
+                ? _async.RequestAsync(BrokerArguments.Service, body)
+                : _sync!.RequestAsync(BrokerArguments.Service, body);
+
+        public async ValueTask DisposeAsync()
+        {
+            if (_async is not null)
+            {
+                await _async.DisposeAsync();
+            }
+
+            if (_sync is not null)
+            {
+                await _sync.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>The broker and the workers: in this process, spawned, or (the broker) external.</summary>
+    private sealed class Stack(BrokerArguments a) : IAsyncDisposable
+    {
+        private readonly CancellationTokenSource _stop = new();
+        private readonly List<Child> _children = [];
+        private readonly List<Task> _inProcess = [];
+        private MajordomoBroker? _broker;
+        private Child? _brokerChild;
+        private Process? _externalBroker;
+
+        private bool BrokerInProcess => a.Endpoint is null && !a.Spawn;
+
+        private bool WorkersInProcess => !a.Spawn && a.Workers > 0;
+
+        public async Task<string> StartAsync()
+        {
+            string endpoint;
+            if (a.Endpoint is not null)
+            {
+                endpoint = a.Endpoint;
+                if (a.BrokerPid is { } pid)
+                {
+                    _externalBroker = Process.GetProcessById(pid);
+                }
+            }
+            else if (a.Spawn)
+            {
+                _brokerChild = Child.Start(["broker-serve", "--endpoint", "tcp://127.0.0.1:0", "--mdp", a.VersionName], readOutput: true);
+                _children.Add(_brokerChild);
+                string line = await _brokerChild.ReadLineAsync(TimeSpan.FromSeconds(30)) ?? string.Empty;
+                if (!line.StartsWith("endpoint: ", StringComparison.Ordinal))
+                {
+                    throw new BenchmarkFailedException($"broker-serve did not report its endpoint (got '{line}')");
+                }
+
+                endpoint = line["endpoint: ".Length..];
+            }
+            else
+            {
+                _broker = new MajordomoBroker(new BrokerOptions { Endpoints = ["tcp://127.0.0.1:0"] });
+                endpoint = _broker.Bind()[0];
+                _inProcess.Add(_broker.RunAsync(_stop.Token));
+            }
+
+            if (a.Spawn)
+            {
+                // One process per worker, as the zguide's mdworker is run.
+                for (int i = 0; i < a.Workers; i++)
+                {
+                    _children.Add(Child.Start(["broker-worker", "--endpoint", endpoint, "--mdp", a.VersionName], readOutput: false));
+                }
+            }
+            else if (a.Workers > 0)
+            {
+                _inProcess.AddRange(StartWorkers(endpoint, a.Workers, a.Version, _stop.Token));
+            }
+
+            return endpoint;
+        }
+
+        public Dictionary<string, CpuSample> SampleCpu()
+        {
+            var cpu = new Dictionary<string, CpuSample>(StringComparer.Ordinal)
+            {
+                ["self"] = CpuSample.Of(Process.GetCurrentProcess()),
+            };
+            if (_brokerChild is not null)
+            {
+                cpu["broker"] = CpuSample.Of(_brokerChild.Process);
+            }
+            else if (_externalBroker is not null)
+            {
+                cpu["broker"] = CpuSample.Of(_externalBroker);
+            }
+
+            var workers = default(CpuSample);
+            foreach (var child in _children.Where(c => c != _brokerChild))
+            {
+                workers = workers.Plus(CpuSample.Of(child.Process));
+            }
+
+            cpu["workers"] = workers;
+            return cpu;
+        }
+
+        /// <summary>Prints CPU time per request for each process role, then the total (stderr; stdout's last line is the contract).</summary>
+        public void ReportCpu(Dictionary<string, CpuSample> before, Dictionary<string, CpuSample> after, int requests)
+        {
+            var roles = new List<string> { "client" };
+            if (BrokerInProcess)
+            {
+                roles.Add("broker");
+            }
+
+            if (WorkersInProcess)
+            {
+                roles.Add("workers");
+            }
+
+            var self = after["self"].Minus(before["self"]);
+            var total = self;
+            Console.Error.WriteLine($"cpu {string.Join('+', roles)} (this process): {self.Describe(requests)}");
+            if (after.TryGetValue("broker", out var brokerAfter))
+            {
+                var broker = brokerAfter.Minus(before["broker"]);
+                total = total.Plus(broker);
+                string what = _brokerChild is not null ? "spawned" : "external";
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu broker ({what} process): {broker.Describe(requests)}"));
+            }
+
+            if (a.Spawn && a.Workers > 0)
+            {
+                var workers = after["workers"].Minus(before["workers"]);
+                total = total.Plus(workers);
+                Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu workers ({a.Workers} spawned processes): {workers.Describe(requests)}"));
+            }
+
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu total: {total.Describe(requests)}"));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            if (_broker is not null)
+            {
+                await _broker.DisposeAsync();
+            }
+
+            // Workers stop on the token; the broker's RunAsync completes once it is disposed.
+            await Task.WhenAll(_inProcess).WaitAsync(TimeSpan.FromSeconds(10), TimeProvider.System).ContinueWith(static _ => { }, TaskScheduler.Default);
+
+            // Workers first, so they do not spend the broker's shutdown reconnecting.
+            foreach (var child in Enumerable.Reverse(_children))
+            {
+                await child.DisposeAsync();
+            }
+
+            _externalBroker?.Dispose();
+            _stop.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A spawned role: this same program with a broker sub-command. It stops when its standard input
+    /// closes; only if it does not, this exact process (never a group or a name) is killed.
+    /// </summary>
+    private sealed class Child : IAsyncDisposable
+    {
+        private Child(Process process)
+        {
+            Process = process;
+        }
+
+        public Process Process { get; }
+
+        public static Child Start(string[] arguments, bool readOutput)
+        {
+            // Run as the apphost when there is one, otherwise as 'dotnet Reliability.Benchmarks.dll'.
+            string? host = Environment.ProcessPath;
+            var start = new ProcessStartInfo
+            {
+                UseShellExecute = false,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = readOutput,
+            };
+            if (host is null || Path.GetFileNameWithoutExtension(host) == "dotnet")
+            {
+                start.FileName = host ?? "dotnet";
+                start.ArgumentList.Add(typeof(BrokerWorkload).Assembly.Location);
+            }
+            else
+            {
+                start.FileName = host;
+            }
+
+            foreach (string argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+
+            return new Child(Process.Start(start) ?? throw new BenchmarkFailedException($"could not start {start.FileName}"));
+        }
+
+        public async Task<string?> ReadLineAsync(TimeSpan timeout)
+        {
+            using var cancel = new CancellationTokenSource(timeout, TimeProvider.System);
+            try
+            {
+                return await Process.StandardOutput.ReadLineAsync(cancel.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return null;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            try
+            {
+                Process.StandardInput.Close();
+                using var cancel = new CancellationTokenSource(TimeSpan.FromSeconds(10), TimeProvider.System);
+                await Process.WaitForExitAsync(cancel.Token);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or IOException or InvalidOperationException)
+            {
+                if (!Process.HasExited)
+                {
+                    Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reliability.Benchmarks: child {Process.Id} did not stop; killing it"));
+                    Process.Kill(entireProcessTree: false);
+                }
+            }
+
+            Process.Dispose();
+        }
+    }
+}
+
+/// <summary>CPU time of one or more processes.</summary>
+internal readonly record struct CpuSample(TimeSpan User, TimeSpan Total, int Processes)
+{
+    public static CpuSample Of(Process process)
+    {
+        process.Refresh();
+        return new CpuSample(process.UserProcessorTime, process.TotalProcessorTime, 1);
+    }
+
+    public CpuSample Plus(CpuSample other) => new(User + other.User, Total + other.Total, Processes + other.Processes);
+
+    public CpuSample Minus(CpuSample earlier) => new(User - earlier.User, Total - earlier.Total, Processes);
+
+    public string Describe() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"cpu user {User.TotalSeconds:F3} s, sys {(Total - User).TotalSeconds:F3} s");
+
+    public string Describe(int requests) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{Total.TotalMicroseconds / requests:F2} us/req (user {User.TotalSeconds:F3} s, sys {(Total - User).TotalSeconds:F3} s, {requests} requests)");
+}
+
+/// <summary>Allocations and collections of this process over the measured run.</summary>
+internal readonly record struct GcSample(long Allocated, int Gen0, int Gen1, int Gen2)
+{
+    public static GcSample Take() => new(GC.GetTotalAllocatedBytes(precise: false), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+    public string Describe(int requests)
+    {
+        var now = Take();
+        return string.Create(
+            CultureInfo.InvariantCulture,
+            $"gc (this process): {(double)(now.Allocated - Allocated) / requests:F0} B/req allocated, collections gen0 {now.Gen0 - Gen0}, gen1 {now.Gen1 - Gen1}, gen2 {now.Gen2 - Gen2}");
+    }
+}
