@@ -15,11 +15,11 @@ public abstract partial class ZmqSocket
     public string Bind(string endpoint)
     {
         ThrowIfDisposed();
-        var parsed = TcpEndpoint.Parse(endpoint, forBind: true);
-        IPAddress address;
+        var parsed = TransportEndpoint.Parse(endpoint, forBind: true);
+        EndPoint address;
         try
         {
-            address = parsed.ResolveAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            address = parsed.ToEndPointAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
         }
         catch (EndpointException)
         {
@@ -27,10 +27,15 @@ public abstract partial class ZmqSocket
             throw;
         }
 
-        var listenSocket = new Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
+        var listenSocket = TransportEndpoint.CreateSocket(address);
         try
         {
-            listenSocket.Bind(new IPEndPoint(address, parsed.Port));
+            if (parsed.IpcPath is { } path)
+            {
+                RemoveStaleIpcFile(path);
+            }
+
+            listenSocket.Bind(address);
             listenSocket.Listen(512);
         }
         catch (SocketException ex)
@@ -47,8 +52,8 @@ public abstract partial class ZmqSocket
             throw new EndpointException(endpoint, reason, ex);
         }
 
-        string bound = TcpEndpoint.Format((IPEndPoint)listenSocket.LocalEndPoint!);
-        var listener = new Listener(bound, listenSocket);
+        string bound = parsed.IsIpc ? $"ipc://{parsed.IpcPath}" : TransportEndpoint.Format(listenSocket.LocalEndPoint);
+        var listener = new Listener(bound, listenSocket, parsed.IpcPath);
         lock (_gate)
         {
             _listeners.Add(listener);
@@ -70,7 +75,7 @@ public abstract partial class ZmqSocket
     public void Connect(string endpoint)
     {
         ThrowIfDisposed();
-        var parsed = TcpEndpoint.Parse(endpoint, forBind: false);
+        var parsed = TransportEndpoint.Parse(endpoint, forBind: false);
         var pipe = NewPipe(endpoint, connectSide: true);
         var connector = new Connector(parsed, pipe, CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token));
         lock (_gate)
@@ -142,7 +147,8 @@ public abstract partial class ZmqSocket
 
     private async Task ServeAcceptedAsync(Socket accepted)
     {
-        string remote = accepted.RemoteEndPoint is IPEndPoint ip ? TcpEndpoint.Format(ip) : "tcp://?";
+        // Unix domain peers have no address of their own: name them after the listener.
+        string remote = accepted.RemoteEndPoint is IPEndPoint ip ? TransportEndpoint.Format(ip) : TransportEndpoint.Format(accepted.LocalEndPoint);
         Raise(new SocketEvent(SocketEventKind.Accepted, remote));
         using var connection = new ZmtpConnection(this, accepted, remote);
         var handshake = await HandshakeAsync(connection, remote).ConfigureAwait(false);
@@ -270,15 +276,15 @@ public abstract partial class ZmqSocket
         }
     }
 
-    private async Task<Socket> OpenAsync(TcpEndpoint endpoint, CancellationToken token)
+    private async Task<Socket> OpenAsync(TransportEndpoint endpoint, CancellationToken token)
     {
-        var address = await endpoint.ResolveAsync(token).ConfigureAwait(false);
-        var tcp = new Socket(address.AddressFamily, System.Net.Sockets.SocketType.Stream, ProtocolType.Tcp);
+        var address = await endpoint.ToEndPointAsync(token).ConfigureAwait(false);
+        var tcp = TransportEndpoint.CreateSocket(address);
         var limit = Options.HandshakeTimeout > TimeSpan.Zero ? Options.HandshakeTimeout : Timeout.InfiniteTimeSpan;
         using var attempt = new Deadline(limit, TimeProvider, token);
         try
         {
-            await tcp.ConnectAsync(new IPEndPoint(address, endpoint.Port), attempt.Token).ConfigureAwait(false);
+            await tcp.ConnectAsync(address, attempt.Token).ConfigureAwait(false);
             return tcp;
         }
         catch (OperationCanceledException) when (attempt.Expired && !token.IsCancellationRequested)
@@ -450,7 +456,29 @@ public abstract partial class ZmqSocket
         _lifetime.Dispose();
     }
 
-    private sealed class Listener(string endpoint, Socket socket)
+    /// <summary>
+    /// A socket file left behind by a crashed process would make every restart fail with "address in
+    /// use": remove it when nothing accepts connections on it. A live listener is left alone.
+    /// </summary>
+    private static void RemoveStaleIpcFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var probe = new Socket(AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+        }
+        catch (SocketException)
+        {
+            File.Delete(path);
+        }
+    }
+
+    private sealed class Listener(string endpoint, Socket socket, string? ipcPath)
     {
         private int _closed;
 
@@ -465,13 +493,18 @@ public abstract partial class ZmqSocket
             if (Interlocked.Exchange(ref _closed, 1) == 0)
             {
                 Socket.Dispose();
+                if (ipcPath is not null)
+                {
+                    // libzmq removes the socket file when the endpoint closes.
+                    File.Delete(ipcPath);
+                }
             }
         }
     }
 
-    private sealed class Connector(TcpEndpoint endpoint, Pipe pipe, CancellationTokenSource stop)
+    private sealed class Connector(TransportEndpoint endpoint, Pipe pipe, CancellationTokenSource stop)
     {
-        public TcpEndpoint Endpoint { get; } = endpoint;
+        public TransportEndpoint Endpoint { get; } = endpoint;
 
         public Pipe Pipe { get; } = pipe;
 

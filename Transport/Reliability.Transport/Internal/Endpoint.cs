@@ -3,12 +3,15 @@ using System.Net;
 
 namespace Reliability.Transport.Internal;
 
-/// <summary>A parsed <c>tcp://host:port</c> endpoint.</summary>
-internal sealed record TcpEndpoint(string Original, string Host, int Port, bool IsWildcardHost)
+/// <summary>A parsed <c>tcp://host:port</c> or <c>ipc://path</c> endpoint.</summary>
+internal sealed record TransportEndpoint(string Original, string Host, int Port, bool IsWildcardHost, string? IpcPath = null)
 {
+    /// <summary>Whether this is a Unix domain socket endpoint.</summary>
+    public bool IsIpc => IpcPath is not null;
+
     /// <summary>Parses an endpoint; <paramref name="forBind"/> allows <c>*</c> as host and <c>*</c>/0 as port.</summary>
     /// <exception cref="EndpointException">The endpoint is malformed or uses an unsupported transport.</exception>
-    public static TcpEndpoint Parse(string endpoint, bool forBind)
+    public static TransportEndpoint Parse(string endpoint, bool forBind)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         int schemeEnd = endpoint.IndexOf("://", StringComparison.Ordinal);
@@ -18,9 +21,14 @@ internal sealed record TcpEndpoint(string Original, string Host, int Port, bool 
         }
 
         string transport = endpoint[..schemeEnd];
+        if (transport == "ipc")
+        {
+            return ParseIpc(endpoint, endpoint[(schemeEnd + 3)..], forBind);
+        }
+
         if (transport != "tcp")
         {
-            throw new EndpointException(endpoint, $"transport '{transport}' is not supported (supported: tcp)");
+            throw new EndpointException(endpoint, $"transport '{transport}' is not supported (supported: tcp, ipc)");
         }
 
         string address = endpoint[(schemeEnd + 3)..];
@@ -66,8 +74,46 @@ internal sealed record TcpEndpoint(string Original, string Host, int Port, bool 
             throw new EndpointException(endpoint, "host is empty or contains whitespace");
         }
 
-        return new TcpEndpoint(endpoint, host, port, wildcard);
+        return new TransportEndpoint(endpoint, host, port, wildcard);
     }
+
+    /// <summary><c>ipc://path</c>; <c>ipc://*</c> (bind only) picks a fresh file name, as libzmq does.</summary>
+    private static TransportEndpoint ParseIpc(string endpoint, string path, bool forBind)
+    {
+        if (path == "*")
+        {
+            if (!forBind)
+            {
+                throw new EndpointException(endpoint, "'ipc://*' is only valid for bind");
+            }
+
+            path = Path.Combine(Path.GetTempPath(), $"reliability-ipc-{Guid.NewGuid():N}");
+        }
+
+        if (path.Length == 0 || path.Contains('\0', StringComparison.Ordinal))
+        {
+            throw new EndpointException(endpoint, "ipc needs a file path, e.g. 'ipc:///tmp/queue.ipc'");
+        }
+
+        // sockaddr_un holds 108 bytes including the terminator on Linux.
+        if (System.Text.Encoding.UTF8.GetByteCount(path) > 107)
+        {
+            throw new EndpointException(endpoint, "ipc path longer than 107 bytes");
+        }
+
+        return new TransportEndpoint(endpoint, string.Empty, 0, false, path);
+    }
+
+    /// <summary>The socket address to bind or connect to.</summary>
+    public async ValueTask<EndPoint> ToEndPointAsync(CancellationToken cancellationToken) =>
+        IpcPath is { } path
+            ? new System.Net.Sockets.UnixDomainSocketEndPoint(path)
+            : new IPEndPoint(await ResolveAsync(cancellationToken).ConfigureAwait(false), Port);
+
+    /// <summary>Creates an unconnected stream socket of the right family for this endpoint.</summary>
+    public static System.Net.Sockets.Socket CreateSocket(EndPoint endPoint) => endPoint is System.Net.Sockets.UnixDomainSocketEndPoint
+        ? new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified)
+        : new System.Net.Sockets.Socket(endPoint.AddressFamily, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
 
     /// <summary>Resolves the host to one address, preferring IPv4 (libzmq's default is IPv4 only).</summary>
     public async ValueTask<IPAddress> ResolveAsync(CancellationToken cancellationToken)
@@ -97,8 +143,11 @@ internal sealed record TcpEndpoint(string Original, string Host, int Port, bool 
             ?? throw new EndpointException(Original, $"host '{Host}' has no address");
     }
 
-    public static string Format(IPEndPoint endPoint) =>
-        endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
-            ? $"tcp://[{endPoint.Address}]:{endPoint.Port}"
-            : $"tcp://{endPoint.Address}:{endPoint.Port}";
+    public static string Format(EndPoint? endPoint) => endPoint switch
+    {
+        IPEndPoint { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } ip => $"tcp://[{ip.Address}]:{ip.Port}",
+        IPEndPoint ip => $"tcp://{ip.Address}:{ip.Port}",
+        System.Net.Sockets.UnixDomainSocketEndPoint unix => $"ipc://{unix}",
+        _ => "?",
+    };
 }

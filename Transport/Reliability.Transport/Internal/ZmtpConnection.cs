@@ -53,8 +53,11 @@ internal sealed class ZmtpConnection : IDisposable
         _socket = socket;
         RemoteEndpoint = remoteEndpoint;
         _buffer = new byte[ReceiveBufferSize];
-        socket.NoDelay = true;
-        ApplyKeepAlive(socket, owner.Options);
+        if (socket.AddressFamily != AddressFamily.Unix)
+        {
+            socket.NoDelay = true;
+            ApplyKeepAlive(socket, owner.Options);
+        }
     }
 
     private static void ApplyKeepAlive(Socket socket, SocketOptions options)
