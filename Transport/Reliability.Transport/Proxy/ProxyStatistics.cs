@@ -10,7 +10,8 @@ namespace Reliability.Transport;
 /// <param name="BackendToFrontendMessages">Messages received on the backend and handed to the frontend.</param>
 /// <param name="BackendToFrontendBytes">Bytes of those messages.</param>
 /// <param name="CapturedMessages">Copies the capture socket accepted.</param>
-/// <param name="CaptureDrops">Copies the capture socket could not take at once and that were dropped.</param>
+/// <param name="CaptureDrops">Copies the capture socket could not take at once and that were dropped
+/// (a PUB or XPUB capture never refuses: it drops for a slow subscriber itself, uncounted here).</param>
 public sealed record ProxyStatistics(
     long FrontendToBackendMessages,
     long FrontendToBackendBytes,
