@@ -128,7 +128,7 @@ public static class ChaosCommandLine
 
         public int Seed { get; private set; } = 1;
 
-        public int Requests { get; private set; } = 400;
+        public int Requests { get; private set; } = Demo.DefaultRequests;
 
         public string? ReportDirectory { get; private set; }
 

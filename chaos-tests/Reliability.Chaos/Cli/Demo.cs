@@ -15,14 +15,18 @@ namespace Reliability.Chaos.Cli;
 /// </summary>
 public static class Demo
 {
+    /// <summary>Requests the demo sends when not told otherwise.</summary>
+    public const int DefaultRequests = 600;
+
     /// <summary>The demo's scenario.</summary>
     /// <param name="requests">Total requests (spread over six clients).</param>
     /// <returns>The scenario.</returns>
-    public static Scenario CreateScenario(int requests)
+    public static Scenario CreateScenario(int requests = DefaultRequests)
     {
         const int Clients = 6;
         int perClient = Math.Max(1, requests / Clients);
-        var deployment = new DeploymentOptions { Topology = Topology.Majordomo, Workers = 4, WorkerSlowness = TimeSpan.FromMilliseconds(20) };
+        // Workers take 60 ms per request: about half of them are busy at any moment, so the killed one is likely holding a request.
+        var deployment = new DeploymentOptions { Topology = Topology.Majordomo, Workers = 4, WorkerSlowness = TimeSpan.FromMilliseconds(60) };
         var workload = new WorkloadOptions
         {
             Clients = Clients,
@@ -37,7 +41,7 @@ public static class Demo
         return new Scenario
         {
             Name = "demo",
-            Description = "Majordomo broker service, 4 echo workers, 6 clients; a worker is SIGKILLed (and restarted), the broker is SIGKILLed and restarted on the same port, and the broker↔workers network is black-holed for 2 s. Every request must be answered with its own reply.",
+            Description = "Majordomo broker service, 4 echo workers, 6 clients; a worker is SIGKILLed (and restarted 2 s later), the broker is SIGKILLed and restarted on the same port, and the broker↔workers network is black-holed for 2 s. Every request must be answered with its own reply.",
             Deployment = deployment,
             Workload = workload,
             Faults =
@@ -67,16 +71,13 @@ public static class Demo
         output.WriteLine("demo: faults: SIGKILL a worker at 3 s, SIGKILL + restart the broker at 7 s, partition broker↔workers at 12 s for 2 s");
         var run = runner.RunAsync(scenario, progress, cancellationToken);
         bool interactive = !Console.IsOutputRedirected && ReferenceEquals(output, Console.Out);
-        var clock = TimeProvider.System;
-        long started = clock.GetTimestamp();
         string status = string.Empty;
-        double lastPrinted = -1;
+        double lastPrinted = double.MinValue;
 
         // Bounded by the run: the scenario ends after its workload's hard limits.
         while (!run.IsCompleted)
         {
-            await Task.WhenAny(run, Task.Delay(TimeSpan.FromMilliseconds(200), clock, CancellationToken.None)).ConfigureAwait(false);
-            double seconds = clock.GetElapsedTime(started).TotalSeconds;
+            await Task.WhenAny(run, Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, CancellationToken.None)).ConfigureAwait(false);
             while (events.Lines.TryDequeue(out string? line))
             {
                 if (interactive)
@@ -87,6 +88,12 @@ public static class Demo
                 output.WriteLine(line.StartsWith("chaos: demo: ", StringComparison.Ordinal) ? "  ▶ " + line["chaos: demo: ".Length..] : "  " + line);
             }
 
+            if (progress.Clock is not { } clock)
+            {
+                continue;
+            }
+
+            double seconds = clock.NowMs / 1000;
             status = Status(progress, seconds);
             if (interactive)
             {

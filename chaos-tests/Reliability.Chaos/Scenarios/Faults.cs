@@ -121,10 +121,11 @@ public static class Faults
     /// <summary>Black-holes the link between the workers and the broker (or queue backend), then heals it.</summary>
     /// <param name="at">When.</param>
     /// <param name="duration">How long the partition lasts.</param>
+    /// <param name="label">What to call the broker in reports (<c>broker</c> or <c>queue</c>).</param>
     /// <returns>The step.</returns>
-    public static FaultStep PartitionWorkers(TimeSpan at, TimeSpan duration) => new()
+    public static FaultStep PartitionWorkers(TimeSpan at, TimeSpan duration, string label = "broker") => new()
     {
-        Name = $"partition broker/queue↔workers for {Ms(duration)}",
+        Name = $"partition {label}↔workers for {Ms(duration)}",
         At = at,
         Inject = (context, _) =>
         {
@@ -143,10 +144,11 @@ public static class Faults
     /// <summary>Black-holes the link between the clients and the broker (or queue frontend), then heals it.</summary>
     /// <param name="at">When.</param>
     /// <param name="duration">How long the partition lasts.</param>
+    /// <param name="label">What to call the broker in reports (<c>broker</c> or <c>queue</c>).</param>
     /// <returns>The step.</returns>
-    public static FaultStep PartitionClients(TimeSpan at, TimeSpan duration) => new()
+    public static FaultStep PartitionClients(TimeSpan at, TimeSpan duration, string label = "broker") => new()
     {
-        Name = $"partition clients↔broker/queue for {Ms(duration)}",
+        Name = $"partition clients↔{label} for {Ms(duration)}",
         At = at,
         Inject = (context, _) =>
         {

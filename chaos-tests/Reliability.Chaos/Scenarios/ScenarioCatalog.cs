@@ -77,7 +77,8 @@ public static class ScenarioCatalog
         };
         var workload = new WorkloadOptions
         {
-            Clients = longRun ? 6 : 4,
+            // Four clients keep three 20-50 ms workers well below saturation, also with one of them down.
+            Clients = 4,
             RequestsPerClient = longRun ? 360 : 60,
             Pacing = TimeSpan.FromMilliseconds(80),
             RequestTimeout = TimeSpan.FromMilliseconds(1000),
@@ -96,8 +97,8 @@ public static class ScenarioCatalog
         yield return new Scenario
         {
             Name = $"{prefix}-worker-killed",
-            Description = $"A worker is SIGKILLed while requests are in flight (workers take 20 ms per request); its request must be answered by another worker, via the {broker}'s requeue or the client's retry. The worker is restarted later.",
-            Deployment = deployment with { WorkerSlowness = TimeSpan.FromMilliseconds(50) },
+            Description = $"A worker is SIGKILLed while requests are in flight (workers take 40 ms per request); its request must be answered by another worker, via the {broker}'s requeue or the client's retry. The worker is restarted later.",
+            Deployment = deployment with { WorkerSlowness = TimeSpan.FromMilliseconds(40) },
             Workload = workload,
             Faults = [.. Times(t, TimeSpan.FromSeconds(5)).Select((at, i) => Faults.KillWorker(at, i % 3, TimeSpan.FromSeconds(2)) with { RecoveryBound = quick })],
         };
@@ -137,7 +138,7 @@ public static class ScenarioCatalog
         {
             Name = $"{prefix}-worker-paused",
             Description = $"A worker is frozen (SIGSTOP) for three liveness windows while busy: the {broker} must expire it and the request must be answered elsewhere; when it resumes, its late reply must not reach the wrong request.",
-            Deployment = deployment with { WorkerSlowness = TimeSpan.FromMilliseconds(50) },
+            Deployment = deployment with { WorkerSlowness = TimeSpan.FromMilliseconds(40) },
             Workload = workload,
             Faults = [.. Times(t, TimeSpan.FromSeconds(5)).Select((at, i) => Faults.PauseWorker(at, i % 3, lw * 3) with { RecoveryBound = quick })],
         };
@@ -148,7 +149,7 @@ public static class ScenarioCatalog
             Description = $"The network between the {broker} and the workers is black-holed for 2 s (sockets stay open, nothing crosses), then healed; workers must be detected dead, reconnect, and serve again.",
             Deployment = deployment,
             Workload = workload,
-            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.PartitionWorkers(at, TimeSpan.FromSeconds(2)) with { RecoveryBound = reconnect })],
+            Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.PartitionWorkers(at, TimeSpan.FromSeconds(2), broker) with { RecoveryBound = reconnect })],
         };
 
         yield return new Scenario
@@ -216,7 +217,7 @@ public static class ScenarioCatalog
                 1 => Faults.PauseWorker(at, worker, length),
                 2 => Faults.KillBroker(at, TimeSpan.FromMilliseconds(random.Next(0, 1000)), mdp ? "broker" : "queue"),
                 3 => Faults.PauseBroker(at, length, mdp ? "broker" : "queue"),
-                4 => Faults.PartitionWorkers(at, length),
+                4 => Faults.PartitionWorkers(at, length, mdp ? "broker" : "queue"),
                 5 => Faults.SlowNetwork(at, length, new NetworkConditions { Latency = TimeSpan.FromMilliseconds(random.Next(5, 80)), Jitter = TimeSpan.FromMilliseconds(random.Next(0, 40)) }),
                 _ => Faults.ResetConnections(at),
             };

@@ -106,8 +106,11 @@ public sealed class WorkloadProgress
     private long _lost;
     private long _lastAnsweredAtMs = -1;
 
-    /// <summary>Requests the workload will send in total.</summary>
+    /// <summary>Requests the workload will send in total (0 until the workload starts).</summary>
     public long Total { get; internal set; }
+
+    /// <summary>Scenario time at which the workload started, or null before it starts.</summary>
+    public ScenarioClock? Clock { get; internal set; }
 
     /// <summary>Requests sent so far.</summary>
     public long Started => Interlocked.Read(ref _started);
@@ -185,6 +188,7 @@ public static class WorkloadDriver
         ArgumentNullException.ThrowIfNull(progress);
         options.Validate();
         progress.Total = options.TotalRequests;
+        progress.Clock = clock;
         var records = new ConcurrentBag<RequestRecord>();
         double startMs = clock.NowMs;
         var clients = Enumerable.Range(0, options.Clients)
@@ -209,12 +213,15 @@ public static class WorkloadDriver
         await using var client = factory(clientIndex, endpoint);
         var lanes = Enumerable.Range(0, options.Window).Select(async lane =>
         {
+            // Lanes are staggered across one pacing interval, so requests do not all start at the same instant.
+            double offset = options.Pacing.TotalMilliseconds * ((clientIndex * options.Window) + lane) / (options.Clients * options.Window);
+
             // Lane l sends sequences l, l + W, l + 2W...: bounded by RequestsPerClient.
             for (int sequence = lane, k = 0; sequence < options.RequestsPerClient; sequence += options.Window, k++)
             {
                 try
                 {
-                    await clock.WaitUntilAsync(startMs + (k * options.Pacing.TotalMilliseconds), cancellationToken).ConfigureAwait(false);
+                    await clock.WaitUntilAsync(startMs + offset + (k * options.Pacing.TotalMilliseconds), cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
