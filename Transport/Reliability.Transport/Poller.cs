@@ -8,6 +8,7 @@ public static class Poller
     /// to receive, waiting at most <paramref name="timeout"/>; -1 when the timeout elapses.
     /// Time is measured with the first socket's <see cref="TimeProvider"/>.
     /// </summary>
+    /// <exception cref="ObjectDisposedException">One of the sockets is closed, or is closed while waiting.</exception>
     public static async ValueTask<int> WaitAnyAsync(IReadOnlyList<ZmqSocket> sockets, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sockets);
@@ -53,6 +54,8 @@ public static class Poller
     {
         for (int i = 0; i < sockets.Count; i++)
         {
+            // A closed socket's input signal is always set: waiting on it would spin.
+            ObjectDisposedException.ThrowIf(sockets[i].IsClosing, sockets[i]);
             if (sockets[i].HasPendingMessage)
             {
                 return i;

@@ -292,6 +292,18 @@ public sealed class QueueAndLifecycleTests
     }
 
     [Fact]
+    public async Task Poller_SocketDisposedWhileWaiting_ThrowsObjectDisposed()
+    {
+        var pull = new PullSocket();
+        pull.Bind("tcp://127.0.0.1:0");
+        var waiting = Poller.WaitAnyAsync([pull], TestTimeouts.Long).AsTask();
+
+        await pull.DisposeAsync();
+
+        await waiting.Awaiting(w => w.Within()).Should().ThrowAsync<ObjectDisposedException>();
+    }
+
+    [Fact]
     public async Task Metrics_MessagesExchanged_CountedOnTransportMeter()
     {
         long sent = 0;
