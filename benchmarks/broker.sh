@@ -4,7 +4,8 @@
 # process role. See benchmarks/README.md ("Broker benchmark") for what the numbers mean.
 #
 # Environment (all optional):
-#   MODES="async sync"        client kinds: async = MajordomoAsyncClient with a window, sync = MajordomoClient
+#   MODES="async sync"        client kinds: async = MajordomoAsyncClient with a window, sync = MajordomoClient,
+#                             pipelined = a bare DEALER with the window on one connection (for comparison)
 #   WORKERS="1 2 4"           echo worker counts
 #   REQUESTS=100000           measured requests per async run
 #   SYNC_REQUESTS=20000       measured requests per sync run (one request in flight at a time is slow)
@@ -42,7 +43,7 @@ fail_usage() {
 [[ $REPEAT =~ ^[1-9][0-9]?$ ]] || fail_usage "REPEAT must be 1..99 (was '$REPEAT')"
 [[ $SPAWN == 0 || $SPAWN == 1 ]] || fail_usage "SPAWN must be 0 or 1 (was '$SPAWN')"
 for mode in $MODES; do
-    [[ $mode == async || $mode == sync ]] || fail_usage "MODES may hold async and sync (was '$MODES')"
+    [[ $mode == async || $mode == sync || $mode == pipelined ]] || fail_usage "MODES may hold async, sync and pipelined (was '$MODES')"
 done
 for n in $WORKERS $REQUESTS $SYNC_REQUESTS $WINDOW $CLIENTS $SIZE; do
     [[ $n =~ ^[0-9]+$ ]] || fail_usage "WORKERS, REQUESTS, SYNC_REQUESTS, WINDOW, CLIENTS and SIZE must be numbers (got '$n')"
@@ -107,7 +108,7 @@ for mode in $MODES; do
     for workers in $WORKERS; do
         key="$mode-$workers"
         args=(--mode "$mode" --workers "$workers" --clients "$CLIENTS" --size "$SIZE" --mdp "$MDP")
-        if [[ $mode == async ]]; then
+        if [[ $mode != sync ]]; then
             args+=(--window "$WINDOW" --requests "$REQUESTS")
         else
             args+=(--requests "$SYNC_REQUESTS")
@@ -139,13 +140,13 @@ layout=$([[ $SPAWN == 1 ]] && echo "broker and each worker in its own process" |
 echo
 echo "Majordomo echo through $where: $SIZE B, MDP/$MDP, $CLIENTS client(s), async window $WINDOW, $layout"
 echo "requests: async $REQUESTS, sync $SYNC_REQUESTS per run; median of $REPEAT; CPU in us per request (- = not measured separately)"
-printf '%-6s %7s | %9s %10s %10s | %8s %8s %8s %8s\n' mode workers "req/s" "p50 us" "p99 us" client broker workers total
-printf '%s\n' "---------------+---------------------------------+------------------------------------"
+printf '%-9s %7s | %9s %10s %10s | %8s %8s %8s %8s\n' mode workers "req/s" "p50 us" "p99 us" client broker workers total
+printf '%s\n' "------------------+---------------------------------+------------------------------------"
 for mode in $MODES; do
     for workers in $WORKERS; do
         # shellcheck disable=SC2086
         set -- ${ROWS[$mode-$workers]}
-        printf '%-6s %7s | %9s %10s %10s | %8s %8s %8s %8s\n' "$mode" "$workers" "$1" "$2" "$3" "$4" "$5" "$6" "$7"
+        printf '%-9s %7s | %9s %10s %10s | %8s %8s %8s %8s\n' "$mode" "$workers" "$1" "$2" "$3" "$4" "$5" "$6" "$7"
     done
 done
 

@@ -25,6 +25,13 @@ internal enum ClientMode
 
     /// <summary><c>MajordomoClient</c>, one request at a time per client.</summary>
     Sync,
+
+    /// <summary>
+    /// One bare DEALER per client speaking MDP client frames with a window of requests outstanding on
+    /// that one connection, replies matched by the request number the echo carries back (the zguide's
+    /// mdclient2 way): what the broker does when the client side batches, for comparison.
+    /// </summary>
+    Pipelined,
 }
 
 /// <summary>
@@ -44,7 +51,7 @@ internal sealed record BrokerArguments
     public const string Usage =
         """
         usage: Reliability.Benchmarks broker [--workers N] [--clients C] [--window W] [--requests R] [--size B]
-                                             [--mode async|sync] [--mdp 0.1|0.2] [--timeout MS]
+                                             [--mode async|sync|pipelined] [--mdp 0.1|0.2] [--timeout MS]
                                              [--spawn] [--endpoint E [--broker-pid P]]
                Reliability.Benchmarks broker-serve [--endpoint E] [--mdp 0.1|0.2]
                Reliability.Benchmarks broker-worker --endpoint E [--workers N] [--mdp 0.1|0.2]
@@ -52,10 +59,11 @@ internal sealed record BrokerArguments
             from C clients; prints 'broker: R requests, N workers, C clients, mode M: X req/s, p50 Y us, p99 Z us'
             --workers N    echo workers, 1..64 (default 2; 0 with --endpoint: the broker's workers are external)
             --clients C    clients, 1..64 (default 1)
-            --window W     async: requests outstanding per client, 1..4096 (default 100); sync: must stay 1 or unset
+            --window W     async, pipelined: requests outstanding per client, 1..4096 (default 100); sync: 1 or unset
             --requests R   measured requests in all, 1..100000000 (default 100000), after a warm-up
             --size B       request body in bytes, 0..1048576 (default 16); the workers echo it
-            --mode M       async: MajordomoAsyncClient; sync: MajordomoClient, one request at a time (default async)
+            --mode M       async: MajordomoAsyncClient; sync: MajordomoClient, one request at a time (default async);
+                           pipelined: a bare DEALER per client, the window on one connection (for comparison; --size 4+)
             --mdp V        protocol version of clients and workers (default 0.1)
             --timeout MS   per request, 1..3600000 (default 10000); a timed-out request fails the run
             --spawn        run the broker and each worker as a process of its own (broker-serve, broker-worker)
@@ -90,7 +98,12 @@ internal sealed record BrokerArguments
 
     public int? BrokerPid { get; init; }
 
-    public string ModeName => Mode == ClientMode.Async ? "async" : "sync";
+    public string ModeName => Mode switch
+    {
+        ClientMode.Async => "async",
+        ClientMode.Sync => "sync",
+        _ => "pipelined",
+    };
 
     public string VersionName => Version == MdpVersion.V01 ? "0.1" : "0.2";
 
@@ -187,6 +200,7 @@ internal sealed record BrokerArguments
         {
             "async" => ClientMode.Async,
             "sync" => ClientMode.Sync,
+            "pipelined" => ClientMode.Pipelined,
             _ => (ClientMode?)null,
         };
         var version = values.GetValueOrDefault("mdp", "0.1") switch
@@ -198,7 +212,7 @@ internal sealed record BrokerArguments
         values.TryGetValue("endpoint", out string? endpoint);
         if (mode is null || version is null)
         {
-            problem = mode is null ? "--mode must be async or sync" : "--mdp must be 0.1 or 0.2";
+            problem = mode is null ? "--mode must be async, sync or pipelined" : "--mdp must be 0.1 or 0.2";
             return false;
         }
 
@@ -211,7 +225,9 @@ internal sealed record BrokerArguments
             (BrokerRole.Bench, null) when workers == 0 => "--workers 0 needs --endpoint (a broker with external workers)",
             (BrokerRole.Bench, null) when values.ContainsKey("broker-pid") => "--broker-pid needs --endpoint",
             (BrokerRole.Bench, _) when mode == ClientMode.Sync && window != 1 && values.ContainsKey("window") =>
-                "--window applies to --mode async (a sync client has one request outstanding)",
+                "--window applies to --mode async and pipelined (a sync client has one request outstanding)",
+            (BrokerRole.Bench, _) when mode == ClientMode.Pipelined && size < sizeof(int) =>
+                "--mode pipelined needs --size 4 or more (replies are matched by the request number in the body)",
             _ => null,
         };
         if (problem is not null)

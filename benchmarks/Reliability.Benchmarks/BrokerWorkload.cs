@@ -19,10 +19,13 @@ namespace Reliability.Benchmarks;
 /// </summary>
 internal static class BrokerWorkload
 {
-    // The warm-up runs the real traffic through every process long enough for tier-1 code everywhere
-    // (see WarmUp); the count bound keeps it short when the stack is fast.
-    private static readonly TimeSpan WarmUpDuration = TimeSpan.FromSeconds(1.5);
-    private const int WarmUpMaxRequests = 300_000;
+    // The warm-up runs the real traffic through every process until tier-1 code runs everywhere (see
+    // WarmUp): at least this long and this many requests, since the first requests of freshly started
+    // processes are slow (a loaded machine made 2,000 requests in the first 1.5 s of a spawned run, and
+    // the JIT's background threads still took 13% of the measured run's CPU). Capped, to stay bounded.
+    private static readonly TimeSpan WarmUpMinDuration = TimeSpan.FromSeconds(1.5);
+    private static readonly TimeSpan WarmUpMaxDuration = TimeSpan.FromSeconds(20);
+    private const int WarmUpMinRequests = 20_000;
 
     // How long the workers get to register with the broker before the run is declared failed.
     private static readonly TimeSpan RegistrationTimeout = TimeSpan.FromSeconds(30);
@@ -50,7 +53,7 @@ internal static class BrokerWorkload
             await run;
         }
 
-        Console.Error.WriteLine("broker-serve: " + CpuSample.Of(Process.GetCurrentProcess()).Minus(cpu).Describe());
+        Console.Error.WriteLine("broker-serve: " + CpuSample.Of(Process.GetCurrentProcess()).Minus(cpu).Describe() + ", " + RuntimeCounters.Describe());
         return null;
     }
 
@@ -63,7 +66,7 @@ internal static class BrokerWorkload
         await StandardInputClosedAsync();
         await stop.CancelAsync();
         await Task.WhenAll(runs);
-        Console.Error.WriteLine("broker-worker: " + CpuSample.Of(Process.GetCurrentProcess()).Minus(cpu).Describe());
+        Console.Error.WriteLine("broker-worker: " + CpuSample.Of(Process.GetCurrentProcess()).Minus(cpu).Describe() + ", " + RuntimeCounters.Describe());
         return null;
     }
 
@@ -102,7 +105,7 @@ internal static class BrokerWorkload
             if (WarmUp.Enabled)
             {
                 var warmUpStarted = Stopwatch.GetTimestamp();
-                int warmed = await RunLoadAsync(clients, a, WarmUpMaxRequests, samples: null, WarmUpDuration);
+                int warmed = await RunLoadAsync(clients, a, int.MaxValue, samples: null, WarmUpDone);
                 Console.Error.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
                     $"warm-up: {warmed} requests in {Stopwatch.GetElapsedTime(warmUpStarted).TotalSeconds:F2} s through the same broker and workers"));
@@ -112,7 +115,7 @@ internal static class BrokerWorkload
             var before = stack.SampleCpu();
             var gc = GcSample.Take();
             var started = Stopwatch.GetTimestamp();
-            await RunLoadAsync(clients, a, a.Requests, samples, duration: null);
+            await RunLoadAsync(clients, a, a.Requests, samples, enough: null);
             double seconds = Math.Max(Stopwatch.GetElapsedTime(started).TotalSeconds, 1e-9);
             var after = stack.SampleCpu();
 
@@ -130,11 +133,14 @@ internal static class BrokerWorkload
     }
 
     /// <summary>
-    /// Runs <paramref name="count"/> requests (fewer if <paramref name="duration"/> elapses first) from every
+    /// Runs <paramref name="count"/> requests (fewer if <paramref name="enough"/> says so first) from every
     /// client at once, each keeping its window full; records each request's round trip in <paramref name="samples"/>.
     /// Returns how many requests were made.
     /// </summary>
-    private static async Task<int> RunLoadAsync(BenchClient[] clients, BrokerArguments a, int count, long[]? samples, TimeSpan? duration)
+    private static bool WarmUpDone(TimeSpan elapsed, int done) =>
+        elapsed >= WarmUpMaxDuration || (elapsed >= WarmUpMinDuration && done >= WarmUpMinRequests);
+
+    private static async Task<int> RunLoadAsync(BenchClient[] clients, BrokerArguments a, int count, long[]? samples, Func<TimeSpan, int, bool>? enough)
     {
         int next = -1;
         int done = 0;
@@ -148,7 +154,7 @@ internal static class BrokerWorkload
             {
                 int i = Interlocked.Increment(ref next);
                 if (i >= count || failed.IsCancellationRequested
-                    || (duration is { } limit && Stopwatch.GetElapsedTime(started) >= limit))
+                    || (enough is not null && enough(Stopwatch.GetElapsedTime(started), Volatile.Read(ref done))))
                 {
                     return;
                 }
@@ -158,7 +164,7 @@ internal static class BrokerWorkload
                 var payload = new byte[a.Size];
                 BinaryPrimitives.TryWriteInt32LittleEndian(payload, i);
                 long t0 = Stopwatch.GetTimestamp();
-                MdpReply reply;
+                Message reply;
                 try
                 {
                     // No caller token: a cancellable one costs the async client a registration per request.
@@ -176,12 +182,12 @@ internal static class BrokerWorkload
                     samples[i] = elapsed;
                 }
 
-                if (reply.Body.Count != 1 || !reply.Body[0].Span.SequenceEqual(payload))
+                if (reply.Count != 1 || !reply[0].Span.SequenceEqual(payload))
                 {
                     await failed.CancelAsync();
                     throw new BenchmarkFailedException(string.Create(
                         CultureInfo.InvariantCulture,
-                        $"reply to request {i} has {reply.Body.Count} frame(s) and {reply.Body.TotalLength} bytes and is not its echo ({a.Size} bytes in one frame)"));
+                        $"reply to request {i} has {reply.Count} frame(s) and {reply.TotalLength} bytes and is not its echo ({a.Size} bytes in one frame)"));
                 }
 
                 Interlocked.Increment(ref done);
@@ -277,69 +283,142 @@ internal static class BrokerWorkload
             $"broker: {a.Requests} requests, {a.Workers} workers, {a.Clients} clients, mode {a.ModeName}: {rate:F0} req/s, p50 {Latency.Percentile(micros, 0.50):F1} us, p99 {Latency.Percentile(micros, 0.99):F1} us");
     }
 
-    /// <summary>One client of either kind, as the load loops see it.</summary>
-    private sealed class BenchClient : IAsyncDisposable
+    /// <summary>One client of any kind, as the load loops see it.</summary>
+    private abstract class BenchClient : IAsyncDisposable
     {
-        private readonly MajordomoAsyncClient? _async;
-        private readonly MajordomoClient? _sync;
-
-        private BenchClient(MajordomoAsyncClient? asyncClient, MajordomoClient? syncClient, int concurrency)
-        {
-            _async = asyncClient;
-            _sync = syncClient;
-            Concurrency = concurrency;
-        }
-
         /// <summary>Requests this client keeps outstanding.</summary>
-        public int Concurrency { get; }
+        public abstract int Concurrency { get; }
 
-        public static BenchClient Create(BrokerArguments a, string endpoint)
+        public static BenchClient Create(BrokerArguments a, string endpoint) => a.Mode switch
         {
-            if (a.Mode == ClientMode.Async)
-            {
-                // The async client carries one request per service per connection, so the window needs that many connections.
-                return new BenchClient(
-                    new MajordomoAsyncClient(new MajordomoAsyncClientOptions
-                    {
-                        BrokerEndpoint = endpoint,
-                        Version = a.Version,
-                        Timeout = a.Timeout,
-                        MaxConnections = a.Window,
-                    }),
-                    null,
-                    a.Window);
-            }
+            ClientMode.Async => new AsyncBenchClient(a, endpoint),
+            ClientMode.Sync => new SyncBenchClient(a, endpoint),
+            _ => new PipelinedBenchClient(a, endpoint),
+        };
 
-            // REQ like the zguide's mdcliapi for MDP/0.1; RFC 18 requires a DEALER for 0.2. No retries: a lost request is a failure.
-            return new BenchClient(
-                null,
-                new MajordomoClient(new MajordomoClientOptions
-                {
-                    BrokerEndpoint = endpoint,
-                    Version = a.Version,
-                    SocketType = a.Version == MdpVersion.V01 ? MdpClientSocket.Req : MdpClientSocket.Dealer,
-                    Timeout = a.Timeout,
-                    Retries = 0,
-                }),
-                1);
+        /// <summary>Sends one request; completes with the body of its reply.</summary>
+        public abstract Task<Message> RequestAsync(Message body);
+
+        public abstract ValueTask DisposeAsync();
+    }
+
+    private sealed class AsyncBenchClient(BrokerArguments a, string endpoint) : BenchClient
+    {
+        // The async client carries one request per service per connection, so the window needs that many connections.
+        private readonly MajordomoAsyncClient _client = new(new MajordomoAsyncClientOptions
+        {
+            BrokerEndpoint = endpoint,
+            Version = a.Version,
+            Timeout = a.Timeout,
+            MaxConnections = a.Window,
+        });
+
+        public override int Concurrency => a.Window;
+
+        public override async Task<Message> RequestAsync(Message body) => (await _client.RequestAsync(BrokerArguments.Service, body)).Body;
+
+        public override ValueTask DisposeAsync() => _client.DisposeAsync();
+    }
+
+    private sealed class SyncBenchClient(BrokerArguments a, string endpoint) : BenchClient
+    {
+        // REQ like the zguide's mdcliapi for MDP/0.1; RFC 18 requires a DEALER for 0.2. No retries: a lost request is a failure.
+        private readonly MajordomoClient _client = new(new MajordomoClientOptions
+        {
+            BrokerEndpoint = endpoint,
+            Version = a.Version,
+            SocketType = a.Version == MdpVersion.V01 ? MdpClientSocket.Req : MdpClientSocket.Dealer,
+            Timeout = a.Timeout,
+            Retries = 0,
+        });
+
+        public override int Concurrency => 1;
+
+        public override async Task<Message> RequestAsync(Message body) => (await _client.RequestAsync(BrokerArguments.Service, body)).Body;
+
+        public override ValueTask DisposeAsync() => _client.DisposeAsync();
+    }
+
+    /// <summary>
+    /// The window on one DEALER connection, as the zguide's mdclient2 sends: every request carries its number in its
+    /// first four body bytes and the echo brings it back, which is how a reply finds its request. Not a general
+    /// client (it relies on the echo); it shows what the broker costs when the client side of the traffic batches.
+    /// </summary>
+    private sealed class PipelinedBenchClient : BenchClient
+    {
+        private readonly BrokerArguments _a;
+        private readonly DealerSocket _socket = new(new SocketOptions { Linger = TimeSpan.Zero });
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, TaskCompletionSource<Message>> _waiting = new();
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _receiving;
+
+        public PipelinedBenchClient(BrokerArguments a, string endpoint)
+        {
+            _a = a;
+            _socket.Connect(endpoint);
+            _receiving = Task.Run(ReceiveLoopAsync);
         }
 
-        public Task<MdpReply> RequestAsync(Message body) =>
-            _async is not null
-                ? _async.RequestAsync(BrokerArguments.Service, body)
-                : _sync!.RequestAsync(BrokerArguments.Service, body);
+        public override int Concurrency => _a.Window;
 
-        public async ValueTask DisposeAsync()
+        public override async Task<Message> RequestAsync(Message body)
         {
-            if (_async is not null)
+            int number = BinaryPrimitives.ReadInt32LittleEndian(body[0].Span);
+            var completion = new TaskCompletionSource<Message>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_waiting.TryAdd(number, completion))
             {
-                await _async.DisposeAsync();
+                throw new BenchmarkFailedException(string.Create(CultureInfo.InvariantCulture, $"request number {number} is already in flight"));
             }
 
-            if (_sync is not null)
+            var message = MdpCodec.BuildFromClient(new ClientRequest(BrokerArguments.Service, body), _a.Version, MdpClientSocket.Dealer);
+            await _socket.TrySendAsync(message, Timeout.InfiniteTimeSpan);
+            using var timeout = new CancellationTokenSource(_a.Timeout, TimeProvider.System);
+            try
             {
-                await _sync.DisposeAsync();
+                return await completion.Task.WaitAsync(timeout.Token);
             }
+            catch (OperationCanceledException)
+            {
+                _waiting.TryRemove(number, out _);
+                throw new MdpRequestFailedException(BrokerArguments.Service, 1, "pipelined", $"no reply within {_a.Timeout.TotalMilliseconds} ms");
+            }
+        }
+
+        private async Task ReceiveLoopAsync()
+        {
+            // Bounded by the client's lifetime: disposal cancels the receive.
+            while (!_stop.IsCancellationRequested)
+            {
+                Message message;
+                try
+                {
+                    message = await _socket.ReceiveAsync(_stop.Token);
+                }
+                catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                var parsed = MdpCodec.ParseAtClient(message, MdpClientSocket.Dealer);
+                if (!parsed.IsSuccess || parsed.Command is ClientPartial || parsed.Command.Body.Count == 0 || parsed.Command.Body[0].Length < sizeof(int))
+                {
+                    continue;
+                }
+
+                int number = BinaryPrimitives.ReadInt32LittleEndian(parsed.Command.Body[0].Span);
+                if (_waiting.TryRemove(number, out var completion))
+                {
+                    completion.TrySetResult(new Message(parsed.Command.Body));
+                }
+            }
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync();
+            await _receiving;
+            await _socket.DisposeAsync();
+            _stop.Dispose();
         }
     }
 
@@ -583,16 +662,33 @@ internal readonly record struct CpuSample(TimeSpan User, TimeSpan Total, int Pro
         $"{Total.TotalMicroseconds / requests:F2} us/req (user {User.TotalSeconds:F3} s, sys {(Total - User).TotalSeconds:F3} s, {requests} requests)");
 }
 
-/// <summary>Allocations and collections of this process over the measured run.</summary>
-internal readonly record struct GcSample(long Allocated, int Gen0, int Gen1, int Gen2)
+/// <summary>
+/// Allocations, collections, thread-pool work items and lock contentions of this process over the measured
+/// run: the work items per request count the hops between threads that the request's messages take.
+/// </summary>
+internal readonly record struct GcSample(long Allocated, int Gen0, int Gen1, int Gen2, long WorkItems, long Contentions)
 {
-    public static GcSample Take() => new(GC.GetTotalAllocatedBytes(precise: false), GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+    public static GcSample Take() => new(
+        GC.GetTotalAllocatedBytes(precise: false),
+        GC.CollectionCount(0),
+        GC.CollectionCount(1),
+        GC.CollectionCount(2),
+        ThreadPool.CompletedWorkItemCount,
+        Monitor.LockContentionCount);
 
     public string Describe(int requests)
     {
         var now = Take();
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"gc (this process): {(double)(now.Allocated - Allocated) / requests:F0} B/req allocated, collections gen0 {now.Gen0 - Gen0}, gen1 {now.Gen1 - Gen1}, gen2 {now.Gen2 - Gen2}");
+            $"gc (this process): {(double)(now.Allocated - Allocated) / requests:F0} B/req allocated, collections gen0 {now.Gen0 - Gen0}, gen1 {now.Gen1 - Gen1}, gen2 {now.Gen2 - Gen2}; thread pool {(double)(now.WorkItems - WorkItems) / requests:F2} work items/req, {(double)(now.Contentions - Contentions) / requests:F3} lock contentions/req");
     }
+}
+
+/// <summary>Totals over a spawned role's life (warm-up included), printed when it stops.</summary>
+internal static class RuntimeCounters
+{
+    public static string Describe() => string.Create(
+        CultureInfo.InvariantCulture,
+        $"{ThreadPool.CompletedWorkItemCount} thread-pool work items, {Monitor.LockContentionCount} lock contentions, {GC.GetTotalAllocatedBytes(precise: false) >> 20} MiB allocated, {ThreadPool.ThreadCount} pool threads");
 }
