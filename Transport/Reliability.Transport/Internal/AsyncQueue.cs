@@ -15,10 +15,19 @@ internal sealed class AsyncQueue<T>
     private TaskCompletionSource? _writable;
     private bool _completed;
 
+    private readonly TaskCreationOptions _readerContinuations;
+
     /// <param name="capacity">Maximum items; 0 means unbounded.</param>
-    public AsyncQueue(int capacity)
+    /// <param name="wakeReaderInline">
+    /// Run the waiting reader's continuation on the enqueuing thread. Used for a connection's send
+    /// loop: the application thread that queued a message then writes it to the socket itself
+    /// (usually without blocking) instead of paying a thread-pool hop per message. Never used where
+    /// application code waits, so the I/O loops cannot end up running user code.
+    /// </param>
+    public AsyncQueue(int capacity, bool wakeReaderInline = false)
     {
         _capacity = capacity;
+        _readerContinuations = wakeReaderInline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
     }
 
     public int Count
@@ -169,7 +178,7 @@ internal sealed class AsyncQueue<T>
                     return false;
                 }
 
-                _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _readable ??= new TaskCompletionSource(_readerContinuations);
                 wait = _readable.Task;
             }
 
@@ -187,7 +196,7 @@ internal sealed class AsyncQueue<T>
                 return Task.CompletedTask;
             }
 
-            _readable ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _readable ??= new TaskCompletionSource(_readerContinuations);
             return _readable.Task;
         }
     }

@@ -18,7 +18,7 @@ internal sealed class Pipe
     {
         Endpoint = endpoint;
         IsConnectSide = isConnectSide;
-        Outbound = new AsyncQueue<Message>(sendHighWaterMark);
+        Outbound = new AsyncQueue<Message>(sendHighWaterMark, wakeReaderInline: true);
         _receiveHighWaterMark = receiveHighWaterMark;
         Id = Interlocked.Increment(ref s_nextId);
     }
