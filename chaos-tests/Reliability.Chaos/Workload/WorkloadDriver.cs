@@ -210,7 +210,7 @@ public static class WorkloadDriver
         ConcurrentBag<RequestRecord> records,
         CancellationToken cancellationToken)
     {
-        await using var client = factory(clientIndex, endpoint);
+        var client = factory(clientIndex, endpoint);
         var lanes = Enumerable.Range(0, options.Window).Select(async lane =>
         {
             // Lanes are staggered across one pacing interval, so requests do not all start at the same instant.
@@ -233,7 +233,22 @@ public static class WorkloadDriver
                 progress.OnEnded(record);
             }
         });
-        await Task.WhenAll(lanes).ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(lanes).ConfigureAwait(false);
+        }
+        finally
+        {
+            try
+            {
+                // Bounded, for the same reason as each request.
+                await client.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10), clock.TimeProvider, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // A client that cannot close within 10 s is abandoned; its sockets die with the run.
+            }
+        }
     }
 
     private static async Task<RequestRecord> SendOneAsync(
@@ -254,7 +269,20 @@ public static class WorkloadDriver
         double start = clock.NowMs;
         try
         {
-            var reply = await client.RequestAsync(options.Service, Message.FromStrings(body), hardLimit.Token).ConfigureAwait(false);
+            var request = client.RequestAsync(options.Service, Message.FromStrings(body), hardLimit.Token);
+
+            // A timer as well as the token: a client library that ignored cancellation must not hang the whole run.
+            using var backstop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var limit = Task.Delay(options.HardLimit + TimeSpan.FromSeconds(1), clock.TimeProvider, backstop.Token);
+            if (await Task.WhenAny(request, limit).ConfigureAwait(false) != request)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                _ = request.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+                return Lost(id, clientIndex, sequence, start, clock, options, "the client library ignored cancellation");
+            }
+
+            await backstop.CancelAsync().ConfigureAwait(false);
+            var reply = await request.ConfigureAwait(false);
             double end = clock.NowMs;
             return IsEcho(reply, body)
                 ? new RequestRecord(id, clientIndex, sequence, start, end, RequestOutcome.Answered)
@@ -262,14 +290,17 @@ public static class WorkloadDriver
         }
         catch (OperationCanceledException) when (hardLimit.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            return new RequestRecord(id, clientIndex, sequence, start, clock.NowMs, RequestOutcome.Lost,
-                $"no answer and no failure reported within {options.HardLimit.TotalSeconds:F0} s");
+            return Lost(id, clientIndex, sequence, start, clock, options, null);
         }
         catch (Exception ex)
         {
             return new RequestRecord(id, clientIndex, sequence, start, clock.NowMs, RequestOutcome.Failed, $"{ex.GetType().Name}: {ex.Message}");
         }
     }
+
+    private static RequestRecord Lost(string id, int clientIndex, int sequence, double start, ScenarioClock clock, WorkloadOptions options, string? why) =>
+        new(id, clientIndex, sequence, start, clock.NowMs, RequestOutcome.Lost,
+            $"no answer and no failure reported within {options.HardLimit.TotalSeconds:F0} s" + (why is null ? string.Empty : $" ({why})"));
 
     /// <summary>The request body: the id, a separator, then padding up to <paramref name="bytes"/>.</summary>
     internal static string MakeBody(string id, int bytes)
