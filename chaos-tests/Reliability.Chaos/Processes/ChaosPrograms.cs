@@ -9,10 +9,10 @@ public enum ProgramRole
     /// <summary>The Majordomo broker. Placeholders: <c>{bind}</c>, <c>{port}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>.</summary>
     MdpBroker,
 
-    /// <summary>A Majordomo echo worker. Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>, <c>{slow_ms}</c>.</summary>
+    /// <summary>A Majordomo echo worker. Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>, <c>{slow_ms}</c>, <c>{mdp}</c> (<c>0.1</c> or <c>0.2</c>).</summary>
     MdpWorker,
 
-    /// <summary>A Majordomo client process (the one killed with requests outstanding). Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{requests}</c>, <c>{timeout_ms}</c>, <c>{retries}</c>.</summary>
+    /// <summary>A Majordomo client process (the one killed with requests outstanding). Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{requests}</c>, <c>{timeout_ms}</c>, <c>{retries}</c>, <c>{mdp}</c>.</summary>
     MdpClient,
 
     /// <summary>The Paranoid Pirate queue. Placeholders: <c>{frontend}</c>, <c>{backend}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>.</summary>
@@ -56,8 +56,8 @@ public sealed class ChaosPrograms
         _templates = new Dictionary<ProgramRole, string>
         {
             [ProgramRole.MdpBroker] = "{dotnet} {broker_dll} --bind {bind} --heartbeat {heartbeat_ms} --liveness {liveness}",
-            [ProgramRole.MdpWorker] = "{dotnet} {examples_dll} mdworker --endpoint {endpoint} --service {service} --heartbeat {heartbeat_ms} --slow-ms {slow_ms}",
-            [ProgramRole.MdpClient] = "{dotnet} {examples_dll} mdclient --endpoint {endpoint} --service {service} --requests {requests} --timeout {timeout_ms} --retries {retries}",
+            [ProgramRole.MdpWorker] = "{dotnet} {examples_dll} mdworker --endpoint {endpoint} --service {service} --heartbeat {heartbeat_ms} --slow-ms {slow_ms} --mdp {mdp}",
+            [ProgramRole.MdpClient] = "{dotnet} {examples_dll} mdclient --endpoint {endpoint} --service {service} --requests {requests} --timeout {timeout_ms} --retries {retries} --mdp {mdp}",
             [ProgramRole.PppQueue] = "{dotnet} {examples_dll} ppqueue --frontend {frontend} --backend {backend} --heartbeat {heartbeat_ms} --liveness {liveness}",
             [ProgramRole.PppWorker] = "{dotnet} {examples_dll} ppworker --endpoint {endpoint} --heartbeat {heartbeat_ms} --liveness {liveness} --slow-ms {slow_ms}",
             [ProgramRole.LpClient] = "{dotnet} {examples_dll} lpclient --endpoint {endpoint} --requests {requests} --timeout {timeout_ms} --retries {retries}",

@@ -62,7 +62,7 @@ public sealed record DeploymentOptions
     /// <summary>The workload's client library (default: the topology's own).</summary>
     public ClientKind Client { get; init; } = ClientKind.Default;
 
-    /// <summary>Majordomo protocol version of the workload's clients (default MDP/0.1).</summary>
+    /// <summary>Majordomo protocol version of the workers and of the workload's clients (default MDP/0.1).</summary>
     public MdpVersion MdpVersion { get; init; } = MdpVersion.V01;
 
     /// <summary>Upper bound on starting the broker and getting a first reply (default 30 s).</summary>
@@ -256,6 +256,7 @@ public sealed class Deployment : IAsyncDisposable
             ["requests"] = requests.ToString(CultureInfo.InvariantCulture),
             ["timeout_ms"] = Ms(timeout),
             ["retries"] = retries.ToString(CultureInfo.InvariantCulture),
+            ["mdp"] = MdpText(Options.MdpVersion),
         };
         var role = Options.Topology == Topology.Majordomo ? ProgramRole.MdpClient : ProgramRole.LpClient;
         return Supervisor.Start(name, _programs.Command(role, values));
@@ -290,7 +291,7 @@ public sealed class Deployment : IAsyncDisposable
         {
             if (Options.Topology == Topology.Majordomo)
             {
-                await using var mmi = new MajordomoChaosClient(ClientEndpoint, timeout, 1);
+                await using var mmi = new MajordomoChaosClient(ClientEndpoint, timeout, 1, Options.MdpVersion);
                 return await mmi.QueryServiceAsync(Options.Service, cancellationToken).ConfigureAwait(false) == "200";
             }
 
@@ -378,6 +379,8 @@ public sealed class Deployment : IAsyncDisposable
 
     private static string WorkerName(int number) => "worker-" + number.ToString(CultureInfo.InvariantCulture);
 
+    private static string MdpText(MdpVersion version) => version == MdpVersion.V02 ? "0.2" : "0.1";
+
     private static string Ms(TimeSpan value) => ((long)value.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
 
     private async Task DisposeProxiesAsync()
@@ -402,6 +405,7 @@ public sealed class Deployment : IAsyncDisposable
             ["heartbeat_ms"] = Ms(Options.Heartbeat),
             ["liveness"] = Options.Liveness.ToString(CultureInfo.InvariantCulture),
             ["slow_ms"] = Ms(Options.WorkerSlowness),
+            ["mdp"] = MdpText(Options.MdpVersion),
         };
         return _programs.Command(Options.Topology == Topology.Majordomo ? ProgramRole.MdpWorker : ProgramRole.PppWorker, values);
     }

@@ -193,6 +193,28 @@ public static class ScenarioCatalog
                 Workload = workload with { Window = 4, Pacing = TimeSpan.FromMilliseconds(320) },
                 Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.KillBroker(at, TimeSpan.FromMilliseconds(500)) with { RecoveryBound = reconnect })],
             };
+
+            yield return new Scenario
+            {
+                Name = "mdp-async-client-partition",
+                Description = "The link between the asynchronous clients (4 requests outstanding each) and the broker is black-holed for 2 s, so requests time out and are resent while their replies are held; when it heals, the held replies arrive late and must never complete another request.",
+                Deployment = deployment with { Client = ClientKind.MajordomoAsync },
+                Workload = workload with { Window = 4, Pacing = TimeSpan.FromMilliseconds(320) },
+                Faults = [.. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.PartitionClients(at, TimeSpan.FromSeconds(2)) with { RecoveryBound = quick })],
+            };
+
+            yield return new Scenario
+            {
+                Name = "mdp-v02-broker-restart",
+                Description = "MDP/0.2 workers and clients (DEALER) through a broker SIGKILL and restart on the same port, then a worker SIGKILL.",
+                Deployment = deployment with { MdpVersion = Reliability.Mdp.Protocol.MdpVersion.V02 },
+                Workload = workload,
+                Faults =
+                [
+                    .. Times(t, TimeSpan.FromSeconds(6)).Select(at => Faults.KillBroker(at, TimeSpan.FromMilliseconds(500)) with { RecoveryBound = reconnect }),
+                    Faults.KillWorker(t + TimeSpan.FromSeconds(longRun ? 21 : 2.5), 0, TimeSpan.FromSeconds(1)) with { RecoveryBound = quick },
+                ],
+            };
         }
     }
 
