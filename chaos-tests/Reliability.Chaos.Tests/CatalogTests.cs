@@ -62,10 +62,11 @@ public sealed class CatalogTests
             ["heartbeat_ms"] = "250",
             ["liveness"] = "3",
             ["slow_ms"] = "20",
+            ["mdp"] = "0.1",
         });
 
         command.FileName.Should().Be("/usr/bin/dotnet");
-        command.Arguments.Should().Equal("/x/Reliability.Examples.dll", "mdworker", "--endpoint", "tcp://127.0.0.1:5", "--service", "echo", "--heartbeat", "250", "--slow-ms", "20");
+        command.Arguments.Should().Equal("/x/Reliability.Examples.dll", "mdworker", "--endpoint", "tcp://127.0.0.1:5", "--service", "echo", "--heartbeat", "250", "--slow-ms", "20", "--mdp", "0.1");
     }
 
     [Fact]
