@@ -102,4 +102,7 @@ public enum ProtocolError
 
     /// <summary>The socket accepts only one peer and already has one (PAIR).</summary>
     PeerRefused,
+
+    /// <summary>PLAIN: the server's authenticator refused the peer's credentials.</summary>
+    AuthenticationFailed,
 }

@@ -90,6 +90,13 @@ public sealed record SocketOptions
     /// <summary>Unanswered probes before the OS drops the connection (null = OS default).</summary>
     public int? TcpKeepAliveCount { get; init; }
 
+    /// <summary>
+    /// PLAIN security (RFC 24; clear-text user name and password) instead of NULL. A client sets
+    /// <see cref="PlainOptions.UserName"/>/<see cref="PlainOptions.Password"/>; a server sets
+    /// <see cref="PlainOptions.Authenticator"/>. Default: null (NULL mechanism).
+    /// </summary>
+    public PlainOptions? Plain { get; init; }
+
     /// <summary>XPUB: deliver every subscription message to the application, not only the first per topic.</summary>
     public bool XPubVerbose { get; init; }
 
@@ -163,6 +170,12 @@ public sealed record SocketOptions
             problems.Add($"TcpKeepAliveCount must be 1..127 (was {TcpKeepAliveCount})");
         }
 
+        if (Plain is { Authenticator: null } client &&
+            (System.Text.Encoding.UTF8.GetByteCount(client.UserName) > 255 || System.Text.Encoding.UTF8.GetByteCount(client.Password) > 255))
+        {
+            problems.Add("Plain.UserName and Plain.Password must be at most 255 bytes each");
+        }
+
         CheckTimeout(SendTimeout, nameof(SendTimeout), problems);
         CheckTimeout(ReceiveTimeout, nameof(ReceiveTimeout), problems);
 
@@ -189,3 +202,25 @@ public sealed record SocketOptions
         }
     }
 }
+
+/// <summary>PLAIN mechanism settings: credentials for a client, or an authenticator for a server.</summary>
+public sealed record PlainOptions
+{
+    /// <summary>Client: the user name sent in HELLO (at most 255 bytes).</summary>
+    public string UserName { get; init; } = string.Empty;
+
+    /// <summary>Client: the password sent in HELLO (at most 255 bytes). Sent in clear text.</summary>
+    public string Password { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Server: decides whether a peer may connect. Set it to act as the PLAIN server. A refused
+    /// peer gets ERROR "400" and is disconnected; a hook that throws counts as a refusal.
+    /// </summary>
+    public Func<PlainCredentials, bool>? Authenticator { get; init; }
+}
+
+/// <summary>What a PLAIN client presented, for <see cref="PlainOptions.Authenticator"/>.</summary>
+/// <param name="UserName">The user name from HELLO.</param>
+/// <param name="Password">The password from HELLO.</param>
+/// <param name="PeerAddress">The peer's endpoint, e.g. <c>tcp://127.0.0.1:53122</c>.</param>
+public sealed record PlainCredentials(string UserName, string Password, string PeerAddress);

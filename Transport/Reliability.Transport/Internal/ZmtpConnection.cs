@@ -105,15 +105,23 @@ internal sealed class ZmtpConnection : IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
         try
         {
-            byte[] ready = Commands.BuildReadyFrame(
+            var plain = options.Plain;
+            bool plainServer = plain?.Authenticator is not null;
+            byte[] metadata = Commands.BuildMetadata(
                 SocketTypes.WireName(_owner.Type), options.RoutingId.Span, SocketTypes.SendsIdentity(_owner.Type));
-            var opening = new byte[Greeting.Length + ready.Length];
-            Greeting.Write(opening);
-            ready.CopyTo(opening, Greeting.Length);
+            byte[] metadataFrame = Commands.BuildCommandFrame(Commands.ReadyName, metadata);
+
+            // NULL: greeting and READY at once. PLAIN client: greeting and HELLO. PLAIN server: greeting only.
+            byte[] first = plain is null ? metadataFrame
+                : plainServer ? []
+                : Commands.BuildCommandFrame(Commands.HelloName, Commands.BuildHelloData(plain.UserName, plain.Password));
+            var opening = new byte[Greeting.Length + first.Length];
+            Greeting.Write(opening, plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism, plainServer);
+            first.CopyTo(opening, Greeting.Length);
             await SendAllAsync(opening, linked.Token).ConfigureAwait(false);
 
             await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
-            var greeting = Greeting.Parse(_buffer.AsSpan(_start, Greeting.Length));
+            var greeting = Greeting.Parse(_buffer.AsSpan(_start, Greeting.Length), plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism);
             if (greeting.Error is { } greetingError)
             {
                 return Fail(greetingError, greeting.Reason!);
@@ -122,7 +130,47 @@ internal sealed class ZmtpConnection : IDisposable
             _start += Greeting.Length;
 
             var (flags, body) = await ReadHandshakeFrameAsync(linked.Token).ConfigureAwait(false);
-            return CheckPeerReady(flags, body.Span, greeting.PeerMinor);
+            if (plain is null)
+            {
+                return CheckPeerMetadata(flags, body.Span, Commands.ReadyName, greeting.PeerMinor);
+            }
+
+            if (!plainServer)
+            {
+                // RFC 24: HELLO -> WELCOME, INITIATE (our metadata) -> READY (theirs) or ERROR.
+                var welcome = CheckCommand(flags, body.Span, Commands.WelcomeName);
+                if (welcome is not null)
+                {
+                    return welcome;
+                }
+
+                var initiate = Commands.BuildCommandFrame(Commands.InitiateName, metadata);
+                await SendAllAsync(initiate, linked.Token).ConfigureAwait(false);
+                (flags, body) = await ReadHandshakeFrameAsync(linked.Token).ConfigureAwait(false);
+                return CheckPeerMetadata(flags, body.Span, Commands.ReadyName, greeting.PeerMinor);
+            }
+
+            var hello = CheckHello(flags, body.Span, plain, out var denied);
+            if (hello is not null)
+            {
+                if (denied)
+                {
+                    // RFC 24: a refused client gets ERROR and is not served; "400" as libzmq's ZAP status.
+                    await SendAllAsync(Commands.BuildCommandFrame(Commands.ErrorName, [3, (byte)'4', (byte)'0', (byte)'0']), linked.Token).ConfigureAwait(false);
+                }
+
+                return hello;
+            }
+
+            await SendAllAsync(Commands.BuildCommandFrame(Commands.WelcomeName, []), linked.Token).ConfigureAwait(false);
+            (flags, body) = await ReadHandshakeFrameAsync(linked.Token).ConfigureAwait(false);
+            var result = CheckPeerMetadata(flags, body.Span, Commands.InitiateName, greeting.PeerMinor);
+            if (result.Succeeded)
+            {
+                await SendAllAsync(metadataFrame, linked.Token).ConfigureAwait(false);
+            }
+
+            return result;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -130,11 +178,12 @@ internal sealed class ZmtpConnection : IDisposable
         }
     }
 
-    private HandshakeResult CheckPeerReady(FrameFlags flags, ReadOnlySpan<byte> body, byte peerMinor)
+    /// <summary>Null when the frame is the expected handshake command; otherwise the failure (ERROR is reported as PeerError).</summary>
+    private static HandshakeResult? CheckCommand(FrameFlags flags, ReadOnlySpan<byte> body, ReadOnlySpan<byte> expected)
     {
         if ((flags & FrameFlags.Command) == 0 || !Commands.TrySplit(body, out var name, out var data))
         {
-            return Fail(ProtocolError.MalformedCommand, "the first frame after the greeting is not a command");
+            return Fail(ProtocolError.MalformedCommand, "a handshake frame is not a command");
         }
 
         if (name.SequenceEqual(Commands.ErrorName))
@@ -142,11 +191,60 @@ internal sealed class ZmtpConnection : IDisposable
             return Fail(ProtocolError.PeerError, "peer sent ERROR: " + Commands.ParseErrorReason(data));
         }
 
-        if (!name.SequenceEqual(Commands.ReadyName))
+        if (!name.SequenceEqual(expected))
         {
-            return Fail(ProtocolError.MalformedCommand, $"expected READY, got '{System.Text.Encoding.ASCII.GetString(name)}'");
+            return Fail(ProtocolError.MalformedCommand, $"expected {System.Text.Encoding.ASCII.GetString(expected)}, got '{System.Text.Encoding.ASCII.GetString(name)}'");
         }
 
+        return null;
+    }
+
+    /// <summary>PLAIN server: parses HELLO and asks the authenticator. Null = accepted.</summary>
+    private HandshakeResult? CheckHello(FrameFlags flags, ReadOnlySpan<byte> body, PlainOptions plain, out bool denied)
+    {
+        denied = false;
+        var error = CheckCommand(flags, body, Commands.HelloName);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        Commands.TrySplit(body, out _, out var data);
+        if (!Commands.TryParseHello(data, out string userName, out string password))
+        {
+            return Fail(ProtocolError.MalformedCommand, "malformed HELLO");
+        }
+
+        bool allowed;
+        try
+        {
+            allowed = plain.Authenticator!(new PlainCredentials(userName, password, RemoteEndpoint));
+        }
+        catch (Exception ex)
+        {
+            // A throwing hook must not take the socket down; the peer is refused.
+            allowed = false;
+            Log.AuthenticatorFailed(_owner.Logger, _owner.Type, RemoteEndpoint, ex);
+        }
+
+        if (!allowed)
+        {
+            denied = true;
+            return Fail(ProtocolError.AuthenticationFailed, $"PLAIN credentials of user '{userName}' refused");
+        }
+
+        return null;
+    }
+
+    private HandshakeResult CheckPeerMetadata(FrameFlags flags, ReadOnlySpan<byte> body, ReadOnlySpan<byte> expected, byte peerMinor)
+    {
+        var error = CheckCommand(flags, body, expected);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        Commands.TrySplit(body, out _, out var data);
         var properties = Commands.ParseReady(data, out string? readyError);
         if (properties is null)
         {

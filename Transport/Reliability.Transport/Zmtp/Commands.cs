@@ -21,6 +21,40 @@ internal static class Commands
 
     public static ReadOnlySpan<byte> SubscribeName => "SUBSCRIBE"u8;
 
+    public static ReadOnlySpan<byte> HelloName => "HELLO"u8;
+
+    public static ReadOnlySpan<byte> WelcomeName => "WELCOME"u8;
+
+    public static ReadOnlySpan<byte> InitiateName => "INITIATE"u8;
+
+    /// <summary>PLAIN HELLO data (RFC 24): <c>username-len(1) username password-len(1) password</c>.</summary>
+    public static byte[] BuildHelloData(string userName, string password)
+    {
+        byte[] user = System.Text.Encoding.UTF8.GetBytes(userName);
+        byte[] pass = System.Text.Encoding.UTF8.GetBytes(password);
+        return [(byte)user.Length, .. user, (byte)pass.Length, .. pass];
+    }
+
+    public static bool TryParseHello(ReadOnlySpan<byte> data, out string userName, out string password)
+    {
+        userName = password = string.Empty;
+        if (data.Length < 1 || data.Length < 1 + data[0] + 1)
+        {
+            return false;
+        }
+
+        int userLength = data[0];
+        int passLength = data[1 + userLength];
+        if (data.Length != 1 + userLength + 1 + passLength)
+        {
+            return false;
+        }
+
+        userName = System.Text.Encoding.UTF8.GetString(data.Slice(1, userLength));
+        password = System.Text.Encoding.UTF8.GetString(data.Slice(2 + userLength, passLength));
+        return true;
+    }
+
     public static ReadOnlySpan<byte> CancelName => "CANCEL"u8;
 
     /// <summary>Command body (no frame header) of SUBSCRIBE or CANCEL for <paramref name="topic"/> (ZMTP 3.1).</summary>
@@ -48,7 +82,11 @@ internal static class Commands
     public const string IdentityProperty = "Identity";
 
     /// <summary>Builds a whole READY command frame (header included) with Socket-Type and, when given, Identity.</summary>
-    public static byte[] BuildReadyFrame(string socketType, ReadOnlySpan<byte> identity, bool includeIdentity)
+    public static byte[] BuildReadyFrame(string socketType, ReadOnlySpan<byte> identity, bool includeIdentity) =>
+        BuildCommandFrame(ReadyName, BuildMetadata(socketType, identity, includeIdentity));
+
+    /// <summary>Our metadata properties (READY, and PLAIN's INITIATE): Socket-Type and, when given, Identity.</summary>
+    public static byte[] BuildMetadata(string socketType, ReadOnlySpan<byte> identity, bool includeIdentity)
     {
         var properties = new List<KeyValuePair<string, byte[]>>
         {
@@ -59,7 +97,7 @@ internal static class Commands
             properties.Add(new(IdentityProperty, identity.ToArray()));
         }
 
-        return BuildCommandFrame(ReadyName, EncodeProperties(properties));
+        return EncodeProperties(properties);
     }
 
     /// <summary>Encodes metadata properties: <c>name-len(1) name value-len(4 BE) value</c> each.</summary>

@@ -9,22 +9,33 @@ internal static class Greeting
     private const int MechanismOffset = 12;
     private const int MechanismLength = 20;
 
-    /// <summary>Our greeting: signature with zero padding, version 3.1, mechanism NULL, as-server 0, zero filler.</summary>
-    public static void Write(Span<byte> destination)
+    public static ReadOnlySpan<byte> NullMechanism => "NULL"u8;
+
+    public static ReadOnlySpan<byte> PlainMechanism => "PLAIN"u8;
+
+    /// <summary>Our greeting: signature with zero padding, version 3.1, the mechanism, as-server (PLAIN only), zero filler.</summary>
+    public static void Write(Span<byte> destination, ReadOnlySpan<byte> mechanism, bool asServer = false)
     {
         destination[..Length].Clear();
         destination[0] = 0xFF;
         destination[9] = 0x7F;
         destination[10] = MajorVersion;
         destination[11] = MinorVersion;
-        "NULL"u8.CopyTo(destination[MechanismOffset..]);
+        mechanism.CopyTo(destination[MechanismOffset..]);
+        destination[32] = asServer ? (byte)1 : (byte)0;
     }
+
+    /// <summary>Our NULL greeting.</summary>
+    public static void Write(Span<byte> destination) => Write(destination, NullMechanism);
 
     /// <summary>
     /// Validates a peer greeting and returns its minor version. The padding (octets 1-8) is never
     /// interpreted (RFC 23); libzmq compares all 20 mechanism octets, so do we.
     /// </summary>
-    public static GreetingResult Parse(ReadOnlySpan<byte> greeting)
+    public static GreetingResult Parse(ReadOnlySpan<byte> greeting) => Parse(greeting, NullMechanism);
+
+    /// <summary>Validates a peer greeting against the mechanism we use.</summary>
+    public static GreetingResult Parse(ReadOnlySpan<byte> greeting, ReadOnlySpan<byte> ourMechanism)
     {
         if (greeting.Length < Length)
         {
@@ -45,11 +56,11 @@ internal static class Greeting
         var mechanism = greeting.Slice(MechanismOffset, MechanismLength);
         Span<byte> expected = stackalloc byte[MechanismLength];
         expected.Clear();
-        "NULL"u8.CopyTo(expected);
+        ourMechanism.CopyTo(expected);
         if (!mechanism.SequenceEqual(expected))
         {
             string name = System.Text.Encoding.ASCII.GetString(mechanism.TrimEnd((byte)0));
-            return new GreetingResult(ProtocolError.MechanismMismatch, 0, $"peer mechanism '{name}' is not NULL");
+            return new GreetingResult(ProtocolError.MechanismMismatch, 0, $"peer mechanism '{name}' is not {System.Text.Encoding.ASCII.GetString(ourMechanism)}");
         }
 
         // Any version above 3 is spoken to in 3.1 framing (libzmq does the same).
