@@ -384,6 +384,51 @@ public sealed class ParanoidPirateIntegrationTests
         worker.Sessions.Should().Be(1);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ParanoidPirateWorker_OwnLoopPausedLongerThanExpiry_KeepsAQueueThatAnswersAndDropsASilentOne(bool queueAnswers)
+    {
+        var router = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero });
+        await using var _ = router;
+        string endpoint = router.Bind(PirateTestKit.AnyPort);
+        var clock = new Reliability.Testing.ManualTimeProvider();
+        var worker = new ParanoidPirateWorker(PirateTestKit.Echo, WorkerOptions(endpoint), null, clock);
+        await using var run = Running.Start(worker.RunAsync);
+        var id = (await PirateTestKit.ReceiveAsync(router))[0].ToArray();
+
+        // A reply proves the worker's loop is running with its liveness clock started.
+        await PirateTestKit.SendAsync(router, Message.FromFrames(id, PirateTestKit.Bytes("c"), [], PirateTestKit.Bytes("warm-up")));
+        (await NextRequestAsync(router)).GetString(3).Should().Be("warm-up");
+
+        // The worker's process "pauses" for ten expiry periods: the clock jumps, nothing ran meanwhile.
+        clock.Advance(PirateTestKit.FastHeartbeat.ExpiryTimeout * 10);
+        var heartbeat = await PirateTestKit.ReceiveAsync(router);
+        heartbeat[1].ToArray().Should().Equal(Heartbeat, "the deferred pass still heartbeats the queue instead of giving up on it");
+
+        if (queueAnswers)
+        {
+            await PirateTestKit.SendAsync(router, Message.FromFrames(id, PirateTestKit.Bytes("c"), [], PirateTestKit.Bytes("after pause")));
+            (await NextRequestAsync(router)).GetString(3).Should().Be("after pause");
+            clock.Advance(PirateTestKit.FastHeartbeat.Interval);
+            worker.Sessions.Should().Be(1, "the queue answered right after the pause; the pause was the worker's own");
+            return;
+        }
+
+        // A queue that stays silent is given up one interval later, and the worker starts afresh.
+        Message? ready = null;
+        for (int i = 0; i < 50 && ready is null; i++)
+        {
+            clock.Advance(PirateTestKit.FastHeartbeat.Interval);
+            var next = await PirateTestKit.TryReceiveAsync(router, TimeSpan.FromMilliseconds(100));
+            ready = next is not null && !next[0].Span.SequenceEqual(id) ? next : null;
+        }
+
+        ready.Should().NotBeNull("a silent queue must still be declared dead after the deferral");
+        ready![1].ToArray().Should().Equal(Ready);
+        worker.Sessions.Should().Be(2);
+    }
+
     [Fact]
     public async Task ParanoidPirateWorker_HandlerBusyForManyIntervals_OnlyHeartbeatsUntilTheReply()
     {

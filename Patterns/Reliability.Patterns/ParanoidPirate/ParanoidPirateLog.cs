@@ -50,6 +50,9 @@ internal static partial class ParanoidPirateLog
     [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Requeued request from client {Client} dropped: it waited longer than the requeue age limit for a free worker")]
     public static partial void RequeuedRequestExpired(ILogger logger, PeerName client);
 
+    [LoggerMessage(EventId = 2115, Level = LogLevel.Warning, Message = "Paranoid Pirate {Component} loop was paused for {PauseMs} ms; expiry deferred for one interval so that its own pause is not blamed on its peers")]
+    public static partial void LoopPaused(ILogger logger, string component, double pauseMs);
+
     [LoggerMessage(EventId = 2150, Level = LogLevel.Information, Message = "Worker {Worker} connecting to {Endpoint}")]
     public static partial void WorkerConnecting(ILogger logger, PeerName worker, string endpoint);
 

@@ -154,12 +154,21 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         var token = linked.Token;
         ParanoidPirateLog.QueueStarted(_logger, FrontendEndpoint!, BackendEndpoint!, Options.Heartbeat.Interval.TotalMilliseconds, Options.Heartbeat.Liveness);
         var heartbeat = new HeartbeatTimer(Options.Heartbeat.Interval, _time);
+        var pauses = new PauseGuard(Options.Heartbeat.Interval, _time);
         try
         {
             // Bounded by cancellation: every pass waits on the poller until a message or a deadline.
             while (!token.IsCancellationRequested)
             {
-                ExpireWorkers();
+                if (pauses.MayExpire())
+                {
+                    ExpireWorkers();
+                }
+                else
+                {
+                    ParanoidPirateLog.LoopPaused(_logger, "queue", pauses.LastPause.TotalMilliseconds);
+                }
+
                 if (heartbeat.TryFire())
                 {
                     SendHeartbeats();
@@ -169,8 +178,10 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 DispatchRequeued();
                 PublishCounts();
 
+                // After a deferral, wait up to an interval (the heartbeats that arrived during the
+                // pause wake the poller at once) instead of returning for a deadline already passed.
                 var timeout = heartbeat.DueIn;
-                if (_registry.NextDeadlineIn is { } deadline && deadline < timeout)
+                if (!pauses.Deferred && _registry.NextDeadlineIn is { } deadline && deadline < timeout)
                 {
                     timeout = deadline;
                 }

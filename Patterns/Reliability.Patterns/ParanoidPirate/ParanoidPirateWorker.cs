@@ -171,6 +171,7 @@ public sealed class ParanoidPirateWorker
             }
 
             var liveness = new PeerLiveness(Options.Heartbeat, _time);
+            var pauses = new PauseGuard(Options.Heartbeat.Interval, _time);
             receive = socket.ReceiveAsync(session.Token).AsTask();
 
             // Bounded by the queue's liveness: without inbound traffic the session ends after the expiry timeout.
@@ -206,7 +207,11 @@ public sealed class ParanoidPirateWorker
                     (workEnvelope, work) = StartWork(pending.Dequeue(), session.Token);
                 }
 
-                if (liveness.IsExpired)
+                if (!pauses.MayExpire())
+                {
+                    ParanoidPirateLog.LoopPaused(_logger, "worker", pauses.LastPause.TotalMilliseconds);
+                }
+                else if (liveness.IsExpired)
                 {
                     ParanoidPirateLog.QueueSilent(_logger, name, Options.Endpoint, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
                     return;
@@ -224,7 +229,7 @@ public sealed class ParanoidPirateWorker
                 }
 
                 using var wake = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
-                var deadline = Task.Delay(liveness.NextDeadlineIn, _time, wake.Token);
+                var deadline = Task.Delay(pauses.Deferred ? Options.Heartbeat.Interval : liveness.NextDeadlineIn, _time, wake.Token);
                 await Task.WhenAny(receive, work ?? deadline, deadline).ConfigureAwait(false);
                 await wake.CancelAsync().ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
