@@ -78,13 +78,19 @@ internal sealed class Pipe
             Task wait;
             lock (_creditGate)
             {
+                var waiter = _creditWaiter ?? new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+                // Publish the waiter with a full fence, then look at the count again. ReleaseInbound
+                // decrements (a full fence) and then looks for a waiter without taking the lock, so
+                // either it sees this waiter or this re-check sees its decrement: no lost wake-up.
+                Interlocked.Exchange(ref _creditWaiter, waiter);
                 if (Volatile.Read(ref _inboundPending) < _receiveHighWaterMark)
                 {
+                    _creditWaiter = null;
                     return;
                 }
 
-                _creditWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wait = _creditWaiter.Task;
+                wait = waiter.Task;
             }
 
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
