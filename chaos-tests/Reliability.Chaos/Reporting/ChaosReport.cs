@@ -100,7 +100,7 @@ public static class ChaosReport
 
             if (r.Deployment.Length > 0)
             {
-                md.Append(r.Deployment).Append("\n\nworkload client: ").Append(r.Client).Append(CultureInfo.InvariantCulture, $"; seed {r.Seed}\n\n");
+                md.Append(r.Deployment).Append("\n\nworkload client: ").Append(r.Client).Append(CultureInfo.InvariantCulture, $"; seed {r.Seed}; the kit's longest scheduling stall {r.KitLagMs:F0} ms\n\n");
             }
 
             md.Append("![latency over time](").Append(svgName).Append(")\n\n");

@@ -65,6 +65,13 @@ public sealed record DeploymentOptions
     /// <summary>Majordomo protocol version of the workers and of the workload's clients (default MDP/0.1).</summary>
     public MdpVersion MdpVersion { get; init; } = MdpVersion.V01;
 
+    /// <summary>
+    /// Whether workers reach the broker through the worker-side <see cref="FaultProxy"/> (default
+    /// true). Without it, network faults on the worker link have no effect, but the workers' traffic
+    /// does not pass through the kit's process (useful to tell a kit stall from a system stall).
+    /// </summary>
+    public bool ProxyWorkers { get; init; } = true;
+
     /// <summary>Upper bound on starting the broker and getting a first reply (default 30 s).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -400,7 +407,7 @@ public sealed class Deployment : IAsyncDisposable
     {
         var values = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["endpoint"] = WorkerLink.Endpoint,
+            ["endpoint"] = Options.ProxyWorkers ? WorkerLink.Endpoint : $"tcp://127.0.0.1:{_ports[^1]}",
             ["service"] = Options.Service,
             ["heartbeat_ms"] = Ms(Options.Heartbeat),
             ["liveness"] = Options.Liveness.ToString(CultureInfo.InvariantCulture),

@@ -64,6 +64,13 @@ public sealed record ScenarioResult
     /// <summary>Timestamped notes of the fault steps and the runner.</summary>
     public IReadOnlyList<string> Notes { get; init; } = [];
 
+    /// <summary>
+    /// The longest scheduling delay seen inside the kit's own process (a 50 ms timer firing late), in
+    /// milliseconds. The clients and the fault proxies live there: a large value means the kit itself
+    /// stalled (CPU starvation, GC), which can look like a network stall to the peers.
+    /// </summary>
+    public double KitLagMs { get; init; }
+
     /// <summary>Retries the workload's clients made.</summary>
     public long Retries { get; init; }
 
