@@ -31,9 +31,9 @@ internal static class PirateTestKit
     public static ValueTask<Message> Echo(Message body, CancellationToken cancellationToken) => ValueTask.FromResult(body);
 
     /// <summary>
-    /// Receives with a deadline. Bounded by a cancellation token rather than the transport's finite
-    /// receive timeout (see the report: a finite-timeout receive that completes early crashes the
-    /// process when its timer fires later).
+    /// Receives with a deadline, bounded by a cancellation token. (Written this way because, before
+    /// transport commit b3797c3, a finite-timeout receive that completed early crashed the process
+    /// when its timer fired later.)
     /// </summary>
     public static async Task<Message?> TryReceiveAsync(ZmqSocket socket, TimeSpan timeout)
     {

@@ -11,6 +11,7 @@ public sealed class WorkerRegistryTests
     private static readonly RoutingKey A = Key("A");
     private static readonly RoutingKey B = Key("B");
     private static readonly RoutingKey C = Key("C");
+    private static readonly byte[] Client = [1, 2, 3];
 
     private readonly ManualTimeProvider _clock = new();
 
@@ -86,11 +87,25 @@ public sealed class WorkerRegistryTests
         registry.OnReady(B);
         registry.TryDispatch(Request("r1"), out _);
 
-        registry.OnReply(A).Should().Be(ReplyOutcome.Accepted);
+        registry.OnReply(A, Client).Should().Be(ReplyOutcome.Accepted);
 
         registry.ReadyCount.Should().Be(2);
         registry.TryDispatch(Request("r2"), out var next).Should().BeTrue();
         next.Should().Be(B, "A just worked, so B has waited longest");
+    }
+
+    [Fact]
+    public void OnReply_AddressedToAnotherClient_RejectedAndWorkerStaysBusy()
+    {
+        var registry = Create();
+        registry.OnReady(A);
+        registry.TryDispatch(Request("r1"), out _);
+
+        registry.OnReply(A, [9, 9, 9]).Should().Be(ReplyOutcome.WrongRequest);
+
+        registry.TryGetState(A, out var state).Should().BeTrue();
+        state.Should().Be(WorkerState.Busy, "the reply answers some older request, not the one the worker holds");
+        registry.OnReply(A, Client).Should().Be(ReplyOutcome.Accepted);
     }
 
     [Fact]
@@ -99,7 +114,7 @@ public sealed class WorkerRegistryTests
         var registry = Create();
         registry.OnReady(A);
 
-        registry.OnReply(A).Should().Be(ReplyOutcome.NotBusy);
+        registry.OnReply(A, Client).Should().Be(ReplyOutcome.NotBusy);
 
         registry.ReadyCount.Should().Be(1);
     }
@@ -109,7 +124,7 @@ public sealed class WorkerRegistryTests
     {
         var registry = Create();
 
-        registry.OnReply(A).Should().Be(ReplyOutcome.UnknownWorker);
+        registry.OnReply(A, Client).Should().Be(ReplyOutcome.UnknownWorker);
 
         registry.Count.Should().Be(0);
     }

@@ -298,11 +298,16 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 break;
 
             case WorkerCommand.Reply:
-                var outcome = _registry.OnReply(worker);
+                var outcome = _registry.OnReply(worker, message[1].Span);
                 if (outcome != ReplyOutcome.Accepted)
                 {
                     ParanoidPirateLog.UnexpectedReply(_logger, new PeerName(worker), outcome);
-                    PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", outcome == ReplyOutcome.NotBusy ? "worker_not_busy" : "unknown_worker"));
+                    PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", outcome switch
+                    {
+                        ReplyOutcome.NotBusy => "worker_not_busy",
+                        ReplyOutcome.WrongRequest => "wrong_request",
+                        _ => "unknown_worker",
+                    }));
                     Raise(QueueEventKind.ReplyDropped, worker);
                     break;
                 }

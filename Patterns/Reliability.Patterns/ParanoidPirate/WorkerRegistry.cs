@@ -50,6 +50,12 @@ internal enum ReplyOutcome
 
     /// <summary>The worker is unknown (expired, or a queue restart happened): the reply is dropped.</summary>
     UnknownWorker,
+
+    /// <summary>
+    /// The worker is busy, but the reply is addressed to another client than the request it holds
+    /// (an answer to an older, already given-up request): the reply is dropped, the worker stays busy.
+    /// </summary>
+    WrongRequest,
 }
 
 /// <summary>A client request as received on the frontend: <c>[client…][""][body…]</c> plus bookkeeping.</summary>
@@ -210,8 +216,12 @@ internal sealed class WorkerRegistry
         return true;
     }
 
-    /// <summary>Handles a reply: accepted only from a busy worker, which becomes the most recently used free worker.</summary>
-    public ReplyOutcome OnReply(RoutingKey worker)
+    /// <summary>
+    /// Handles a reply addressed to <paramref name="client"/> (its first envelope frame): accepted
+    /// only from a busy worker whose request came from that client; the worker then becomes the
+    /// most recently used free worker.
+    /// </summary>
+    public ReplyOutcome OnReply(RoutingKey worker, ReadOnlySpan<byte> client)
     {
         if (!_workers.TryGetValue(worker, out var entry))
         {
@@ -222,6 +232,11 @@ internal sealed class WorkerRegistry
         if (entry.State != WorkerState.Busy)
         {
             return ReplyOutcome.NotBusy;
+        }
+
+        if (!entry.Request!.Frames[0].Span.SequenceEqual(client))
+        {
+            return ReplyOutcome.WrongRequest;
         }
 
         MakeReady(entry);
