@@ -5,6 +5,7 @@ using static Reliability.Transport.Tests.Interop.InteropHelpers;
 namespace Reliability.Transport.Tests.Interop;
 
 /// <summary>Several libzmq peers on one of our sockets, identity reuse, REQ correlation and heartbeats.</summary>
+[Collection(ExclusiveCollection.Name)]
 public sealed class RoutingInteropTests
 {
     [PyZmqFact]

@@ -1,6 +1,7 @@
 namespace Reliability.Transport.Tests.Sockets;
 
 /// <summary>ZMTP 3.1 PING/PONG heartbeats (PROTOCOLS.md §1.7) and TCP keepalive options.</summary>
+[Collection(ExclusiveCollection.Name)]
 public sealed class HeartbeatTests
 {
     [Fact]
