@@ -41,6 +41,21 @@ public sealed class ProcessSupervisorTests
     }
 
     [Fact]
+    public async Task IsStillOurs_RunningThenKilled_TrueThenFalseAndSignalsAreNotSent()
+    {
+        await using var supervisor = new ProcessSupervisor();
+        var child = supervisor.Start("ticker", Ticker());
+        await child.WaitForOutputAsync(new Regex("started"), Wait);
+        child.IsStillOurs().Should().BeTrue();
+
+        child.Kill();
+        (await child.WaitForExitAsync(Wait)).Should().BeTrue();
+
+        child.IsStillOurs().Should().BeFalse();
+        child.Signal(ChildSignal.Kill).Should().BeFalse();
+    }
+
+    [Fact]
     public async Task Terminate_RunningChild_Exits()
     {
         await using var supervisor = new ProcessSupervisor();

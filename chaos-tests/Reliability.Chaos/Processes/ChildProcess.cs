@@ -20,10 +20,12 @@ public sealed class ChildProcess : IDisposable
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly StreamWriter? _log;
     private readonly TimeProvider _timeProvider;
+    private readonly string _markerEntry;
     private long _droppedLines;
     private int _exitCode = int.MinValue;
     private volatile bool _paused;
     private volatile bool _exitRequested;
+    private bool _disposed;
 
     internal ChildProcess(string name, int generation, ProgramCommand command, string marker, string? logDirectory, TimeProvider timeProvider)
     {
@@ -31,6 +33,7 @@ public sealed class ChildProcess : IDisposable
         Generation = generation;
         Command = command;
         _timeProvider = timeProvider;
+        _markerEntry = ProcessSupervisor.MarkerVariable + "=" + marker;
         var start = new ProcessStartInfo(command.FileName)
         {
             RedirectStandardOutput = true,
@@ -166,6 +169,13 @@ public sealed class ChildProcess : IDisposable
             _exitRequested = true;
         }
 
+        // Our exit notification can lag the real exit; never signal a PID the kernel has since given to someone else.
+        if (!IsStillOurs())
+        {
+            Note($"signal {signal} not sent: the process is gone");
+            return false;
+        }
+
         bool sent = PosixSignals.Send(Pid, signal);
         if (sent && signal == ChildSignal.Stop)
         {
@@ -178,6 +188,25 @@ public sealed class ChildProcess : IDisposable
 
         Note($"signal {signal} sent={sent}");
         return sent;
+    }
+
+    /// <summary>True while the PID still belongs to this child: the process exists and carries this supervisor's marker.</summary>
+    /// <returns>Whether signals may be sent to <see cref="Pid"/>.</returns>
+    public bool IsStillOurs()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return !HasExited;
+        }
+
+        try
+        {
+            return File.ReadAllText($"/proc/{Pid}/environ").Split('\0').Contains(_markerEntry, StringComparer.Ordinal);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Waits for the process to exit.</summary>
@@ -254,7 +283,10 @@ public sealed class ChildProcess : IDisposable
     {
         lock (_gate)
         {
-            _log?.WriteLine($"# [{_timeProvider.GetUtcNow():HH:mm:ss.fff}] {text}");
+            if (!_disposed)
+            {
+                _log?.WriteLine($"# [{_timeProvider.GetUtcNow():HH:mm:ss.fff}] {text}");
+            }
         }
     }
 
@@ -263,6 +295,7 @@ public sealed class ChildProcess : IDisposable
     {
         lock (_gate)
         {
+            _disposed = true;
             _log?.Dispose();
         }
 
@@ -287,7 +320,10 @@ public sealed class ChildProcess : IDisposable
             }
 
             _lines.Add(line);
-            _log?.WriteLine(line);
+            if (!_disposed)
+            {
+                _log?.WriteLine(line);
+            }
             foreach (var waiter in _waiters)
             {
                 if (waiter.Pattern.IsMatch(line))
@@ -331,7 +367,10 @@ public sealed class ChildProcess : IDisposable
             _exitCode = code;
             _paused = false;
             waiting = [.. _waiters.Select(w => w.Done)];
-            _log?.WriteLine($"# [{_timeProvider.GetUtcNow():HH:mm:ss.fff}] exited with code {code}");
+            if (!_disposed)
+            {
+                _log?.WriteLine($"# [{_timeProvider.GetUtcNow():HH:mm:ss.fff}] exited with code {code}");
+            }
         }
 
         _exited.TrySetResult();

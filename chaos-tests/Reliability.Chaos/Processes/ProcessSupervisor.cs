@@ -148,7 +148,8 @@ public sealed class ProcessSupervisor : IAsyncDisposable
             foreach (var child in running)
             {
                 var left = grace - _timeProvider.GetElapsedTime(deadline);
-                if (!await child.WaitForExitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero).ConfigureAwait(false))
+                // The exit is noticed late on a loaded machine (output drained first), so ask the kernel before calling it forced.
+                if (!await child.WaitForExitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero).ConfigureAwait(false) && IsAlive(child.Pid))
                 {
                     forced.Add(child);
                 }
@@ -192,6 +193,21 @@ public sealed class ProcessSupervisor : IAsyncDisposable
         }
 
         return [.. leaked.Order()];
+    }
+
+    /// <summary>True while the process runs (or is stopped); false once it exited, even if not yet reaped.</summary>
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            string stat = File.ReadAllText($"/proc/{pid}/stat");
+            char state = stat[stat.LastIndexOf(')') + 2];
+            return state is not ('Z' or 'X');
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or IndexOutOfRangeException)
+        {
+            return false;
+        }
     }
 
     private static int? ParentOf(int pid)
@@ -265,7 +281,7 @@ public sealed class ProcessSupervisor : IAsyncDisposable
         {
             foreach (var child in supervisor.AllChildren)
             {
-                if (!child.HasExited)
+                if (!child.HasExited && child.IsStillOurs())
                 {
                     try
                     {
