@@ -53,32 +53,17 @@ internal sealed class AsyncQueue<T>
     }
 
     /// <summary>Adds an item unless the queue is full or completed.</summary>
-    public bool TryEnqueue(T item)
-    {
-        TaskCompletionSource? wake;
-        lock (_gate)
-        {
-            if (_completed || (_capacity > 0 && _items.Count >= _capacity))
-            {
-                return false;
-            }
-
-            _items.Enqueue(item);
-            wake = _readable;
-            _readable = null;
-        }
-
-        wake?.TrySetResult();
-        return true;
-    }
+    public bool TryEnqueue(T item) => Enqueue(item, respectCapacity: true);
 
     /// <summary>Adds an item regardless of capacity (protocol traffic such as subscriptions, which must not be lost); false once completed.</summary>
-    public bool ForceEnqueue(T item)
+    public bool ForceEnqueue(T item) => Enqueue(item, respectCapacity: false);
+
+    private bool Enqueue(T item, bool respectCapacity)
     {
         TaskCompletionSource? wake;
         lock (_gate)
         {
-            if (_completed)
+            if (_completed || (respectCapacity && _capacity > 0 && _items.Count >= _capacity))
             {
                 return false;
             }
