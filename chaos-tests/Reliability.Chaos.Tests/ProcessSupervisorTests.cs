@@ -135,7 +135,9 @@ public sealed class ProcessSupervisorTests
 
         await act.Should().ThrowAsync<InvalidOperationException>();
         (await child.WaitForExitAsync(Wait)).Should().BeTrue();
+        await child.OutputClosed.WaitAsync(Wait);
         child.ExitCode.Should().Be(3);
+        child.GetOutput().Should().Equal("bye");
         child.ExitRequested.Should().BeFalse();
     }
 

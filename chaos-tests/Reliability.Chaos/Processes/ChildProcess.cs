@@ -18,6 +18,7 @@ public sealed class ChildProcess : IDisposable
     private readonly List<string> _lines = [];
     private readonly List<(Regex Pattern, TaskCompletionSource<string> Done)> _waiters = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly StreamWriter? _log;
     private readonly TimeProvider _timeProvider;
     private readonly string _markerEntry;
@@ -26,6 +27,7 @@ public sealed class ChildProcess : IDisposable
     private volatile bool _paused;
     private volatile bool _exitRequested;
     private bool _disposed;
+    private bool _outputClosed;
 
     internal ChildProcess(string name, int generation, ProgramCommand command, string marker, string? logDirectory, TimeProvider timeProvider)
     {
@@ -108,6 +110,9 @@ public sealed class ChildProcess : IDisposable
 
     /// <summary>A task that completes when the process has exited.</summary>
     public Task Exited => _exited.Task;
+
+    /// <summary>A task that completes when the process has exited and all its output lines are captured.</summary>
+    public Task OutputClosed => _drained.Task;
 
     /// <summary>Number of output lines captured so far (including dropped old ones).</summary>
     public long LineCount
@@ -252,7 +257,7 @@ public sealed class ChildProcess : IDisposable
                 }
             }
 
-            if (HasExited)
+            if (_outputClosed)
             {
                 throw new InvalidOperationException($"{Name} (pid {Pid}) exited with code {_exitCode} before printing /{pattern}/:\n{OutputTail()}");
             }
@@ -293,6 +298,12 @@ public sealed class ChildProcess : IDisposable
     /// <summary>Releases the process handle and the log file (the process must have exited, or it keeps running).</summary>
     public void Dispose()
     {
+        if (HasExited)
+        {
+            // Let the last output lines reach the log file (bounded).
+            _drained.Task.Wait(TimeSpan.FromSeconds(5));
+        }
+
         lock (_gate)
         {
             _disposed = true;
@@ -344,11 +355,11 @@ public sealed class ChildProcess : IDisposable
 
     private void OnExited()
     {
+        // The exit is published at once; draining the last output lines can take a moment on a
+        // loaded machine and must not delay restarts, so it happens afterwards (see _drained).
         int code;
         try
         {
-            // Also drains the asynchronous output readers, so the last lines are captured.
-            _process.WaitForExit();
             code = _process.ExitCode;
         }
         catch (InvalidOperationException)
@@ -356,7 +367,6 @@ public sealed class ChildProcess : IDisposable
             code = -1;
         }
 
-        List<TaskCompletionSource<string>> waiting;
         lock (_gate)
         {
             if (_exited.Task.IsCompleted)
@@ -366,17 +376,39 @@ public sealed class ChildProcess : IDisposable
 
             _exitCode = code;
             _paused = false;
-            waiting = [.. _waiters.Select(w => w.Done)];
-            if (!_disposed)
-            {
-                _log?.WriteLine($"# [{_timeProvider.GetUtcNow():HH:mm:ss.fff}] exited with code {code}");
-            }
         }
 
         _exited.TrySetResult();
-        foreach (var done in waiting)
+        _ = Task.Run(async () =>
         {
-            done.TrySetException(new InvalidOperationException($"{Name} (pid {Pid}) exited with code {code}:\n{OutputTail()}"));
-        }
+            try
+            {
+                // Only the parameterless overload waits for the asynchronous output readers to reach
+                // end of stream; bounded here in case a grandchild kept the pipe open.
+                await Task.Run(_process.WaitForExit).WaitAsync(TimeSpan.FromSeconds(10), _timeProvider).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or TimeoutException)
+            {
+                // Disposed meanwhile, or the pipe stays open: the lines so far are all we get.
+            }
+
+            List<TaskCompletionSource<string>> waiting;
+            lock (_gate)
+            {
+                _outputClosed = true;
+                waiting = [.. _waiters.Select(w => w.Done)];
+                if (!_disposed)
+                {
+                    _log?.WriteLine($"# [{_timeProvider.GetUtcNow():HH:mm:ss.fff}] exited with code {code}");
+                }
+            }
+
+            foreach (var done in waiting)
+            {
+                done.TrySetException(new InvalidOperationException($"{Name} (pid {Pid}) exited with code {code}:\n{OutputTail()}"));
+            }
+
+            _drained.TrySetResult();
+        });
     }
 }
