@@ -24,8 +24,9 @@ public static class ChaosCommandLine
                Names and descriptions of the scenarios.
 
         Templates point a role at your own program; placeholders: {endpoint} {service} {heartbeat_ms}
-        {liveness} {slow_ms} for workers, {bind} {port} {frontend} {backend} {heartbeat_ms} {liveness}
-        for brokers and queues. Example: --worker-command "python3 my_worker.py {endpoint} {service}"
+        {liveness} {slow_ms} {mdp} for workers, {bind} {port} {frontend} {backend} {heartbeat_ms}
+        {liveness} for brokers and queues. Workers must echo the request body.
+        Example: --worker-command "python3 my_worker.py {endpoint} {service}"
         """;
 
     /// <summary>Runs the command line.</summary>
