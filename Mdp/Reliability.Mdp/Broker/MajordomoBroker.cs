@@ -64,6 +64,9 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
             RouterMandatory = true,
             RouterHandover = true,
             Linger = options.ShutdownTimeout,
+
+            // The broker loop never blocks: it runs on the I/O thread that delivered the message.
+            InlineReceiveContinuations = true,
         };
         _socket = new RouterSocket(socketOptions, loggerFactory, _time);
         _core = new BrokerCore(options, new SocketSender(_socket), _time, _logger, _metrics);
