@@ -252,12 +252,25 @@ internal sealed partial class BrokerCore
     private void OnInvalidMessage(ReadOnlyMemory<byte> sender, string error)
     {
         _metrics.InvalidMessage();
-        BrokerLog.InvalidMessage(_logger, new PeerId(sender), error);
+        if (_invalidMessageLog.TryTake())
+        {
+            ReportSuppressedInvalidMessages();
+            BrokerLog.InvalidMessage(_logger, new PeerId(sender), error);
+        }
 
         // RFC 7: the broker SHOULD treat the sender of an invalid message as invalid.
         if (!sender.IsEmpty && _workerLookup.TryGetValue(sender.Span, out var worker))
         {
             Violate(worker, "an invalid message");
+        }
+    }
+
+    private void ReportSuppressedInvalidMessages()
+    {
+        long suppressed = _invalidMessageLog.TakeSuppressed();
+        if (suppressed > 0)
+        {
+            BrokerLog.InvalidMessagesSuppressed(_logger, suppressed, InvalidMessageLinesPerSecond);
         }
     }
 

@@ -61,6 +61,9 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 3030, Level = LogLevel.Warning, Message = "Invalid message from {PeerId} dropped: {Error}")]
     public static partial void InvalidMessage(ILogger logger, PeerId peerId, string error);
 
+    [LoggerMessage(EventId = 3034, Level = LogLevel.Warning, Message = "{Count} more invalid message(s) dropped without a log line (at most {PerSecond} are logged per second; the invalid-message metric counts them all)")]
+    public static partial void InvalidMessagesSuppressed(ILogger logger, long count, int perSecond);
+
     [LoggerMessage(EventId = 3031, Level = LogLevel.Debug, Message = "Service '{Service}' created")]
     public static partial void ServiceCreated(ILogger logger, string service);
 
