@@ -15,6 +15,9 @@ internal enum WorkerRemoval
     /// <summary>A send failed: its connection is gone or its queue is full.</summary>
     Unreachable,
 
+    /// <summary>Its connection ended (the socket said so) and no other connection has its routing id.</summary>
+    ConnectionLost,
+
     /// <summary>It broke the protocol (second READY, reply while idle or for another client, invalid message); DISCONNECT sent.</summary>
     Violation,
 }
@@ -213,6 +216,10 @@ internal sealed partial class BrokerCore
             case WorkerRemoval.Unreachable:
                 BrokerLog.WorkerUnreachable(_logger, worker.Id, service.Name, state);
                 _metrics.WorkerExpired("unreachable");
+                break;
+            case WorkerRemoval.ConnectionLost:
+                BrokerLog.WorkerConnectionLost(_logger, worker.Id, service.Name, state);
+                _metrics.WorkerExpired("connection_lost");
                 break;
             default:
                 BrokerLog.WorkerDisconnected(_logger, worker.Id, service.Name, state);

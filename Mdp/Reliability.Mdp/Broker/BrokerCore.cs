@@ -99,6 +99,27 @@ internal sealed partial class BrokerCore
 
     private long Now => _time.GetTimestamp();
 
+    /// <summary>
+    /// The connection of the peer with routing id <paramref name="id"/> ended (the socket's
+    /// Disconnected event). A worker that is gone is removed at once and its request requeued,
+    /// instead of after its expiry. The worker is probed with a HEARTBEAT first: after a handover the
+    /// id already belongs to a newer connection of the same worker, which must be kept (and for which
+    /// a heartbeat is harmless).
+    /// </summary>
+    public void OnPeerDisconnected(ReadOnlyMemory<byte> id)
+    {
+        if (_stopped || !_workerLookup.TryGetValue(id.Span, out var worker))
+        {
+            return;
+        }
+
+        var probe = SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerHeartbeat.Instance, worker.Version));
+        if (probe == BrokerSendResult.Unreachable)
+        {
+            LoseWorker(worker, WorkerRemoval.ConnectionLost);
+        }
+    }
+
     /// <summary>Handles one message received on the ROUTER. Never throws for bad input from a peer.</summary>
     public void OnMessage(Message message)
     {

@@ -34,6 +34,9 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "Worker {WorkerId} of service '{Service}' is unreachable (connection gone or queue full) while {State}; removed")]
     public static partial void WorkerUnreachable(ILogger logger, RoutingKey workerId, string service, WorkerState state);
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Warning, Message = "Worker {WorkerId} of service '{Service}' lost its connection while {State}; removed")]
+    public static partial void WorkerConnectionLost(ILogger logger, RoutingKey workerId, string service, WorkerState state);
+
     [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Worker {WorkerId} of service '{Service}' sent {Command} while {State}: protocol violation, DISCONNECT sent")]
     public static partial void WorkerViolation(ILogger logger, RoutingKey workerId, string service, string command, WorkerState state);
 
