@@ -281,23 +281,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     private void RouteReply(Message reply)
     {
         var client = reply[0];
-        string? reason = null;
-        try
-        {
-            // Zero timeout: the loop never blocks on one slow client.
-            var sent = _frontend.TrySendAsync(reply, TimeSpan.Zero);
-            if (!sent.IsCompletedSuccessfully || !sent.Result)
-            {
-                reason = "client_queue_full";
-            }
-        }
-        catch (HostUnreachableException)
-        {
-            // The client disconnected (e.g. a Lazy Pirate client that timed out and reopened its socket).
-            reason = "client_gone";
-        }
-
-        if (reason is null)
+        if (_sockets.TrySendToClient(reply) is not { } reason)
         {
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             return;

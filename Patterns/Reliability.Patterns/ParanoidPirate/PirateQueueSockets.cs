@@ -85,6 +85,23 @@ internal sealed class PirateQueueSockets : IAsyncDisposable
         return _run;
     }
 
+    /// <summary>Hands a reply to its client without waiting: <see langword="null"/> when sent, otherwise why not (a metric tag).</summary>
+    /// <param name="reply">The reply, its client's routing id first.</param>
+    public string? TrySendToClient(Message reply)
+    {
+        try
+        {
+            // Zero timeout: the loop never blocks on one slow client.
+            var sent = Frontend.TrySendAsync(reply, TimeSpan.Zero);
+            return sent.IsCompletedSuccessfully && sent.Result ? null : "client_queue_full";
+        }
+        catch (HostUnreachableException)
+        {
+            // The client disconnected (e.g. a Lazy Pirate client that timed out and reopened its socket).
+            return "client_gone";
+        }
+    }
+
     /// <summary>Closes both sockets; the loop calls it on its way out, disposal again (idempotent).</summary>
     public async ValueTask CloseAsync()
     {

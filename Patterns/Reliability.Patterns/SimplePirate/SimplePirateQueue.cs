@@ -166,21 +166,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
     private void RouteReply(Message reply)
     {
         var client = reply[0];
-        string? reason = null;
-        try
-        {
-            var sent = _frontend.TrySendAsync(reply, TimeSpan.Zero);
-            if (!sent.IsCompletedSuccessfully || !sent.Result)
-            {
-                reason = "client_queue_full";
-            }
-        }
-        catch (HostUnreachableException)
-        {
-            reason = "client_gone";
-        }
-
-        if (reason is null)
+        if (_sockets.TrySendToClient(reply) is not { } reason)
         {
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
             return;
