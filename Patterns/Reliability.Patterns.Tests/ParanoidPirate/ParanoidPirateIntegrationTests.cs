@@ -23,15 +23,8 @@ public sealed class ParanoidPirateIntegrationTests
         await registered.WaitAsync(PirateTestKit.Wait);
 
         var ledger = new AnswerLedger();
-        var requests = Enumerable.Range(0, 4).SelectMany(c => Enumerable.Range(0, 25).Select(i => $"c{c}-r{i}")).ToList();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
-        {
-            await using var client = new TestClient(queue.FrontendEndpoint!, PirateTestKit.Wait, attempts: 1);
-            foreach (var body in requests.Where(r => r.StartsWith($"c{c}-", StringComparison.Ordinal)))
-            {
-                ledger.Record(body, await client.RequestAsync(body));
-            }
-        }))).WaitAsync(PirateTestKit.Wait);
+        var requests = Enumerable.Range(0, 25).SelectMany(i => Enumerable.Range(0, 4).Select(c => $"c{c}-r{i}")).ToList();
+        await ledger.SendFromClientsAsync(queue.FrontendEndpoint!, requests, clients: 4);
 
         ledger.ShouldHaveExactlyOnce(requests);
         queue.WorkerCount.Should().Be(3, log.ToString());
@@ -158,14 +151,7 @@ public sealed class ParanoidPirateIntegrationTests
 
         var ledger = new AnswerLedger();
         var requests = Enumerable.Range(0, 20).Select(i => $"r{i}").ToList();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
-        {
-            await using var client = new TestClient(queue.FrontendEndpoint!, PirateTestKit.Wait, attempts: 1);
-            for (int i = c; i < requests.Count; i += 4)
-            {
-                ledger.Record(requests[i], await client.RequestAsync(requests[i]));
-            }
-        }))).WaitAsync(PirateTestKit.Wait);
+        await ledger.SendFromClientsAsync(queue.FrontendEndpoint!, requests, clients: 4);
 
         (await slowRequest.WaitAsync(PirateTestKit.Wait)).Should().Be("slow:long");
         ledger.ShouldHaveExactlyOnce(requests);
