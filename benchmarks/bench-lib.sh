@@ -14,7 +14,10 @@ cleanup() {
     for pid in "${PIDS[@]}"; do
         kill "$pid" 2>/dev/null || true
     done
-    [[ -n $WORK ]] && rm -rf "$WORK"
+    # An if, not [[ ]] &&: under set -e a failing last command would change the script's exit code.
+    if [[ -n $WORK ]]; then
+        rm -rf "$WORK"
+    fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
