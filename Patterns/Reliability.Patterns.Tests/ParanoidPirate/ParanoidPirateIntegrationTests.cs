@@ -332,6 +332,37 @@ public sealed class ParanoidPirateIntegrationTests
     }
 
     [Fact]
+    public async Task ParanoidPirateWorker_ConnectionReset_StartsAfreshWithoutWaitingOutItsLiveness()
+    {
+        // Liveness 30 s x 3: within the test's wait only the lost connection can start a second session.
+        var router = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero });
+        string endpoint = router.Bind(PirateTestKit.AnyPort);
+        var secondSession = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int sessions = 0;
+        var worker = new ParanoidPirateWorker(PirateTestKit.Echo, new ParanoidPirateWorkerOptions
+        {
+            Endpoint = endpoint,
+            Heartbeat = PirateTestKit.FastHeartbeat with { Interval = TimeSpan.FromSeconds(30), Liveness = 3 },
+        });
+        worker.SessionStarted += _ =>
+        {
+            if (Interlocked.Increment(ref sessions) == 2)
+            {
+                secondSession.TrySetResult();
+            }
+        };
+        await using var run = Running.Start(worker.RunAsync);
+        (await PirateTestKit.ReceiveAsync(router))[1].ToArray().Should().Equal(Ready);
+
+        await router.DisposeAsync();
+        await using var again = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero });
+        again.Bind(endpoint);
+
+        await secondSession.Task.WaitAsync(PirateTestKit.Wait);
+        (await PirateTestKit.ReceiveAsync(again))[1].ToArray().Should().Equal(Ready, "the fresh session registers at once");
+    }
+
+    [Fact]
     public async Task ParanoidPirateWorker_StartedLongBeforeItsQueue_JoinsOnItsFirstConnection()
     {
         // Nothing listens on the port yet; the worker's clock is manual so "long before" costs nothing.
