@@ -193,6 +193,24 @@ public sealed class MajordomoWorkerTests
     }
 
     [Fact]
+    public async Task BrokerConnectionLost_ReRegistersWithoutWaitingForSilence()
+    {
+        // Heartbeat 30 s: within the test's wait only the lost connection can bring a second READY.
+        var broker = MiniBroker.Start();
+        string endpoint = broker.Endpoint;
+        await using var worker = new MajordomoWorker(Options(broker, heartbeat: TimeSpan.FromSeconds(30)));
+        worker.Start();
+        var first = await broker.ExpectAsync<WorkerReady>();
+
+        await broker.DisposeAsync();
+        await using var restarted = MiniBroker.Start(bind: endpoint);
+
+        var second = await restarted.ExpectAsync<WorkerReady>();
+        second.Sender.Should().NotBe(first.Sender, "a fresh socket registers");
+        worker.Statistics.BrokerSilences.Should().Be(0);
+    }
+
+    [Fact]
     public async Task BrokerRestart_SameEndpoint_WorkerReRegistersAndServes()
     {
         var broker = MiniBroker.Start(relay: true);

@@ -125,6 +125,18 @@ public sealed class WorkerLivenessTests
     }
 
     [Fact]
+    public void ReconnectDelay_ConnectionLostFromBrokerThatKnewUs_ImmediateAndBacksOffOtherwise()
+    {
+        var liveness = Create();
+        liveness.Connected();
+        liveness.Received(provesRegistration: true);
+        liveness.ReconnectDelay(SessionEnd.ConnectionLost).Should().Be(TimeSpan.Zero);
+
+        liveness.Connected();
+        liveness.ReconnectDelay(SessionEnd.ConnectionLost).Should().Be(Interval, "a broker that drops us before answering is not hammered");
+    }
+
+    [Fact]
     public void ReconnectDelay_DisconnectRightAfterReady_BacksOff()
     {
         var liveness = Create();

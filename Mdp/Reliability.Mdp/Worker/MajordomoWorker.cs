@@ -361,6 +361,9 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
                         Interlocked.Increment(ref _brokerDisconnects);
                         WorkerLog.BrokerDisconnected(_logger, Options.Service, Options.BrokerEndpoint, delay.TotalMilliseconds);
                         break;
+                    case SessionEnd.ConnectionLost:
+                        WorkerLog.ConnectionLost(_logger, Options.Service, Options.BrokerEndpoint, delay.TotalMilliseconds);
+                        break;
                 }
 
                 // After a handler failure the broker must hear DISCONNECT to requeue the request; after
@@ -406,6 +409,16 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         }
 
         var connection = new Connection(id, socket);
+
+        // The broker knows a worker by its connection: once that ends, waiting for DISCONNECT or for
+        // the broker's silence only delays the fresh registration that follows anyway.
+        socket.EventRaised += (_, e) =>
+        {
+            if (e.Kind == SocketEventKind.Disconnected)
+            {
+                connection.Abort(SessionEnd.ConnectionLost);
+            }
+        };
         Volatile.Write(ref _connection, connection);
         return connection;
     }

@@ -11,6 +11,9 @@ internal enum SessionEnd
     /// <summary>The broker sent DISCONNECT (e.g. it restarted and did not know us).</summary>
     BrokerDisconnected,
 
+    /// <summary>The connection to the broker ended (broker stopped or restarted, connection reset): it forgot us with it.</summary>
+    ConnectionLost,
+
     /// <summary>The request handler failed; the broker must be told so that it requeues the request.</summary>
     HandlerFailed,
 
@@ -111,12 +114,13 @@ internal sealed class WorkerLiveness
 
     /// <summary>
     /// How long to wait before the next connection after one ended for <paramref name="end"/>. A DISCONNECT
-    /// from a broker that had accepted us is how a broker restart shows itself, so re-register at once; a
-    /// DISCONNECT right after READY (the broker refuses us), silence and handler failures back off.
+    /// or a lost connection from a broker that had accepted us is how a broker restart shows itself, so
+    /// re-register at once (the fresh socket waits for the broker to listen again); the same right after
+    /// READY (the broker refuses us or keeps dropping us), silence and handler failures back off.
     /// </summary>
     public TimeSpan ReconnectDelay(SessionEnd end)
     {
-        if (end == SessionEnd.BrokerDisconnected && _brokerAnswered)
+        if ((end is SessionEnd.BrokerDisconnected or SessionEnd.ConnectionLost) && _brokerAnswered)
         {
             _backoff.Reset();
             return TimeSpan.Zero;

@@ -35,6 +35,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 3209, Level = LogLevel.Critical, Message = "Worker for '{Service}': connection loop failed")]
     public static partial void LoopFailed(ILogger logger, string service, Exception exception);
 
+    [LoggerMessage(EventId = 3211, Level = LogLevel.Warning, Message = "Worker for '{Service}': connection to the broker at {Endpoint} lost, re-registering on a fresh socket in {Delay} ms")]
+    public static partial void ConnectionLost(ILogger logger, string service, string endpoint, double delay);
+
     [LoggerMessage(EventId = 3210, Level = LogLevel.Debug, Message = "Worker for '{Service}': stale request from connection #{RequestConnection} skipped (now on #{Connection})")]
     public static partial void StaleRequest(ILogger logger, string service, long requestConnection, long connection);
 }
