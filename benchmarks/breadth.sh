@@ -5,7 +5,7 @@
 #
 # Environment (all optional):
 #   TRANSPORTS="tcp ipc inproc"   transports of the thr/lat table
-#   SUBS="1 2 4"                  subscriber counts of the PUB/SUB table
+#   SUBS="1 2 4"                  subscriber counts of the PUB/SUB table (empty: none)
 #   PUBSUB_TRANSPORT=tcp          transport of the PUB/SUB table (tcp or ipc)
 #   REPEAT=3                      runs per cell, libzmq and ours alternating; the table shows the median
 #   THR_SCALE=1                   multiplies every throughput COUNT: 2,000,000 at 16 B, 200,000 at
@@ -23,7 +23,7 @@ source "$HERE/bench-lib.sh"
 
 ART=${BENCH_ARTIFACTS:-/tmp/art-bench}
 TRANSPORTS=${TRANSPORTS:-"tcp ipc inproc"}
-SUBS=${SUBS:-"1 2 4"}
+SUBS=${SUBS-"1 2 4"} # empty: no PUB/SUB table
 PUBSUB_TRANSPORT=${PUBSUB_TRANSPORT:-tcp}
 REPEAT=${REPEAT:-3}
 THR_SCALE=${THR_SCALE:-1}
