@@ -559,6 +559,40 @@ public sealed class InprocTests
         await push.DisposeAsync().AsTask().Within();
     }
 
+    [Fact]
+    public async Task Inproc_ProxyFromTcpClientsToInprocWorkers_RequestsAnswered()
+    {
+        string backendName = NewName();
+        await using var frontend = new RouterSocket();
+        string frontendEndpoint = frontend.Bind("tcp://127.0.0.1:0");
+        await using var backend = new DealerSocket();
+        backend.Bind(backendName);
+        await using var worker = new ReplySocket();
+        worker.Connect(backendName);
+        using var stop = new CancellationTokenSource(TestTimeouts.Long);
+        var proxy = Proxy.RunAsync(frontend, backend, cancellationToken: stop.Token);
+        var serving = Task.Run(async () =>
+        {
+            for (int i = 0; i < 3; i++)
+            {
+                var request = await worker.ReceiveAsync(stop.Token);
+                await worker.SendAsync(Message.FromStrings("re: " + request.GetString(0)), stop.Token);
+            }
+        });
+        await using var client = new RequestSocket();
+        client.Connect(frontendEndpoint);
+
+        for (int i = 0; i < 3; i++)
+        {
+            await client.SendAsync(Message.FromStrings($"q{i}")).AsTask().Within();
+            (await client.ReceiveWithin()).GetString(0).Should().Be($"re: q{i}");
+        }
+
+        await serving.Within();
+        await stop.CancelAsync();
+        await proxy.Invoking(p => p.Within()).Should().ThrowAsync<OperationCanceledException>();
+    }
+
     /// <summary>
     /// Everything the socket receives until it stays quiet for <see cref="TestTimeouts.Short"/>. How many
     /// messages a dropping socket lets through depends on how fast the link moved them while the sender
