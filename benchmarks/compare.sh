@@ -14,6 +14,9 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench-lib.sh
+source "$HERE/bench-lib.sh"
+
 ART=${BENCH_ARTIFACTS:-/tmp/art-bench}
 SIZES=${SIZES:-"16 256 4096 65536"}
 LAT_COUNT=${LAT_COUNT:-20000}
@@ -21,8 +24,6 @@ THR_SCALE=${THR_SCALE:-1}
 REPEAT=${REPEAT:-3}
 CROSS=${CROSS:-one}
 RUN_TIMEOUT=120
-PYTHON=/usr/bin/python3
-[[ -x $PYTHON ]] || PYTHON=python3
 
 if ! [[ $REPEAT =~ ^[1-9][0-9]?$ ]]; then
     echo "compare.sh: REPEAT must be 1..99 (was '$REPEAT')" >&2
@@ -38,18 +39,6 @@ LIBZMQ="$HERE/comparator/build/zmqperf"
 OURS="$ART/bin/Reliability.Benchmarks/release/Reliability.Benchmarks"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare-bench.XXXXXX")
 
-# Only the processes this script started are ever signalled: their pids are kept here.
-declare -a PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 if [[ ${SKIP_BUILD:-0} != 1 ]]; then
     echo "building libzmq comparator..." >&2
     make -s -C "$HERE/comparator" >&2
@@ -63,44 +52,6 @@ for exe in "$LIBZMQ" "$OURS"; do
     fi
 done
 
-# Ports handed out in this run, so two runs never reuse one even if the OS would allow it.
-declare -A USED_PORTS=()
-free_port() {
-    local port tries
-    for tries in 1 2 3 4 5 6 7 8 9 10; do
-        port=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-        if [[ -z ${USED_PORTS[$port]:-} ]]; then
-            USED_PORTS[$port]=1
-            echo "$port"
-            return 0
-        fi
-    done
-    echo "compare.sh: no free port found" >&2
-    return 1
-}
-
-# Waits (bounded, 10 s) until something listens on the port, so the connecting side does not
-# spend a reconnect interval inside the measurement. Returns 1 if the binder died or never bound.
-wait_listening() {
-    local port=$1 pid=$2 i
-    for ((i = 0; i < 200; i++)); do
-        if [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
-            return 0
-        fi
-        kill -0 "$pid" 2>/dev/null || return 1
-        sleep 0.05
-    done
-    return 1
-}
-
-forget_pid() {
-    local keep=() p
-    for p in "${PIDS[@]}"; do
-        [[ $p == "$1" ]] || keep+=("$p")
-    done
-    PIDS=("${keep[@]+"${keep[@]}"}")
-}
-
 # run_pair NAME BINDER_EXE CONNECTER_EXE MODE BIND_ROLE CONNECT_ROLE SIZE COUNT
 # Sets LINE to the result line of the measuring side (thr: the receiver; lat: the pinger) and
 # returns 0, or returns 1 with the reason on stderr. Not run in a subshell, so that PIDS stays
@@ -112,7 +63,8 @@ run_pair() {
     local port ep bpid cpid brc=0 crc=0 line
     LINE=""
     CPU=""
-    port=$(free_port) || return 1
+    free_port || return 1
+    port=$FREE_PORT
     ep="tcp://127.0.0.1:$port"
     timeout "$RUN_TIMEOUT" "$bexe" "$mode" "$brole" "$ep" "$size" "$count" >"$WORK/$name.b.out" 2>"$WORK/$name.b.err" &
     bpid=$!
@@ -145,9 +97,6 @@ run_pair() {
     LINE=$line
 }
 
-thr_rate() { sed -n 's/^thr: .* s: \([0-9]*\) msg\/s, .*/\1/p' <<<"$1"; }
-lat_p50() { sed -n 's/^lat: .* p50 \([0-9.]*\) us, .*/\1/p' <<<"$1"; }
-
 # COUNT per size: a few seconds at most for libzmq on loopback (about 1.3 GB at 64 KiB).
 thr_count() {
     local size=$1 base
@@ -165,19 +114,8 @@ thr_count() {
     echo "$base"
 }
 
-ratio() { # ours / libzmq, or "-" if either is missing
-    if [[ -z $1 || -z $2 ]]; then
-        echo "-"
-    else
-        awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'
-    fi
-}
-
 failures=0
 declare -A R=() C=()
-# Median of whitespace-separated numbers (the lower middle one for an even count).
-median() { tr -s ' ' '\n' | awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
-
 # run KEY EXTRACTOR run_pair-args...: REPEAT runs; R[KEY] = median of the extracted values, or
 # empty if any run failed (a flaky failure is a finding, not noise to hide).
 run() {

@@ -1,8 +1,11 @@
 using System.Runtime.InteropServices;
 using Reliability.Mdp.Broker.Service;
+using Reliability.Transport;
 
 // mdbroker: the Majordomo broker service. SIGINT and SIGTERM stop it gracefully: every worker gets
 // DISCONNECT and the process exits within a second.
+// The broker loop never blocks, so socket completions may run on .NET's event threads (no hand-off).
+TransportHost.UseInlineSocketCompletions();
 using var shutdown = new CancellationTokenSource();
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

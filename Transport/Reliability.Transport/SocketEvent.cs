@@ -64,6 +64,11 @@ public sealed record SocketEvent(SocketEventKind Kind, string Endpoint)
     /// <summary>Delay before the next connection attempt, for <see cref="SocketEventKind.ConnectRetried"/>.</summary>
     public TimeSpan? RetryIn { get; init; }
 
-    /// <summary>The peer's routing id (its Identity, or a generated one on ROUTER), once known.</summary>
+    /// <summary>
+    /// The peer's routing id (its Identity, or a generated one on ROUTER), once known: set for
+    /// <see cref="SocketEventKind.HandshakeSucceeded"/> and <see cref="SocketEventKind.Disconnected"/>.
+    /// A ROUTER may already route the same id to a newer connection (handover) when the old one's
+    /// Disconnected is raised.
+    /// </summary>
     public ReadOnlyMemory<byte> PeerRoutingId { get; init; }
 }

@@ -36,6 +36,15 @@ public sealed record SocketOptions
     /// <summary>Whether a connecting socket reconnects at all after losing its peer (default true).</summary>
     public bool Reconnect { get; init; } = true;
 
+    /// <summary>
+    /// When true, a <c>ReceiveAsync</c> that is waiting resumes on the I/O thread that delivered the
+    /// message instead of on a thread-pool thread: one thread hop less per wake-up (default false).
+    /// Only for loops that never block after the await (no synchronous waits, no long computation):
+    /// the delivering connection reads nothing more until the continuation yields. The Majordomo
+    /// broker, worker and asynchronous client loops use it.
+    /// </summary>
+    public bool InlineReceiveContinuations { get; init; }
+
     /// <summary>Time allowed for greeting and READY exchange (default 30 s, as libzmq; zero = no limit).</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

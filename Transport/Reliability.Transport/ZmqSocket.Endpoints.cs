@@ -189,7 +189,7 @@ public abstract partial class ZmqSocket
 
         OnPeerGone(pipe);
         TerminatePipe(pipe);
-        ReportEnd(remote, end);
+        ReportEnd(remote, end, pipe.RoutingId);
     }
 
     private async Task ConnectLoopAsync(Connector connector)
@@ -262,7 +262,7 @@ public abstract partial class ZmqSocket
                     TransportMetrics.Connections.Add(-1);
                     pipe.Connection = null;
                     OnPeerGone(pipe);
-                    ReportEnd(endpoint, end);
+                    ReportEnd(endpoint, end, pipe.RoutingId);
                     if (end.Error is not null)
                     {
                         Log.ReconnectAbandoned(Logger, Type, endpoint);
@@ -378,23 +378,24 @@ public abstract partial class ZmqSocket
         ? "routing id already in use by another connection"
         : "the socket already has its one peer";
 
-    private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind)
+    private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind, ReadOnlyMemory<byte> peerRoutingId = default)
     {
         TransportMetrics.ProtocolErrors.Add(1, new KeyValuePair<string, object?>("error", error.ToString()));
         Log.ProtocolViolation(Logger, Type, endpoint, error, reason);
-        Raise(new SocketEvent(kind, endpoint) { Error = error, Exception = new ProtocolException(error, reason) });
+        Raise(new SocketEvent(kind, endpoint) { Error = error, Exception = new ProtocolException(error, reason), PeerRoutingId = peerRoutingId });
     }
 
-    private void ReportEnd(string endpoint, ConnectionEnd end)
+    /// <summary>Reports a connection that ended after its handshake; ROUTER names the peer, so owners can act on it at once.</summary>
+    private void ReportEnd(string endpoint, ConnectionEnd end, ReadOnlyMemory<byte> peerRoutingId)
     {
         if (end.Error is { } error)
         {
-            ReportProtocolError(endpoint, error, end.Reason, SocketEventKind.Disconnected);
+            ReportProtocolError(endpoint, error, end.Reason, SocketEventKind.Disconnected, peerRoutingId);
             return;
         }
 
         Log.ConnectionEnded(Logger, Type, endpoint, end.Reason);
-        Raise(new SocketEvent(SocketEventKind.Disconnected, endpoint) { Exception = end.Exception });
+        Raise(new SocketEvent(SocketEventKind.Disconnected, endpoint) { Exception = end.Exception, PeerRoutingId = peerRoutingId });
     }
 
     /// <summary>

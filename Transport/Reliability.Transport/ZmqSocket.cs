@@ -15,7 +15,7 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
     private readonly object _gate = new();
     private readonly object _receiveGate = new();
     private readonly CancellationTokenSource _lifetime = new();
-    private readonly AsyncQueue<Delivery> _inbound = new(0);
+    private readonly AsyncQueue<Delivery> _inbound;
     private readonly List<Pipe> _loadBalanced = [];
     private readonly HashSet<Pipe> _allPipes = [];
     private readonly HashSet<Task> _tasks = [];
@@ -37,6 +37,7 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
         options.Validate();
         Type = type;
         Options = options;
+        _inbound = new AsyncQueue<Delivery>(0, wakeReaderInline: options.InlineReceiveContinuations);
         TimeProvider = timeProvider ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Reliability.Transport." + type + "Socket");
     }

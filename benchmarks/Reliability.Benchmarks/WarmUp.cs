@@ -1,16 +1,15 @@
 using System.Diagnostics;
 using System.Globalization;
-using Reliability.Transport;
 
 namespace Reliability.Benchmarks;
 
 /// <summary>
-/// Runs the same loops over a private loopback pair inside this process before the measured run,
-/// so the measurement sees tier-1 (PGO-optimised) code rather than the JIT's first tiers. Without
-/// it, a 2,000,000-message run at 16 B spends a large share of its time in unoptimised code and
-/// measures the JIT, not the transport (libzmq, being native, has no such phase). The peer
-/// process is not involved: the wire traffic of the measured run is exactly libzmq's workload.
-/// BENCH_WARMUP=0 turns it off, to see the cold numbers.
+/// Runs the same loops over a private pair inside this process, on the measured run's transport,
+/// before the measured run, so the measurement sees tier-1 (PGO-optimised) code rather than the
+/// JIT's first tiers. Without it, a 2,000,000-message run at 16 B spends a large share of its time
+/// in unoptimised code and measures the JIT, not the transport (libzmq, being native, has no such
+/// phase). The peer process is not involved: the wire traffic of the measured run is exactly
+/// libzmq's workload. BENCH_WARMUP=0 turns it off, to see the cold numbers.
 /// </summary>
 internal static class WarmUp
 {
@@ -23,13 +22,15 @@ internal static class WarmUp
 
     public static bool Enabled => Environment.GetEnvironmentVariable("BENCH_WARMUP") != "0";
 
-    public static async Task RunAsync(Workload workload, int size)
+    public static async Task RunAsync(Arguments a)
     {
         var started = Stopwatch.GetTimestamp();
-        var latency = workload is Workload.LatencyEcho or Workload.LatencyPing;
+        var latency = a.Workload is Workload.LatencyEcho or Workload.LatencyPing or Workload.LatencyInproc;
+        var pubSub = a.Workload is Workload.PubSubPublish or Workload.PubSubSubscribe;
+        var transport = a.Endpoint[..Math.Max(a.Endpoint.IndexOf("://", StringComparison.Ordinal), 0)];
 
         // Rounds of about 16 MB (at most 20,000 messages), so 64 KiB messages do not overshoot the duration much.
-        var perRound = Math.Clamp((16 << 20) / Math.Max(size, 1), 50, 20_000);
+        var perRound = Math.Clamp((16 << 20) / Math.Max(a.Size, 1), 50, 20_000);
         if (latency)
         {
             perRound = Math.Min(perRound, 2_000);
@@ -39,13 +40,18 @@ internal static class WarmUp
         long messages = 0;
         while (rounds < MaxRounds && Stopwatch.GetElapsedTime(started) < Duration)
         {
+            var endpoint = PrivateEndpoint(transport);
             if (latency)
             {
-                await LatencyRoundAsync(size, perRound);
+                await Workloads.LatencyPairAsync(endpoint, a.Size, new long[perRound]);
+            }
+            else if (pubSub)
+            {
+                await PubSub.PairAsync(endpoint, a.Size, perRound);
             }
             else
             {
-                await ThroughputRoundAsync(size, perRound);
+                await Workloads.ThroughputPairAsync(endpoint, a.Size, perRound);
             }
 
             rounds++;
@@ -54,26 +60,14 @@ internal static class WarmUp
 
         Console.Error.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"warm-up: {messages} msgs in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s over a private loopback pair"));
+            $"warm-up: {messages} msgs in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s over a private {transport} pair"));
     }
 
-    private static async Task ThroughputRoundAsync(int size, int count)
+    // A fresh endpoint per round that nothing outside this process can reach.
+    private static string PrivateEndpoint(string transport) => transport switch
     {
-        await using var pull = new PullSocket();
-        await using var push = new PushSocket(new SocketOptions { Linger = TimeSpan.FromSeconds(10) });
-        push.Connect(pull.Bind("tcp://127.0.0.1:0"));
-        var receiving = Workloads.ReceiveLoopAsync(pull, size, count);
-        await Workloads.SendLoopAsync(push, new byte[size], count);
-        await receiving;
-    }
-
-    private static async Task LatencyRoundAsync(int size, int count)
-    {
-        await using var rep = new ReplySocket();
-        await using var req = new RequestSocket();
-        req.Connect(rep.Bind("tcp://127.0.0.1:0"));
-        var echoing = Workloads.EchoLoopAsync(rep, size, count);
-        await Workloads.PingLoopAsync(req, new byte[size], new long[count]);
-        await echoing;
-    }
+        "ipc" => "ipc://*",
+        "inproc" => $"inproc://warm-up-{Guid.NewGuid():N}",
+        _ => "tcp://127.0.0.1:0",
+    };
 }

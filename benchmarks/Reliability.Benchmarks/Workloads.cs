@@ -19,19 +19,30 @@ internal static class Workloads
     /// <summary>Runs the workload; returns the result line to print, or null for the passive side.</summary>
     public static async Task<string?> RunAsync(Arguments a)
     {
-        if (WarmUp.Enabled)
+        try
         {
-            await WarmUp.RunAsync(a.Workload, a.Size);
-        }
+            if (WarmUp.Enabled)
+            {
+                await WarmUp.RunAsync(a);
+            }
 
-        return a.Workload switch
+            return a.Workload switch
+            {
+                Workload.ThroughputReceive => await ThroughputReceiveAsync(a.Endpoint, a.Size, a.Count),
+                Workload.ThroughputSend => await ThroughputSendAsync(a.Endpoint, a.Size, a.Count),
+                Workload.ThroughputInproc => await ThroughputInprocAsync(a.Endpoint, a.Size, a.Count),
+                Workload.LatencyEcho => await LatencyEchoAsync(a.Endpoint, a.Size, a.Count),
+                Workload.LatencyPing => await LatencyPingAsync(a.Endpoint, a.Size, a.Count),
+                Workload.LatencyInproc => await LatencyInprocAsync(a.Endpoint, a.Size, a.Count),
+                Workload.PubSubPublish => await PubSub.PublishAsync(a.Endpoint, a.Size, a.Count, a.Subscribers),
+                Workload.PubSubSubscribe => await PubSub.SubscribeAsync(a.Endpoint, a.Size, a.Count),
+                _ => throw new ArgumentOutOfRangeException(nameof(a)),
+            };
+        }
+        catch (EndpointException ex) when (a.IsInproc)
         {
-            Workload.ThroughputReceive => await ThroughputReceiveAsync(a.Endpoint, a.Size, a.Count),
-            Workload.ThroughputSend => await ThroughputSendAsync(a.Endpoint, a.Size, a.Count),
-            Workload.LatencyEcho => await LatencyEchoAsync(a.Endpoint, a.Size, a.Count),
-            Workload.LatencyPing => await LatencyPingAsync(a.Endpoint, a.Size, a.Count),
-            _ => throw new ArgumentOutOfRangeException(nameof(a)),
-        };
+            throw new BenchmarkFailedException($"the transport rejected an inproc:// endpoint ({ex.Message}); this mode needs a transport build with in-process support");
+        }
     }
 
     private static async Task<string?> ThroughputReceiveAsync(string endpoint, int size, int count)
@@ -45,7 +56,20 @@ internal static class Workloads
         }
 
         cost.Report(count);
+        return ThroughputLine(count, size, seconds);
+    }
 
+    private static async Task<string?> ThroughputInprocAsync(string endpoint, int size, int count)
+    {
+        var cost = CostMeter.Start();
+        var seconds = await ThroughputPairAsync(endpoint, size, count);
+        cost.Report(count);
+        return ThroughputLine(count, size, seconds);
+    }
+
+    /// <summary>The fixed <c>thr:</c> result line (zmqperf.c prints the same).</summary>
+    internal static string ThroughputLine(int count, int size, double seconds)
+    {
         // A single message has no interval; avoid dividing by zero (zmqperf.c does the same).
         seconds = Math.Max(seconds, 1e-9);
         var rate = count / seconds;
@@ -95,6 +119,59 @@ internal static class Workloads
 
         cost.Report(count);
         return Latency.Summarize(samples, size);
+    }
+
+    private static async Task<string?> LatencyInprocAsync(string endpoint, int size, int count)
+    {
+        var cost = CostMeter.Start();
+        var samples = new long[count];
+        await LatencyPairAsync(endpoint, size, samples);
+        cost.Report(count);
+        return Latency.Summarize(samples, size);
+    }
+
+    /// <summary>
+    /// PULL bound to <paramref name="endpoint"/> and PUSH connected to it, both in this process:
+    /// the sender on a task of its own, which disposes its socket (lingering until everything is
+    /// delivered) as a separate sending process would. Returns the receiver's seconds from the
+    /// first to the last message.
+    /// </summary>
+    internal static async Task<double> ThroughputPairAsync(string endpoint, int size, int count)
+    {
+        await using var pull = new PullSocket();
+        var bound = pull.Bind(endpoint);
+        var push = new PushSocket(new SocketOptions { Linger = SenderLinger });
+        try
+        {
+            push.Connect(bound);
+        }
+        catch
+        {
+            await push.DisposeAsync();
+            throw;
+        }
+
+        var sending = Task.Run(async () =>
+        {
+            await using (push)
+            {
+                await SendLoopAsync(push, new byte[size], count);
+            }
+        });
+        var seconds = await ReceiveLoopAsync(pull, size, count);
+        await sending;
+        return seconds;
+    }
+
+    /// <summary>REP bound to <paramref name="endpoint"/> echoing on a task of its own, REQ connected to it timing the round trips.</summary>
+    internal static async Task LatencyPairAsync(string endpoint, int size, long[] samples)
+    {
+        await using var rep = new ReplySocket();
+        await using var req = new RequestSocket();
+        req.Connect(rep.Bind(endpoint));
+        var echoing = Task.Run(() => EchoLoopAsync(rep, size, samples.Length));
+        await PingLoopAsync(req, new byte[size], samples);
+        await echoing;
     }
 
     /// <summary>Receives <paramref name="count"/> messages; returns the seconds from the first to the last.</summary>
@@ -154,7 +231,7 @@ internal static class Workloads
         }
     }
 
-    private static void CheckSingleFrame(Message message, int size, int index, string what)
+    internal static void CheckSingleFrame(Message message, int size, int index, string what)
     {
         if (message.Count != 1 || message[0].Length != size)
         {

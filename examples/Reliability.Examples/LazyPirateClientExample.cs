@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Reliability.Patterns.LazyPirate;
 using Reliability.Transport;
@@ -19,10 +17,7 @@ internal static partial class LazyPirateClientExample
 {
     public static async Task<int> RunAsync(ExampleArguments arguments, CancellationToken cancellationToken)
     {
-        string endpoints = arguments.String("endpoint", "tcp://127.0.0.1:5555");
-        int requests = arguments.Int("requests", 10, 1);
-        int timeoutMs = arguments.Int("timeout", 2500, 1, 3_600_000);
-        int retries = arguments.Int("retries", 3, 1, LazyPirateOptions.MaxAttempts);
+        var (endpoints, requests, timeoutMs, retries) = SequentialClientOptions.Read(arguments, LazyPirateOptions.MaxAttempts);
         arguments.EnsureAllUsed();
 
         var options = new LazyPirateOptions
@@ -45,48 +40,24 @@ internal static partial class LazyPirateClientExample
         var client = new LazyPirateClient(options, loggerFactory);
         Starting(logger, requests, endpoints, timeoutMs, retries);
 
-        // A per-run prefix makes every body unique, so an echo of some other request is caught.
-        string run = Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()));
-        long ok = 0;
-        long failed = 0;
-        long started = Stopwatch.GetTimestamp();
-        for (int i = 1; i <= requests && !cancellationToken.IsCancellationRequested; i++)
-        {
-            string body = string.Create(CultureInfo.InvariantCulture, $"{run}-{i}");
-            try
+        var tally = await SequentialEchoRun.RunAsync<RequestFailedException>(
+            requests,
+            async (body, token) =>
             {
-                var reply = await client.RequestAsync(Message.FromStrings(body), cancellationToken);
+                var reply = await client.RequestAsync(Message.FromStrings(body), token);
                 if (reply.Count == 1 && reply.GetString(0) == body)
                 {
-                    ok++;
                     RepliedOk(logger, body);
+                    return true;
                 }
-                else
-                {
-                    failed++;
-                    WrongReply(logger, reply, body);
-                }
-            }
-            catch (RequestFailedException ex)
-            {
-                failed++;
-                RequestFailed(logger, body, ex.Message);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                Interrupted(logger);
-            }
-        }
 
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        long retried = client.Statistics.Retries;
-        await client.DisposeAsync();
-
-        // Flush the asynchronous console logger first, so the summary really is the last line.
-        loggerFactory.Dispose();
-        double rate = elapsed > TimeSpan.Zero ? ok / elapsed.TotalSeconds : 0;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"lpclient: {ok} ok, {failed} failed, {retried} retries, {rate:F1} req/s"));
-        return ok == requests ? 0 : 1;
+                WrongReply(logger, reply, body);
+                return false;
+            },
+            (body, ex) => RequestFailed(logger, body, ex.Message),
+            () => Interrupted(logger),
+            cancellationToken);
+        return await tally.FinishAsync("lpclient", requests, client.Statistics.Retries, client, loggerFactory);
     }
 
     [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "lpclient: {Requests} requests to {Endpoints}, timeout {Timeout} ms, {Attempts} tries each")]

@@ -44,7 +44,7 @@ internal static partial class MajordomoAsyncClientExample
         var client = new MajordomoAsyncClient(options, loggerFactory);
         Starting(logger, requests, service, endpoint, versionName, window, timeoutMs);
 
-        string run = MajordomoExampleOptions.RunId();
+        string run = SequentialEchoRun.RunId();
         long next = 0;
         long ok = 0;
         long failed = 0;
@@ -93,11 +93,8 @@ internal static partial class MajordomoAsyncClientExample
             Interrupted(logger);
         }
 
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        await client.DisposeAsync();
-        loggerFactory.Dispose();
-        MajordomoExampleOptions.PrintSummary(ok, failed, 0, elapsed);
-        return ok == requests ? 0 : 1;
+        // Same summary line as mdclient (no retries here), so scripts parse both alike.
+        return await new EchoTally(ok, failed, Stopwatch.GetElapsedTime(started)).FinishAsync("mdclient", requests, 0, client, loggerFactory);
     }
 
     [LoggerMessage(EventId = 3385, Level = LogLevel.Information, Message = "mdclient-async: {Requests} requests to '{Service}' at {Endpoint} (MDP/{Version}), window {Window}, timeout {Timeout} ms")]

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Client;
 using Reliability.Mdp.Protocol;
@@ -20,11 +18,8 @@ internal static partial class MajordomoClientExample
 {
     public static async Task<int> RunAsync(ExampleArguments arguments, CancellationToken cancellationToken)
     {
-        string endpoint = arguments.String("endpoint", "tcp://127.0.0.1:5555");
+        var (endpoint, requests, timeoutMs, tries) = SequentialClientOptions.Read(arguments, MajordomoClientOptions.MaxRetries + 1);
         string service = arguments.String("service", "echo");
-        int requests = arguments.Int("requests", 10, 1);
-        int timeoutMs = arguments.Int("timeout", 2500, 1, 3_600_000);
-        int tries = arguments.Int("retries", 3, 1, MajordomoClientOptions.MaxRetries + 1);
         var version = MajordomoExampleOptions.Version(arguments);
         arguments.EnsureAllUsed();
         string versionName = MajordomoExampleOptions.Name(version);
@@ -45,45 +40,23 @@ internal static partial class MajordomoClientExample
         var client = new MajordomoClient(options, loggerFactory);
         Starting(logger, requests, service, endpoint, versionName, timeoutMs, tries);
 
-        string run = MajordomoExampleOptions.RunId();
-        long ok = 0;
-        long failed = 0;
-        long started = Stopwatch.GetTimestamp();
-        for (int i = 1; i <= requests && !cancellationToken.IsCancellationRequested; i++)
-        {
-            string body = string.Create(CultureInfo.InvariantCulture, $"{run}-{i}");
-            try
+        var tally = await SequentialEchoRun.RunAsync<MdpRequestFailedException>(
+            requests,
+            async (body, token) =>
             {
-                var reply = await client.RequestAsync(service, Message.FromStrings(body), cancellationToken);
+                var reply = await client.RequestAsync(service, Message.FromStrings(body), token);
                 if (MajordomoExampleOptions.IsEcho(reply, body))
                 {
-                    ok++;
+                    return true;
                 }
-                else
-                {
-                    failed++;
-                    WrongReply(logger, reply, body);
-                }
-            }
-            catch (MdpRequestFailedException ex)
-            {
-                failed++;
-                RequestFailed(logger, body, ex.Message);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                Interrupted(logger);
-            }
-        }
 
-        var elapsed = Stopwatch.GetElapsedTime(started);
-        long retried = client.Statistics.Retries;
-        await client.DisposeAsync();
-
-        // Flush the asynchronous console logger first, so the summary really is the last line.
-        loggerFactory.Dispose();
-        MajordomoExampleOptions.PrintSummary(ok, failed, retried, elapsed);
-        return ok == requests ? 0 : 1;
+                WrongReply(logger, reply, body);
+                return false;
+            },
+            (body, ex) => RequestFailed(logger, body, ex.Message),
+            () => Interrupted(logger),
+            cancellationToken);
+        return await tally.FinishAsync("mdclient", requests, client.Statistics.Retries, client, loggerFactory);
     }
 
     [LoggerMessage(EventId = 3380, Level = LogLevel.Information, Message = "mdclient: {Requests} requests to '{Service}' at {Endpoint} (MDP/{Version}), timeout {Timeout} ms, {Tries} tries each")]
@@ -99,7 +72,7 @@ internal static partial class MajordomoClientExample
     private static partial void Interrupted(ILogger logger);
 }
 
-/// <summary>Option parsing and output shared by the Majordomo examples.</summary>
+/// <summary>Option parsing and checks shared by the Majordomo examples.</summary>
 internal static class MajordomoExampleOptions
 {
     /// <summary><c>--mdp 0.1|0.2</c>, default 0.1.</summary>
@@ -137,15 +110,5 @@ internal static class MajordomoExampleOptions
         }
     }
 
-    /// <summary>A per-run prefix makes every body unique, so an echo of some other request is caught.</summary>
-    public static string RunId() => Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()));
-
     public static bool IsEcho(MdpReply reply, string body) => reply.Body.Count == 1 && reply.Body.GetString(0) == body;
-
-    /// <summary>The one summary line every Majordomo client example ends with (the format).</summary>
-    public static void PrintSummary(long ok, long failed, long retries, TimeSpan elapsed)
-    {
-        double rate = elapsed > TimeSpan.Zero ? ok / elapsed.TotalSeconds : 0;
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"mdclient: {ok} ok, {failed} failed, {retries} retries, {rate:F1} req/s"));
-    }
 }

@@ -1,4 +1,9 @@
 using Reliability.Examples;
+using Reliability.Transport;
+
+// No example blocks inside a socket event handler or an inline receive loop, so socket completions
+// may run on .NET's event threads (no hand-off to the thread pool), as in the mdbroker service.
+TransportHost.UseInlineSocketCompletions();
 
 // The first argument names the example; the rest are its options.
 var examples = ExampleRegistry.All;

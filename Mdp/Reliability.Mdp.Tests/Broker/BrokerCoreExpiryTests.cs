@@ -151,6 +151,52 @@ public sealed class BrokerCoreExpiryTests
     }
 
     [Fact]
+    public void OnPeerDisconnected_BusyWorkerGone_RequestRequeuedAtOnce()
+    {
+        using var h = new CoreHarness();
+        h.Ready("w1", "echo");
+        h.Request("c1", "echo", "a");
+        h.TakeRequest("w1");
+        h.Ready("w2", "echo");
+
+        h.Sender.Unreachable.Add("w1");
+        h.Core.OnPeerDisconnected("w1"u8.ToArray());
+
+        h.Core.FindWorkerState("w1"u8).Should().BeNull();
+        h.TakeRequest("w2").Should().Be(("c1", "a"), "no heartbeat interval had to pass");
+        h.Metric("workers.expired", "connection_lost").Should().Be(1);
+        h.Metric("requests.requeued").Should().Be(1);
+    }
+
+    [Fact]
+    public void OnPeerDisconnected_IdAlreadyRoutedToNewConnection_WorkerKept()
+    {
+        using var h = new CoreHarness();
+        h.Ready("w1", "echo");
+        h.Request("c1", "echo", "a");
+        h.TakeRequest("w1");
+
+        // Handover: the same identity reconnected before the old connection's end was reported.
+        h.Core.OnPeerDisconnected("w1"u8.ToArray());
+
+        h.Core.FindWorkerState("w1"u8).Should().Be(WorkerState.Busy);
+        h.TakeWorkerCommands("w1", includeHeartbeats: true).Should().ContainSingle().Which.Should().Be(WorkerHeartbeat.Instance);
+        h.Metric("requests.requeued").Should().Be(0);
+    }
+
+    [Fact]
+    public void OnPeerDisconnected_ClientOrUnknownPeer_NothingHappens()
+    {
+        using var h = new CoreHarness();
+        h.Ready("w1", "echo");
+
+        h.Core.OnPeerDisconnected("c9"u8.ToArray());
+
+        h.Core.WorkerCount.Should().Be(1);
+        h.Take("w1").Should().BeEmpty();
+    }
+
+    [Fact]
     public void Dispatch_WorkerUnreachable_RequestGoesToNextWorkerWithoutCountingAsRequeue()
     {
         using var h = new CoreHarness(new BrokerOptions { MaxRequeues = 0 });

@@ -1,6 +1,7 @@
 using System.Text;
 using Reliability.Mdp.Broker;
 using Reliability.Mdp.Protocol;
+using Reliability.Testing;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Tests.Broker;
@@ -159,6 +160,47 @@ public sealed class BrokerCoreProtocolTests
         h.Take("junk").Should().BeEmpty();
         h.Request("c1", "echo", "still here");
         h.TakeRequest("w1").Should().Be(("c1", "still here"));
+    }
+
+    [Fact]
+    public void OnMessage_FloodOfInvalidMessages_LogsTenPerSecondAndSummarisesTheRest()
+    {
+        using var log = new BrokerTestLog();
+        using var h = new CoreHarness(logger: log.CreateLogger("Broker"));
+
+        for (int i = 0; i < 100; i++)
+        {
+            h.Deliver("junk", Message.FromStrings("garbage"));
+        }
+
+        h.Metric("messages.invalid").Should().Be(100, "the metric counts every drop");
+        log.Lines.Count(l => l.Contains("[3030]", StringComparison.Ordinal)).Should().Be(10);
+        log.Lines.Should().NotContain(l => l.Contains("[3034]", StringComparison.Ordinal), "the window is still open");
+
+        h.Clock.Advance(TimeSpan.FromSeconds(1));
+        h.Core.OnTimer();
+        log.Lines.Should().ContainSingle(l => l.Contains("[3034]", StringComparison.Ordinal))
+            .Which.Should().Contain("90 more invalid message(s)");
+
+        h.Deliver("junk", Message.FromStrings("garbage"));
+        log.Lines.Count(l => l.Contains("[3030]", StringComparison.Ordinal)).Should().Be(11, "a new window logs again");
+    }
+
+    [Fact]
+    public void LogBudget_SuppressedLines_ReportedOnceAfterTheirWindow()
+    {
+        var clock = new ManualTimeProvider();
+        var budget = new LogBudget(2, TimeSpan.FromSeconds(1), clock);
+
+        budget.TryTake().Should().BeTrue();
+        budget.TryTake().Should().BeTrue();
+        budget.TryTake().Should().BeFalse();
+        budget.TakeSuppressed().Should().Be(0, "the window has not ended");
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        budget.TryTake().Should().BeTrue();
+        budget.TakeSuppressed().Should().Be(1);
+        budget.TakeSuppressed().Should().Be(0, "reported once");
     }
 
     [Fact]

@@ -100,6 +100,29 @@ public sealed class BrokerLoopbackTests
     }
 
     [Fact]
+    public async Task RunAsync_BusyWorkerConnectionClosedWithLongHeartbeat_RequeuedWithoutWaitingForHeartbeat()
+    {
+        // A 60 s heartbeat: the only way the request moves within the test's timeout is the socket's
+        // Disconnected event, which the broker acts on at once.
+        var slow = LoopbackBroker.FastOptions with { HeartbeatInterval = TimeSpan.FromSeconds(60) };
+        await using var broker = LoopbackBroker.Start(slow);
+        await using var client = new RawClient(broker.Endpoint);
+        var doomed = new RawWorker(broker.Endpoint, "echo");
+        client.Send("echo", "important");
+        await doomed.ReceiveRequestAsync();
+        await using var survivor = new RawWorker(broker.Endpoint, "echo");
+        await broker.WaitForWorkersAsync(2);
+
+        await doomed.DisposeAsync();
+        var request = await survivor.ReceiveRequestAsync();
+        survivor.Send(new WorkerReply(request.ClientAddress, "served"u8.ToArray()));
+
+        var reply = await client.ReceiveAsync();
+        reply.Should().BeOfType<ClientReply>().Which.Body[0].ToArray().Should().Equal("served"u8.ToArray());
+        broker.Metric("workers.expired").Should().Be(1);
+    }
+
+    [Fact]
     public async Task RunAsync_SilentWorker_ExpiredAndMmiSays404()
     {
         await using var broker = LoopbackBroker.Start();

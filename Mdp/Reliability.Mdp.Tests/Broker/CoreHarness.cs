@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Mdp.Broker;
 using Reliability.Mdp.Protocol;
@@ -53,7 +54,7 @@ internal sealed class CoreHarness : IDisposable
     private readonly MeterListener _listener = new();
     private readonly Dictionary<string, long> _counters = new(StringComparer.Ordinal);
 
-    public CoreHarness(BrokerOptions? options = null)
+    public CoreHarness(BrokerOptions? options = null, ILogger? logger = null)
     {
         Options = options ?? new BrokerOptions
         {
@@ -87,7 +88,7 @@ internal sealed class CoreHarness : IDisposable
             }
         });
         _listener.Start();
-        Core = new BrokerCore(Options, Sender, Clock, NullLogger.Instance, Metrics);
+        Core = new BrokerCore(Options, Sender, Clock, logger ?? NullLogger.Instance, Metrics);
     }
 
     public BrokerOptions Options { get; }

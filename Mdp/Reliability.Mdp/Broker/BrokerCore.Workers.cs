@@ -15,6 +15,9 @@ internal enum WorkerRemoval
     /// <summary>A send failed: its connection is gone or its queue is full.</summary>
     Unreachable,
 
+    /// <summary>Its connection ended (the socket said so) and no other connection has its routing id.</summary>
+    ConnectionLost,
+
     /// <summary>It broke the protocol (second READY, reply while idle or for another client, invalid message); DISCONNECT sent.</summary>
     Violation,
 }
@@ -214,6 +217,10 @@ internal sealed partial class BrokerCore
                 BrokerLog.WorkerUnreachable(_logger, worker.Id, service.Name, state);
                 _metrics.WorkerExpired("unreachable");
                 break;
+            case WorkerRemoval.ConnectionLost:
+                BrokerLog.WorkerConnectionLost(_logger, worker.Id, service.Name, state);
+                _metrics.WorkerExpired("connection_lost");
+                break;
             default:
                 BrokerLog.WorkerDisconnected(_logger, worker.Id, service.Name, state);
                 break;
@@ -252,12 +259,25 @@ internal sealed partial class BrokerCore
     private void OnInvalidMessage(ReadOnlyMemory<byte> sender, string error)
     {
         _metrics.InvalidMessage();
-        BrokerLog.InvalidMessage(_logger, new PeerId(sender), error);
+        if (_invalidMessageLog.TryTake())
+        {
+            ReportSuppressedInvalidMessages();
+            BrokerLog.InvalidMessage(_logger, new PeerId(sender), error);
+        }
 
         // RFC 7: the broker SHOULD treat the sender of an invalid message as invalid.
         if (!sender.IsEmpty && _workerLookup.TryGetValue(sender.Span, out var worker))
         {
             Violate(worker, "an invalid message");
+        }
+    }
+
+    private void ReportSuppressedInvalidMessages()
+    {
+        long suppressed = _invalidMessageLog.TakeSuppressed();
+        if (suppressed > 0)
+        {
+            BrokerLog.InvalidMessagesSuppressed(_logger, suppressed, InvalidMessageLinesPerSecond);
         }
     }
 

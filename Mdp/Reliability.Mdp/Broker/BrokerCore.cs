@@ -21,6 +21,9 @@ internal sealed partial class BrokerCore
     // Enough to remember every worker of a busy broker restart; older entries just lose their silence.
     private const int SilencedCapacity = 4096;
 
+    // Enough to diagnose a misbehaving peer; a flood of garbage is summarised instead of logged line by line.
+    private const int InvalidMessageLinesPerSecond = 10;
+
     private readonly BrokerOptions _options;
     private readonly IBrokerSender _sender;
     private readonly TimeProvider _time;
@@ -32,6 +35,7 @@ internal sealed partial class BrokerCore
     private readonly LivenessTracker<RoutingKey> _liveness;
     private readonly HeartbeatTimer _heartbeat;
     private readonly SilencedPeers _silenced = new(SilencedCapacity);
+    private readonly LogBudget _invalidMessageLog;
     private readonly long _halfIntervalUnits;
     private readonly long _requestExpiryUnits;
     private readonly long _workerExpiryUnits;
@@ -58,6 +62,7 @@ internal sealed partial class BrokerCore
         _halfIntervalUnits = ToUnits(options.HeartbeatInterval / 2);
         _requestExpiryUnits = ToUnits(options.RequestExpiry);
         _workerExpiryUnits = ToUnits(options.WorkerExpiry);
+        _invalidMessageLog = new LogBudget(InvalidMessageLinesPerSecond, TimeSpan.FromSeconds(1), timeProvider);
     }
 
     /// <summary>Registered workers (ready and busy).</summary>
@@ -93,6 +98,27 @@ internal sealed partial class BrokerCore
     }
 
     private long Now => _time.GetTimestamp();
+
+    /// <summary>
+    /// The connection of the peer with routing id <paramref name="id"/> ended (the socket's
+    /// Disconnected event). A worker that is gone is removed at once and its request requeued,
+    /// instead of after its expiry. The worker is probed with a HEARTBEAT first: after a handover the
+    /// id already belongs to a newer connection of the same worker, which must be kept (and for which
+    /// a heartbeat is harmless).
+    /// </summary>
+    public void OnPeerDisconnected(ReadOnlyMemory<byte> id)
+    {
+        if (_stopped || !_workerLookup.TryGetValue(id.Span, out var worker))
+        {
+            return;
+        }
+
+        var probe = SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerHeartbeat.Instance, worker.Version));
+        if (probe == BrokerSendResult.Unreachable)
+        {
+            LoseWorker(worker, WorkerRemoval.ConnectionLost);
+        }
+    }
 
     /// <summary>Handles one message received on the ROUTER. Never throws for bad input from a peer.</summary>
     public void OnMessage(Message message)
@@ -133,6 +159,7 @@ internal sealed partial class BrokerCore
         }
 
         ExpireWorkers();
+        ReportSuppressedInvalidMessages();
         if (_heartbeat.TryFire())
         {
             SendHeartbeats();

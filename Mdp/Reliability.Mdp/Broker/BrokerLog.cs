@@ -34,6 +34,9 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 3013, Level = LogLevel.Warning, Message = "Worker {WorkerId} of service '{Service}' is unreachable (connection gone or queue full) while {State}; removed")]
     public static partial void WorkerUnreachable(ILogger logger, RoutingKey workerId, string service, WorkerState state);
 
+    [LoggerMessage(EventId = 3017, Level = LogLevel.Warning, Message = "Worker {WorkerId} of service '{Service}' lost its connection while {State}; removed")]
+    public static partial void WorkerConnectionLost(ILogger logger, RoutingKey workerId, string service, WorkerState state);
+
     [LoggerMessage(EventId = 3014, Level = LogLevel.Warning, Message = "Worker {WorkerId} of service '{Service}' sent {Command} while {State}: protocol violation, DISCONNECT sent")]
     public static partial void WorkerViolation(ILogger logger, RoutingKey workerId, string service, string command, WorkerState state);
 
@@ -60,6 +63,9 @@ internal static partial class BrokerLog
 
     [LoggerMessage(EventId = 3030, Level = LogLevel.Warning, Message = "Invalid message from {PeerId} dropped: {Error}")]
     public static partial void InvalidMessage(ILogger logger, PeerId peerId, string error);
+
+    [LoggerMessage(EventId = 3034, Level = LogLevel.Warning, Message = "{Count} more invalid message(s) dropped without a log line (at most {PerSecond} are logged per second; the invalid-message metric counts them all)")]
+    public static partial void InvalidMessagesSuppressed(ILogger logger, long count, int perSecond);
 
     [LoggerMessage(EventId = 3031, Level = LogLevel.Debug, Message = "Service '{Service}' created")]
     public static partial void ServiceCreated(ILogger logger, string service);

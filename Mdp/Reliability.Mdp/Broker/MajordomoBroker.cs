@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Transport;
@@ -11,8 +12,8 @@ namespace Reliability.Mdp.Broker;
 /// <remarks>
 /// <para>Services are created on demand and forgotten when they have neither workers nor queued requests.
 /// Each service dispatches to its least recently used idle worker and serves its clients round-robin.
-/// Workers are expired after <see cref="BrokerOptions.WorkerExpiry"/> of silence whether idle or busy; a
-/// request whose worker is lost is requeued up to <see cref="BrokerOptions.MaxRequeues"/> times. Invalid
+/// Workers are expired after <see cref="BrokerOptions.WorkerExpiry"/> of silence whether idle or busy, and
+/// removed at once when their connection ends (the socket's Disconnected event); a request whose worker is lost is requeued up to <see cref="BrokerOptions.MaxRequeues"/> times. Invalid
 /// messages are logged, counted and dropped; the broker keeps serving.</para>
 /// <para>Besides <c>mmi.service</c> (200/404), the broker answers <see cref="WorkersService"/> and
 /// <see cref="ServicesService"/>; any other <c>mmi.*</c> service gets 501.</para>
@@ -40,6 +41,8 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     private readonly List<string> _bound = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
+    private readonly ConcurrentQueue<ReadOnlyMemory<byte>> _lostPeers = new();
+    private CancellationTokenSource? _wake;
     private Task? _run;
     private bool _disposed;
 
@@ -64,9 +67,13 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
             RouterMandatory = true,
             RouterHandover = true,
             Linger = options.ShutdownTimeout,
+
+            // The broker loop never blocks: it runs on the I/O thread that delivered the message.
+            InlineReceiveContinuations = true,
         };
         _socket = new RouterSocket(socketOptions, loggerFactory, _time);
         _core = new BrokerCore(options, new SocketSender(_socket), _time, _logger, _metrics);
+        _socket.EventRaised += OnSocketEvent;
     }
 
     /// <summary>The settings in use.</summary>
@@ -166,10 +173,43 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
+    /// <summary>
+    /// A peer's connection ended: queue its id for the loop (which owns the core) and interrupt the
+    /// loop's wait, so a busy worker that died has its request requeued now rather than at its expiry.
+    /// Raised on an I/O thread.
+    /// </summary>
+    private void OnSocketEvent(object? sender, SocketEvent socketEvent)
+    {
+        if (socketEvent.Kind != SocketEventKind.Disconnected || socketEvent.PeerRoutingId.IsEmpty || Volatile.Read(ref _wake) is not { } wake)
+        {
+            return;
+        }
+
+        _lostPeers.Enqueue(socketEvent.PeerRoutingId);
+        try
+        {
+            wake.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The loop replaced this source after an earlier wake, and drains the queue after replacing it.
+        }
+    }
+
+    /// <summary>A fresh source to interrupt the loop's wait with, published for <see cref="OnSocketEvent"/>.</summary>
+    private CancellationTokenSource ReplaceWake(CancellationTokenSource? used, CancellationToken token)
+    {
+        var fresh = CancellationTokenSource.CreateLinkedTokenSource(token);
+        Volatile.Write(ref _wake, fresh);
+        used?.Dispose();
+        return fresh;
+    }
+
     private async Task RunLoopAsync(CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var token = linked.Token;
+        var wake = ReplaceWake(null, token);
         BrokerLog.Started(_logger, Options.HeartbeatInterval.TotalMilliseconds, Options.Liveness, Options.RequestExpiry.TotalMilliseconds, Options.MaxRequeues);
         try
         {
@@ -179,11 +219,17 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                 Message? message;
                 try
                 {
-                    message = await _socket.TryReceiveAsync(_core.NextDeadlineIn, token).ConfigureAwait(false);
+                    message = await _socket.TryReceiveAsync(_core.NextDeadlineIn, wake.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     break;
+                }
+                catch (OperationCanceledException)
+                {
+                    // Woken by OnSocketEvent: the lost peers are handled below.
+                    message = null;
+                    wake = ReplaceWake(wake, token);
                 }
 
                 if (message is not null)
@@ -207,6 +253,18 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                     Handle(more);
                 }
 
+                while (_lostPeers.TryDequeue(out var lost))
+                {
+                    try
+                    {
+                        _core.OnPeerDisconnected(lost);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        BrokerLog.LoopFailed(_logger, ex);
+                    }
+                }
+
                 if (_time.GetTimestamp() >= _core.NextDeadline)
                 {
                     try
@@ -222,6 +280,9 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
         }
         finally
         {
+            Volatile.Write(ref _wake, null);
+            wake.Dispose();
+            _lostPeers.Clear();
             try
             {
                 _core.Shutdown();

@@ -70,7 +70,9 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
         _loggerFactory = loggerFactory;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MajordomoAsyncClient>();
         _time = timeProvider ?? TimeProvider.System;
-        _socketOptions = options.Socket with { Linger = TimeSpan.Zero };
+        // The lane loops only parse replies and complete tasks (whose continuations run on the thread
+        // pool), so they may run on the I/O thread that delivered the reply.
+        _socketOptions = options.Socket with { Linger = TimeSpan.Zero, InlineReceiveContinuations = true };
     }
 
     /// <summary>The settings the client was created with.</summary>

@@ -44,6 +44,7 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
     private readonly TagList _tags;
     private readonly string _version;
     private readonly TimeSpan _replySendTimeout;
+    private readonly SocketOptions _socketOptions;
     private Connection? _connection;
     private Task? _loop;
     private Task? _disposal;
@@ -70,6 +71,10 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options;
+
+        // The connection loop only parses commands and queues requests (the handler runs behind the
+        // request channel, on the thread pool), so it may run on the I/O thread that delivered them.
+        _socketOptions = options.Socket with { InlineReceiveContinuations = true };
         _loggerFactory = loggerFactory;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MajordomoWorker>();
         _time = timeProvider ?? TimeProvider.System;
@@ -389,7 +394,7 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
     private Connection Open(long id)
     {
         WorkerLog.Connecting(_logger, Options.Service, Options.BrokerEndpoint, _version, id);
-        var socket = new DealerSocket(Options.Socket, _loggerFactory, _time);
+        var socket = new DealerSocket(_socketOptions, _loggerFactory, _time);
         try
         {
             socket.Connect(Options.BrokerEndpoint);

@@ -23,15 +23,8 @@ public sealed class ParanoidPirateIntegrationTests
         await registered.WaitAsync(PirateTestKit.Wait);
 
         var ledger = new AnswerLedger();
-        var requests = Enumerable.Range(0, 4).SelectMany(c => Enumerable.Range(0, 25).Select(i => $"c{c}-r{i}")).ToList();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
-        {
-            await using var client = new TestClient(queue.FrontendEndpoint!, PirateTestKit.Wait, attempts: 1);
-            foreach (var body in requests.Where(r => r.StartsWith($"c{c}-", StringComparison.Ordinal)))
-            {
-                ledger.Record(body, await client.RequestAsync(body));
-            }
-        }))).WaitAsync(PirateTestKit.Wait);
+        var requests = Enumerable.Range(0, 25).SelectMany(i => Enumerable.Range(0, 4).Select(c => $"c{c}-r{i}")).ToList();
+        await ledger.SendFromClientsAsync(queue.FrontendEndpoint!, requests, clients: 4);
 
         ledger.ShouldHaveExactlyOnce(requests);
         queue.WorkerCount.Should().Be(3, log.ToString());
@@ -158,14 +151,7 @@ public sealed class ParanoidPirateIntegrationTests
 
         var ledger = new AnswerLedger();
         var requests = Enumerable.Range(0, 20).Select(i => $"r{i}").ToList();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
-        {
-            await using var client = new TestClient(queue.FrontendEndpoint!, PirateTestKit.Wait, attempts: 1);
-            for (int i = c; i < requests.Count; i += 4)
-            {
-                ledger.Record(requests[i], await client.RequestAsync(requests[i]));
-            }
-        }))).WaitAsync(PirateTestKit.Wait);
+        await ledger.SendFromClientsAsync(queue.FrontendEndpoint!, requests, clients: 4);
 
         (await slowRequest.WaitAsync(PirateTestKit.Wait)).Should().Be("slow:long");
         ledger.ShouldHaveExactlyOnce(requests);
@@ -343,6 +329,37 @@ public sealed class ParanoidPirateIntegrationTests
 
         sessions.Count.Should().BeGreaterThan(1);
         sessions.First().Should().Equal(firstIdentity);
+    }
+
+    [Fact]
+    public async Task ParanoidPirateWorker_ConnectionReset_StartsAfreshWithoutWaitingOutItsLiveness()
+    {
+        // Liveness 30 s x 3: within the test's wait only the lost connection can start a second session.
+        var router = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero });
+        string endpoint = router.Bind(PirateTestKit.AnyPort);
+        var secondSession = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int sessions = 0;
+        var worker = new ParanoidPirateWorker(PirateTestKit.Echo, new ParanoidPirateWorkerOptions
+        {
+            Endpoint = endpoint,
+            Heartbeat = PirateTestKit.FastHeartbeat with { Interval = TimeSpan.FromSeconds(30), Liveness = 3 },
+        });
+        worker.SessionStarted += _ =>
+        {
+            if (Interlocked.Increment(ref sessions) == 2)
+            {
+                secondSession.TrySetResult();
+            }
+        };
+        await using var run = Running.Start(worker.RunAsync);
+        (await PirateTestKit.ReceiveAsync(router))[1].ToArray().Should().Equal(Ready);
+
+        await router.DisposeAsync();
+        await using var again = new RouterSocket(new SocketOptions { Linger = TimeSpan.Zero });
+        again.Bind(endpoint);
+
+        await secondSession.Task.WaitAsync(PirateTestKit.Wait);
+        (await PirateTestKit.ReceiveAsync(again))[1].ToArray().Should().Equal(Ready, "the fresh session registers at once");
     }
 
     [Fact]

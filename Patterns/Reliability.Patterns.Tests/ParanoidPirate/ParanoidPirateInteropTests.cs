@@ -152,11 +152,7 @@ public sealed class ParanoidPirateInteropTests
 
         var ledger = new AnswerLedger();
         var requests = Enumerable.Range(0, 4).Select(i => $"slow-{i}").ToList();
-        await Task.WhenAll(requests.Select(body => Task.Run(async () =>
-        {
-            await using var client = new TestClient(frontend, PirateTestKit.Wait, attempts: 1);
-            ledger.Record(body, await client.RequestAsync(body));
-        }))).WaitAsync(PirateTestKit.Wait);
+        await ledger.SendFromClientsAsync(frontend, requests, clients: requests.Count);
 
         ledger.ShouldHaveExactlyOnce(requests);
         maxConcurrent.Should().Be(1, "requests that arrive while busy wait their turn");

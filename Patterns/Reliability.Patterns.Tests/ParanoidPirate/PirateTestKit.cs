@@ -221,6 +221,21 @@ internal sealed class AnswerLedger
         _answers.AddOrUpdate(request, 1, (_, n) => n + 1);
     }
 
+    /// <summary>
+    /// Sends <paramref name="requests"/> from <paramref name="clients"/> clients at once (request i from
+    /// client i mod <paramref name="clients"/>; each client one request at a time, no retry) and records
+    /// every answer. Bounded by <see cref="PirateTestKit.Wait"/> in all.
+    /// </summary>
+    public Task SendFromClientsAsync(string endpoint, IReadOnlyList<string> requests, int clients) =>
+        Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+        {
+            await using var client = new TestClient(endpoint, PirateTestKit.Wait, attempts: 1);
+            for (int i = c; i < requests.Count; i += clients)
+            {
+                Record(requests[i], await client.RequestAsync(requests[i]));
+            }
+        }))).WaitAsync(PirateTestKit.Wait);
+
     public void ShouldHaveExactlyOnce(IEnumerable<string> requests)
     {
         var expected = requests.ToHashSet();

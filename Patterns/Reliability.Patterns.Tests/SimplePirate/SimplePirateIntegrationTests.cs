@@ -22,15 +22,8 @@ public sealed class SimplePirateIntegrationTests
         }
 
         var ledger = new AnswerLedger();
-        var requests = Enumerable.Range(0, 4).SelectMany(c => Enumerable.Range(0, 20).Select(i => $"c{c}-r{i}")).ToList();
-        await Task.WhenAll(Enumerable.Range(0, 4).Select(c => Task.Run(async () =>
-        {
-            await using var client = new TestClient(queue.FrontendEndpoint!, PirateTestKit.Wait, attempts: 1);
-            foreach (var body in requests.Where(r => r.StartsWith($"c{c}-", StringComparison.Ordinal)))
-            {
-                ledger.Record(body, await client.RequestAsync(body));
-            }
-        }))).WaitAsync(PirateTestKit.Wait);
+        var requests = Enumerable.Range(0, 20).SelectMany(i => Enumerable.Range(0, 4).Select(c => $"c{c}-r{i}")).ToList();
+        await ledger.SendFromClientsAsync(queue.FrontendEndpoint!, requests, clients: 4);
 
         ledger.ShouldHaveExactlyOnce(requests);
         answeredBy.Values.Sum().Should().Be(requests.Count);
@@ -72,14 +65,7 @@ public sealed class SimplePirateIntegrationTests
 
         var ledger = new AnswerLedger();
         var requests = Enumerable.Range(0, 30).Select(i => $"r{i}").ToList();
-        await Task.WhenAll(Enumerable.Range(0, 3).Select(c => Task.Run(async () =>
-        {
-            await using var client = new TestClient(queue.FrontendEndpoint!, PirateTestKit.Wait, attempts: 1);
-            for (int i = c; i < requests.Count; i += 3)
-            {
-                ledger.Record(requests[i], await client.RequestAsync(requests[i]));
-            }
-        }))).WaitAsync(PirateTestKit.Wait);
+        await ledger.SendFromClientsAsync(queue.FrontendEndpoint!, requests, clients: 3);
 
         ledger.ShouldHaveExactlyOnce(requests);
         slowCalls.Should().BeLessThan(10, "the LRU list keeps handing work to whoever is free");

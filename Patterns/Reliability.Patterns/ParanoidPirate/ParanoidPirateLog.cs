@@ -59,6 +59,9 @@ internal static partial class ParanoidPirateLog
     [LoggerMessage(EventId = 2151, Level = LogLevel.Warning, Message = "Worker {Worker}: queue at {Endpoint} silent for {ExpiryMs} ms; dropping the connection")]
     public static partial void QueueSilent(ILogger logger, PeerName worker, string endpoint, double expiryMs);
 
+    [LoggerMessage(EventId = 2159, Level = LogLevel.Warning, Message = "Worker {Worker}: the connection to the queue at {Endpoint} ended; starting afresh")]
+    public static partial void QueueConnectionLost(ILogger logger, PeerName worker, string endpoint);
+
     [LoggerMessage(EventId = 2152, Level = LogLevel.Information, Message = "Reconnecting to {Endpoint} in {DelayMs} ms (attempt {Attempt})")]
     public static partial void Reconnecting(ILogger logger, string endpoint, double delayMs, int attempt);
 

@@ -44,17 +44,13 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly PirateQueueSockets _sockets;
     private readonly RouterSocket _frontend;
     private readonly RouterSocket _backend;
     private readonly WorkerRegistry _registry;
-    private readonly ZmqSocket[] _backendOnly;
-    private readonly ZmqSocket[] _both;
-    private readonly CancellationTokenSource _stop = new();
     private readonly List<RoutingKey> _scratch = [];
-    private int _started;
     private int _workerCount;
     private int _readyCount;
-    private Task? _run;
 
     /// <summary>Creates the queue; nothing is bound until <see cref="Bind"/> or <see cref="RunAsync"/>.</summary>
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
@@ -70,27 +66,19 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         _logger = loggerFactory.CreateLogger<ParanoidPirateQueue>();
         _time = timeProvider ?? TimeProvider.System;
         _registry = new WorkerRegistry(options.Heartbeat.ExpiryTimeout, options.MaxRequeues, options.RequeueMaxAge, _time);
-
-        // Frontend: mandatory so a reply to a vanished client is counted, not silently lost; a short
-        // linger lets the last replies out on shutdown.
-        _frontend = new RouterSocket(new SocketOptions { RouterMandatory = true, Linger = TimeSpan.FromMilliseconds(100) }, loggerFactory, _time);
-
-        // Backend: mandatory turns "worker connection gone" into an immediate removal (pitfall 3);
-        // handover lets a worker with a fixed identity reconnect while its old connection lingers
-        // (pitfall 4); no linger, so heartbeats are not flushed to workers after we stopped.
-        _backend = new RouterSocket(new SocketOptions { RouterMandatory = true, RouterHandover = true, Linger = TimeSpan.Zero }, loggerFactory, _time);
-        _backendOnly = [_backend];
-        _both = [_backend, _frontend];
+        _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, _time);
+        _frontend = _sockets.Frontend;
+        _backend = _sockets.Backend;
     }
 
     /// <summary>The settings in use.</summary>
     public ParanoidPirateQueueOptions Options { get; }
 
     /// <summary>The frontend's actual endpoint (with the real port) once bound; otherwise <see langword="null"/>.</summary>
-    public string? FrontendEndpoint { get; private set; }
+    public string? FrontendEndpoint => _sockets.FrontendEndpoint;
 
     /// <summary>The backend's actual endpoint (with the real port) once bound; otherwise <see langword="null"/>.</summary>
-    public string? BackendEndpoint { get; private set; }
+    public string? BackendEndpoint => _sockets.BackendEndpoint;
 
     /// <summary>Workers the queue knows, ready or busy (a snapshot updated by the queue loop).</summary>
     public int WorkerCount => Volatile.Read(ref _workerCount);
@@ -106,12 +94,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     /// <see cref="FrontendEndpoint"/>). Called by <see cref="RunAsync"/> when not done before.
     /// </summary>
     /// <exception cref="EndpointException">An endpoint is malformed or in use.</exception>
-    public void Bind()
-    {
-        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
-        FrontendEndpoint ??= _frontend.Bind(Options.FrontendEndpoint);
-        BackendEndpoint ??= _backend.Bind(Options.BackendEndpoint);
-    }
+    public void Bind() => _sockets.Bind();
 
     /// <summary>
     /// Serves until <paramref name="cancellationToken"/> is cancelled or the queue is disposed, then
@@ -119,39 +102,14 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     /// </summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
     /// <exception cref="EndpointException">An endpoint could not be bound.</exception>
-    public Task RunAsync(CancellationToken cancellationToken = default)
-    {
-        if (Interlocked.Exchange(ref _started, 1) != 0)
-        {
-            throw new InvalidOperationException("The queue is already running or has run.");
-        }
-
-        Bind();
-        _run = RunCoreAsync(cancellationToken);
-        return _run;
-    }
+    public Task RunAsync(CancellationToken cancellationToken = default) => _sockets.RunOnceAsync(RunCoreAsync, cancellationToken);
 
     /// <summary>Stops the queue (if running) and closes its sockets.</summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _sockets.DisposeAsync();
+
+    /// <param name="token">Cancelled by the caller's token or by <see cref="DisposeAsync"/>.</param>
+    private async Task RunCoreAsync(CancellationToken token)
     {
-        if (!_stop.IsCancellationRequested)
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-        }
-
-        if (_run is { } run)
-        {
-            await run.ConfigureAwait(false);
-        }
-
-        await CloseSocketsAsync().ConfigureAwait(false);
-    }
-
-    private async Task RunCoreAsync(CancellationToken cancellationToken)
-    {
-        // Let the caller's token and DisposeAsync both stop the loop.
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        var token = linked.Token;
         ParanoidPirateLog.QueueStarted(_logger, FrontendEndpoint!, BackendEndpoint!, Options.Heartbeat.Interval.TotalMilliseconds, Options.Heartbeat.Liveness);
         var heartbeat = new HeartbeatTimer(Options.Heartbeat.Interval, _time);
         var pauses = new PauseGuard(Options.Heartbeat.Interval, _time);
@@ -187,7 +145,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 }
 
                 // The frontend is only read when a worker can take the request at once (zguide).
-                await Poller.WaitAnyAsync(_registry.CanAcceptClientRequest ? _both : _backendOnly, timeout, token).ConfigureAwait(false);
+                await Poller.WaitAnyAsync(_registry.CanAcceptClientRequest ? _sockets.Both : _sockets.BackendOnly, timeout, token).ConfigureAwait(false);
                 await DrainBackendAsync().ConfigureAwait(false);
                 await DrainFrontendAsync().ConfigureAwait(false);
             }
@@ -205,15 +163,9 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             int known = _registry.Clear();
             PirateMetrics.WorkersAlive.Add(-known, PirateMetrics.Queue(PirateMetrics.Paranoid));
             PublishCounts();
-            await CloseSocketsAsync().ConfigureAwait(false);
+            await _sockets.CloseAsync().ConfigureAwait(false);
             ParanoidPirateLog.QueueStopped(_logger, known);
         }
-    }
-
-    private async ValueTask CloseSocketsAsync()
-    {
-        await _frontend.DisposeAsync().ConfigureAwait(false);
-        await _backend.DisposeAsync().ConfigureAwait(false);
     }
 
     private void PublishCounts()
@@ -329,23 +281,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     private void RouteReply(Message reply)
     {
         var client = reply[0];
-        string? reason = null;
-        try
-        {
-            // Zero timeout: the loop never blocks on one slow client.
-            var sent = _frontend.TrySendAsync(reply, TimeSpan.Zero);
-            if (!sent.IsCompletedSuccessfully || !sent.Result)
-            {
-                reason = "client_queue_full";
-            }
-        }
-        catch (HostUnreachableException)
-        {
-            // The client disconnected (e.g. a Lazy Pirate client that timed out and reopened its socket).
-            reason = "client_gone";
-        }
-
-        if (reason is null)
+        if (_sockets.TrySendToClient(reply) is not { } reason)
         {
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             return;

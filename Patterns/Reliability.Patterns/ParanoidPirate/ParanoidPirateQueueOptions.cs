@@ -44,31 +44,10 @@ public sealed record ParanoidPirateQueueOptions
     public void Validate()
     {
         var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(FrontendEndpoint))
-        {
-            problems.Add("FrontendEndpoint is required");
-        }
+        PirateOptionChecks.Required(problems, FrontendEndpoint, nameof(FrontendEndpoint));
+        PirateOptionChecks.Required(problems, BackendEndpoint, nameof(BackendEndpoint));
 
-        if (string.IsNullOrWhiteSpace(BackendEndpoint))
-        {
-            problems.Add("BackendEndpoint is required");
-        }
-
-        if (Heartbeat is null)
-        {
-            problems.Add("Heartbeat is required");
-        }
-        else
-        {
-            try
-            {
-                Heartbeat.Validate();
-            }
-            catch (ArgumentException ex)
-            {
-                problems.Add(ex.Message);
-            }
-        }
+        PirateOptionChecks.Heartbeat(problems, Heartbeat);
 
         if (MaxRequeues is < 0 or > MaxRequeuesLimit)
         {

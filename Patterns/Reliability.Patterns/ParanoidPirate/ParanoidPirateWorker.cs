@@ -142,11 +142,20 @@ public sealed class ParanoidPirateWorker
         // or waiting for a restarted one, would otherwise declare an absent queue dead again and
         // again while its back-off grows towards the maximum. Until then nothing is sent but READY.
         var handshake = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // A lost connection (queue restarted, connection reset) also lost our registration: the queue
+        // knows us by this connection and ignores heartbeats from strangers, so waiting out the liveness
+        // would only delay the fresh start that follows anyway.
+        var connectionLost = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         socket.EventRaised += (_, e) =>
         {
             if (e.Kind == SocketEventKind.HandshakeSucceeded)
             {
                 handshake.TrySetResult(true);
+            }
+            else if (e.Kind == SocketEventKind.Disconnected)
+            {
+                connectionLost.TrySetResult();
             }
             else if (e.Error is not null)
             {
@@ -207,6 +216,12 @@ public sealed class ParanoidPirateWorker
                     (workEnvelope, work) = StartWork(pending.Dequeue(), session.Token);
                 }
 
+                if (connectionLost.Task.IsCompleted)
+                {
+                    ParanoidPirateLog.QueueConnectionLost(_logger, name, Options.Endpoint);
+                    return;
+                }
+
                 if (!pauses.MayExpire())
                 {
                     ParanoidPirateLog.LoopPaused(_logger, "worker", pauses.LastPause.TotalMilliseconds);
@@ -230,7 +245,7 @@ public sealed class ParanoidPirateWorker
 
                 using var wake = CancellationTokenSource.CreateLinkedTokenSource(session.Token);
                 var deadline = Task.Delay(pauses.Deferred ? Options.Heartbeat.Interval : liveness.NextDeadlineIn, _time, wake.Token);
-                await Task.WhenAny(receive, work ?? deadline, deadline).ConfigureAwait(false);
+                await Task.WhenAny(receive, work ?? deadline, deadline, connectionLost.Task).ConfigureAwait(false);
                 await wake.CancelAsync().ConfigureAwait(false);
                 cancellationToken.ThrowIfCancellationRequested();
             }

@@ -36,35 +36,11 @@ public sealed record ParanoidPirateWorkerOptions
     public void Validate()
     {
         var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(Endpoint))
-        {
-            problems.Add("Endpoint is required");
-        }
+        PirateOptionChecks.Required(problems, Endpoint, nameof(Endpoint));
 
-        if (Heartbeat is null)
-        {
-            problems.Add("Heartbeat is required");
-        }
-        else
-        {
-            try
-            {
-                Heartbeat.Validate();
-            }
-            catch (ArgumentException ex)
-            {
-                problems.Add(ex.Message);
-            }
-        }
+        PirateOptionChecks.Heartbeat(problems, Heartbeat);
 
-        if (RoutingId.Length > 255)
-        {
-            problems.Add($"RoutingId must be at most 255 octets (was {RoutingId.Length})");
-        }
-        else if (RoutingId.Length > 0 && RoutingId.Span[0] == 0)
-        {
-            problems.Add("RoutingId must not start with a zero octet (reserved for generated ids)");
-        }
+        PirateOptionChecks.RoutingId(problems, RoutingId);
 
         if (MaxQueuedRequests is < 0 or > MaxQueuedRequestsLimit)
         {

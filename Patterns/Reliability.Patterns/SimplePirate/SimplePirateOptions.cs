@@ -1,3 +1,5 @@
+using Reliability.Patterns.ParanoidPirate;
+
 namespace Reliability.Patterns.SimplePirate;
 
 /// <summary>Settings of a <see cref="SimplePirateQueue"/>; validated when the queue is created.</summary>
@@ -14,15 +16,8 @@ public sealed record SimplePirateQueueOptions
     public void Validate()
     {
         var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(FrontendEndpoint))
-        {
-            problems.Add("FrontendEndpoint is required");
-        }
-
-        if (string.IsNullOrWhiteSpace(BackendEndpoint))
-        {
-            problems.Add("BackendEndpoint is required");
-        }
+        PirateOptionChecks.Required(problems, FrontendEndpoint, nameof(FrontendEndpoint));
+        PirateOptionChecks.Required(problems, BackendEndpoint, nameof(BackendEndpoint));
 
         if (problems.Count > 0)
         {
@@ -48,19 +43,9 @@ public sealed record SimplePirateWorkerOptions
     public void Validate()
     {
         var problems = new List<string>();
-        if (string.IsNullOrWhiteSpace(Endpoint))
-        {
-            problems.Add("Endpoint is required");
-        }
+        PirateOptionChecks.Required(problems, Endpoint, nameof(Endpoint));
 
-        if (RoutingId.Length > 255)
-        {
-            problems.Add($"RoutingId must be at most 255 octets (was {RoutingId.Length})");
-        }
-        else if (RoutingId.Length > 0 && RoutingId.Span[0] == 0)
-        {
-            problems.Add("RoutingId must not start with a zero octet (reserved for generated ids)");
-        }
+        PirateOptionChecks.RoutingId(problems, RoutingId);
 
         if (problems.Count > 0)
         {

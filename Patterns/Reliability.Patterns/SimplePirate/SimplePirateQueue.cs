@@ -25,16 +25,12 @@ public sealed class SimplePirateQueue : IAsyncDisposable
     private const int Batch = 1024;
 
     private readonly ILogger _logger;
+    private readonly PirateQueueSockets _sockets;
     private readonly RouterSocket _frontend;
     private readonly RouterSocket _backend;
     private readonly SimplePirateWorkerList _workers = new();
-    private readonly ZmqSocket[] _backendOnly;
-    private readonly ZmqSocket[] _both;
-    private readonly CancellationTokenSource _stop = new();
-    private int _started;
     private int _workerCount;
     private int _readyCount;
-    private Task? _run;
 
     /// <summary>Creates the queue; nothing is bound until <see cref="Bind"/> or <see cref="RunAsync"/>.</summary>
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
@@ -48,21 +44,19 @@ public sealed class SimplePirateQueue : IAsyncDisposable
         Options = options;
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<SimplePirateQueue>();
-        var time = timeProvider ?? TimeProvider.System;
-        _frontend = new RouterSocket(new SocketOptions { RouterMandatory = true, Linger = TimeSpan.FromMilliseconds(100) }, loggerFactory, time);
-        _backend = new RouterSocket(new SocketOptions { RouterMandatory = true, RouterHandover = true, Linger = TimeSpan.Zero }, loggerFactory, time);
-        _backendOnly = [_backend];
-        _both = [_backend, _frontend];
+        _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, timeProvider ?? TimeProvider.System);
+        _frontend = _sockets.Frontend;
+        _backend = _sockets.Backend;
     }
 
     /// <summary>The settings in use.</summary>
     public SimplePirateQueueOptions Options { get; }
 
     /// <summary>The frontend's actual endpoint once bound; otherwise <see langword="null"/>.</summary>
-    public string? FrontendEndpoint { get; private set; }
+    public string? FrontendEndpoint => _sockets.FrontendEndpoint;
 
     /// <summary>The backend's actual endpoint once bound; otherwise <see langword="null"/>.</summary>
-    public string? BackendEndpoint { get; private set; }
+    public string? BackendEndpoint => _sockets.BackendEndpoint;
 
     /// <summary>Workers the queue knows, free or busy (a snapshot updated by the queue loop).</summary>
     public int WorkerCount => Volatile.Read(ref _workerCount);
@@ -75,56 +69,26 @@ public sealed class SimplePirateQueue : IAsyncDisposable
 
     /// <summary>Binds both endpoints (port 0 picks a free port). Called by <see cref="RunAsync"/> when not done before.</summary>
     /// <exception cref="EndpointException">An endpoint is malformed or in use.</exception>
-    public void Bind()
-    {
-        ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
-        FrontendEndpoint ??= _frontend.Bind(Options.FrontendEndpoint);
-        BackendEndpoint ??= _backend.Bind(Options.BackendEndpoint);
-    }
+    public void Bind() => _sockets.Bind();
 
     /// <summary>Serves until cancelled or disposed, then closes both sockets and returns. Can be called once.</summary>
     /// <exception cref="InvalidOperationException">Already started.</exception>
     /// <exception cref="EndpointException">An endpoint could not be bound.</exception>
-    public Task RunAsync(CancellationToken cancellationToken = default)
-    {
-        if (Interlocked.Exchange(ref _started, 1) != 0)
-        {
-            throw new InvalidOperationException("The queue is already running or has run.");
-        }
-
-        Bind();
-        _run = RunCoreAsync(cancellationToken);
-        return _run;
-    }
+    public Task RunAsync(CancellationToken cancellationToken = default) => _sockets.RunOnceAsync(RunCoreAsync, cancellationToken);
 
     /// <summary>Stops the queue (if running) and closes its sockets.</summary>
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync() => _sockets.DisposeAsync();
+
+    /// <param name="token">Cancelled by the caller's token or by <see cref="DisposeAsync"/>.</param>
+    private async Task RunCoreAsync(CancellationToken token)
     {
-        if (!_stop.IsCancellationRequested)
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-        }
-
-        if (_run is { } run)
-        {
-            await run.ConfigureAwait(false);
-        }
-
-        await _frontend.DisposeAsync().ConfigureAwait(false);
-        await _backend.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private async Task RunCoreAsync(CancellationToken cancellationToken)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
-        var token = linked.Token;
         SimplePirateLog.QueueStarted(_logger, FrontendEndpoint!, BackendEndpoint!);
         try
         {
             // Bounded by cancellation; each pass waits until a socket has input.
             while (!token.IsCancellationRequested)
             {
-                await Poller.WaitAnyAsync(_workers.ReadyCount > 0 ? _both : _backendOnly, Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
+                await Poller.WaitAnyAsync(_workers.ReadyCount > 0 ? _sockets.Both : _sockets.BackendOnly, Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
                 await DrainBackendAsync().ConfigureAwait(false);
                 await DrainFrontendAsync().ConfigureAwait(false);
                 Volatile.Write(ref _workerCount, _workers.Count);
@@ -145,8 +109,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
             PirateMetrics.WorkersAlive.Add(-known, PirateMetrics.Queue(PirateMetrics.Simple));
             Volatile.Write(ref _workerCount, 0);
             Volatile.Write(ref _readyCount, 0);
-            await _frontend.DisposeAsync().ConfigureAwait(false);
-            await _backend.DisposeAsync().ConfigureAwait(false);
+            await _sockets.CloseAsync().ConfigureAwait(false);
             SimplePirateLog.QueueStopped(_logger, known);
         }
     }
@@ -203,21 +166,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
     private void RouteReply(Message reply)
     {
         var client = reply[0];
-        string? reason = null;
-        try
-        {
-            var sent = _frontend.TrySendAsync(reply, TimeSpan.Zero);
-            if (!sent.IsCompletedSuccessfully || !sent.Result)
-            {
-                reason = "client_queue_full";
-            }
-        }
-        catch (HostUnreachableException)
-        {
-            reason = "client_gone";
-        }
-
-        if (reason is null)
+        if (_sockets.TrySendToClient(reply) is not { } reason)
         {
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
             return;

@@ -187,6 +187,23 @@ public sealed class RoutingTests
     }
 
     [Fact]
+    public async Task Router_PeerDisconnects_EventNamesItsRoutingId()
+    {
+        await using var router = new RouterSocket();
+        string endpoint = router.Bind("tcp://127.0.0.1:0");
+        var up = router.NextEvent(SocketEventKind.HandshakeSucceeded);
+        var gone = router.NextEvent(SocketEventKind.Disconnected);
+        var dealer = new DealerSocket(new SocketOptions { RoutingId = "worker-7"u8.ToArray() });
+        dealer.Connect(endpoint);
+        await up.Within();
+
+        await dealer.DisposeAsync();
+
+        var disconnected = await gone.Within();
+        disconnected.PeerRoutingId.ToArray().Should().Equal("worker-7"u8.ToArray());
+    }
+
+    [Fact]
     public async Task Dealer_MultipartEmptyAndLargeFrames_DeliveredIntact()
     {
         await using var router = new RouterSocket();

@@ -21,8 +21,8 @@ internal sealed class AsyncQueue<T>
     /// <param name="wakeReaderInline">
     /// Run the waiting reader's continuation on the enqueuing thread. Used for a connection's send
     /// loop: the application thread that queued a message then writes it to the socket itself
-    /// (usually without blocking) instead of paying a thread-pool hop per message. Never used where
-    /// application code waits, so the I/O loops cannot end up running user code.
+    /// (usually without blocking) instead of paying a thread-pool hop per message. For a socket's
+    /// inbound queue only when the application asked for it (SocketOptions.InlineReceiveContinuations).
     /// </param>
     public AsyncQueue(int capacity, bool wakeReaderInline = false)
     {

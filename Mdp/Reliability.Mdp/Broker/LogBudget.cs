@@ -1,0 +1,66 @@
+namespace Reliability.Mdp.Broker;
+
+/// <summary>
+/// Caps how many lines of one kind are logged per window of time. A peer flooding the broker with
+/// garbage must not flood the log (or slow the loop down writing it): past the cap, lines are only
+/// counted, and the count is reported once the window has passed. Metrics still count every event.
+/// </summary>
+/// <remarks>Single-threaded, like the broker loop that owns it; time from the injected provider.</remarks>
+internal sealed class LogBudget
+{
+    private readonly int _perWindow;
+    private readonly long _windowUnits;
+    private readonly TimeProvider _time;
+    private long _windowStart;
+    private int _used;
+    private long _suppressed;
+    private long _suppressedInEndedWindows;
+
+    public LogBudget(int perWindow, TimeSpan window, TimeProvider time)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(perWindow, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
+        _perWindow = perWindow;
+        _time = time;
+        _windowUnits = (long)(window.TotalSeconds * time.TimestampFrequency);
+        _windowStart = time.GetTimestamp();
+    }
+
+    /// <summary>Whether this line may be logged; when not, it is counted as suppressed.</summary>
+    public bool TryTake()
+    {
+        Roll();
+        if (_used < _perWindow)
+        {
+            _used++;
+            return true;
+        }
+
+        _suppressed++;
+        return false;
+    }
+
+    /// <summary>
+    /// The number of lines suppressed in windows that have ended, to be reported once (then reset):
+    /// a flood yields one summary line per window, and nothing is reported twice.
+    /// </summary>
+    public long TakeSuppressed()
+    {
+        Roll();
+        long suppressed = _suppressedInEndedWindows;
+        _suppressedInEndedWindows = 0;
+        return suppressed;
+    }
+
+    private void Roll()
+    {
+        long now = _time.GetTimestamp();
+        if (now - _windowStart >= _windowUnits)
+        {
+            _windowStart = now;
+            _used = 0;
+            _suppressedInEndedWindows += _suppressed;
+            _suppressed = 0;
+        }
+    }
+}
