@@ -86,6 +86,9 @@ public abstract partial class ZmqSocket
         var backoff = Options.ReconnectInterval;
         try
         {
+            // Connect() starts this loop on the caller's thread; attaching runs the peer's hooks, event
+            // handlers and message moves, none of which belongs inside the caller's Connect call.
+            await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
             while (!token.IsCancellationRequested)
             {
                 if (_closing && pipe.Outbound.Count == 0)
@@ -133,7 +136,7 @@ public abstract partial class ZmqSocket
                 TransportMetrics.Connections.Add(-1);
                 pipe.Connection = null;
                 OnPeerGone(pipe);
-                ReportEnd(endpoint, end);
+                ReportEnd(endpoint, end, pipe.RoutingId);
                 if (!Options.Reconnect)
                 {
                     return;
@@ -250,6 +253,6 @@ public abstract partial class ZmqSocket
         TransportMetrics.Connections.Add(-1);
         OnPeerGone(pipe);
         TerminatePipe(pipe);
-        ReportEnd(pipe.Endpoint, end);
+        ReportEnd(pipe.Endpoint, end, pipe.RoutingId);
     }
 }

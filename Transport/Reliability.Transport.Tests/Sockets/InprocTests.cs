@@ -560,6 +560,48 @@ public sealed class InprocTests
     }
 
     [Fact]
+    public async Task Inproc_InlineReceiveContinuationsOnBothSides_PingPongNeverRunsOnTheSendersThread()
+    {
+        string name = NewName();
+        var inline = new SocketOptions { InlineReceiveContinuations = true };
+        await using var router = new RouterSocket(inline);
+        router.Bind(name);
+        await using var dealer = new DealerSocket(inline with { RoutingId = "p"u8.ToArray() });
+        dealer.Connect(name);
+        using var stop = new CancellationTokenSource(TestTimeouts.Long);
+        int senderThread = -1;
+        int onSendersThread = 0;
+        var echo = Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                var request = await router.ReceiveAsync(stop.Token);
+                if (Environment.CurrentManagedThreadId == Volatile.Read(ref senderThread))
+                {
+                    onSendersThread++;
+                }
+
+                await router.SendAsync(request, stop.Token);
+            }
+        });
+
+        // Off the test runner's synchronization context, where inline wake-ups really happen.
+        await Task.Run(async () =>
+        {
+            for (int i = 0; i < 200; i++)
+            {
+                Volatile.Write(ref senderThread, Environment.CurrentManagedThreadId);
+                await dealer.SendAsync(Message.FromStrings($"{i}"), stop.Token);
+                Volatile.Write(ref senderThread, -1);
+                (await dealer.ReceiveAsync(stop.Token)).GetString(0).Should().Be($"{i}");
+            }
+        }).Within();
+
+        await echo.Within();
+        onSendersThread.Should().Be(0, "the receiver resumes on the link's thread, not inside the sender's send");
+    }
+
+    [Fact]
     public async Task Inproc_ProxyFromTcpClientsToInprocWorkers_RequestsAnswered()
     {
         string backendName = NewName();

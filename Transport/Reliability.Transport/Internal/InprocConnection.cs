@@ -79,6 +79,7 @@ internal sealed class InprocConnection : IPeerConnection
         var batch = new List<Message>(MaxBatch);
         var deliveries = new List<Delivery>(MaxBatch);
         bool intercepts = target.InterceptsInbound;
+        bool targetRunsInline = target.Options.InlineReceiveContinuations;
         try
         {
             using var wake = token.Register(static p => ((Pipe)p!).Outbound.Poke(), source);
@@ -100,6 +101,14 @@ internal sealed class InprocConnection : IPeerConnection
                     }
 
                     await source.Outbound.ReadableSignal().ConfigureAwait(false);
+                    if (targetRunsInline)
+                    {
+                        // Woken inline, this is the sender's thread, possibly inside its socket's lock; a
+                        // receiver that resumes inline must resume on a thread of ours, as it would on a
+                        // tcp receive loop, never on the sender's.
+                        await Task.CompletedTask.ConfigureAwait(ConfigureAwaitOptions.ForceYielding);
+                    }
+
                     continue;
                 }
 
