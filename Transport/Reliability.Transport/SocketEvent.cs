@@ -29,6 +29,25 @@ public enum SocketEventKind
 
     /// <summary>A bound endpoint was closed.</summary>
     Closed,
+
+    /// <summary>
+    /// An outgoing connection attempt is in progress and did not complete at once (libzmq's
+    /// CONNECT_DELAYED): a tcp connect still waiting for the peer's answer, or an inproc connect
+    /// waiting for its name to be bound. <see cref="Connected"/> or <see cref="ConnectRetried"/> follows.
+    /// </summary>
+    ConnectDelayed,
+
+    /// <summary>
+    /// Closing a bound endpoint failed (libzmq's CLOSE_FAILED), e.g. the ipc socket file could not be
+    /// removed; <see cref="SocketEvent.Exception"/> says why. Raised instead of <see cref="Closed"/>.
+    /// </summary>
+    CloseFailed,
+
+    /// <summary>
+    /// The socket was disposed (libzmq's MONITOR_STOPPED): raised once, after every other event of
+    /// the socket; nothing is raised after it. Its endpoint is empty.
+    /// </summary>
+    MonitorStopped,
 }
 
 /// <summary>A connection event, raised through <see cref="ZmqSocket.EventRaised"/>.</summary>

@@ -7,15 +7,22 @@ namespace Reliability.Transport;
 public abstract partial class ZmqSocket
 {
     /// <summary>
-    /// Starts accepting connections on <paramref name="endpoint"/> (<c>tcp://host:port</c>,
-    /// <c>tcp://*:port</c>; port 0 or <c>*</c> picks a free port). Returns the bound endpoint with
-    /// the actual address and port, also readable from <see cref="LastEndpoint"/>.
+    /// Starts accepting connections on <paramref name="endpoint"/>: <c>tcp://host:port</c> or
+    /// <c>tcp://*:port</c> (port 0 or <c>*</c> picks a free port), <c>ipc://path</c> (<c>ipc://*</c>
+    /// picks a fresh file), or <c>inproc://name</c> (any non-empty name, process-wide, free again once
+    /// this socket is closed). Returns the bound endpoint with the actual address and port, also
+    /// readable from <see cref="LastEndpoint"/>.
     /// </summary>
-    /// <exception cref="EndpointException">Malformed endpoint, unknown host, or address in use.</exception>
+    /// <exception cref="EndpointException">Malformed endpoint, unknown host, or address in use (an inproc name bound by a live socket included).</exception>
     public string Bind(string endpoint)
     {
         ThrowIfDisposed();
         var parsed = TransportEndpoint.Parse(endpoint, forBind: true);
+        if (parsed.IsInproc)
+        {
+            return BindInproc(parsed);
+        }
+
         EndPoint address;
         try
         {
@@ -67,8 +74,10 @@ public abstract partial class ZmqSocket
     }
 
     /// <summary>
-    /// Connects to <paramref name="endpoint"/> in the background and keeps reconnecting after the
-    /// peer goes away. Messages sent before the connection is up wait in this peer's queue.
+    /// Connects to <paramref name="endpoint"/> (<c>tcp://host:port</c>, <c>ipc://path</c> or
+    /// <c>inproc://name</c>) in the background and keeps reconnecting after the peer goes away.
+    /// Messages sent before the connection is up wait in this peer's queue; an inproc connect made
+    /// before the name is bound attaches when the bind happens.
     /// </summary>
     /// <exception cref="EndpointException">The endpoint is malformed.</exception>
     /// <exception cref="InvalidOperationException">The socket is already connected to this endpoint.</exception>
@@ -91,7 +100,7 @@ public abstract partial class ZmqSocket
             AddLoadBalanced(pipe);
         }
 
-        Track(ConnectLoopAsync(connector));
+        Track(parsed.IsInproc ? InprocConnectLoopAsync(connector) : ConnectLoopAsync(connector));
     }
 
     /// <summary>Stops connecting to <paramref name="endpoint"/> and drops its queued messages.</summary>
@@ -284,7 +293,14 @@ public abstract partial class ZmqSocket
         using var attempt = new Deadline(limit, TimeProvider, token);
         try
         {
-            await tcp.ConnectAsync(address, attempt.Token).ConfigureAwait(false);
+            var connecting = tcp.ConnectAsync(address, attempt.Token);
+            if (!connecting.IsCompleted)
+            {
+                // libzmq's CONNECT_DELAYED: the non-blocking connect did not complete at once.
+                Raise(new SocketEvent(SocketEventKind.ConnectDelayed, endpoint.Original));
+            }
+
+            await connecting.ConfigureAwait(false);
             return tcp;
         }
         catch (OperationCanceledException) when (attempt.Expired && !token.IsCancellationRequested)
@@ -423,9 +439,18 @@ public abstract partial class ZmqSocket
 
         foreach (var listener in listeners)
         {
-            listener.Close();
-            Raise(new SocketEvent(SocketEventKind.Closed, listener.Endpoint));
+            if (listener.Close() is { } failure)
+            {
+                Log.CloseFailed(Logger, Type, listener.Endpoint, failure.Message);
+                Raise(new SocketEvent(SocketEventKind.CloseFailed, listener.Endpoint) { Exception = failure });
+            }
+            else
+            {
+                Raise(new SocketEvent(SocketEventKind.Closed, listener.Endpoint));
+            }
         }
+
+        CloseInprocEndpoints();
 
         // Completing the queues lets each send loop flush what is queued and then close gracefully.
         foreach (var pipe in pipes)
@@ -455,6 +480,7 @@ public abstract partial class ZmqSocket
         // Every loop observes the cancellation promptly; the cap only guards against a bug hanging Dispose.
         await Task.WhenAll(running).WaitAsync(TimeSpan.FromSeconds(5), TimeProvider).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
         _lifetime.Dispose();
+        StopMonitor();
     }
 
     /// <summary>
@@ -489,17 +515,27 @@ public abstract partial class ZmqSocket
 
         public bool IsClosed => Volatile.Read(ref _closed) != 0;
 
-        public void Close()
+        /// <summary>Closes the endpoint; returns why the ipc socket file could not be removed, if it could not.</summary>
+        public Exception? Close()
         {
             if (Interlocked.Exchange(ref _closed, 1) == 0)
             {
                 Socket.Dispose();
                 if (ipcPath is not null)
                 {
-                    // libzmq removes the socket file when the endpoint closes.
-                    File.Delete(ipcPath);
+                    // libzmq removes the socket file when the endpoint closes, and reports CLOSE_FAILED when it cannot.
+                    try
+                    {
+                        File.Delete(ipcPath);
+                    }
+                    catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+                    {
+                        return ex;
+                    }
                 }
             }
+
+            return null;
         }
     }
 

@@ -501,7 +501,7 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
     internal void Raise(SocketEvent socketEvent)
     {
         var handler = EventRaised;
-        if (handler is null)
+        if (handler is null || _monitorStopped)
         {
             return;
         }

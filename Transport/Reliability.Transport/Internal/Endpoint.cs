@@ -3,11 +3,14 @@ using System.Net;
 
 namespace Reliability.Transport.Internal;
 
-/// <summary>A parsed <c>tcp://host:port</c> or <c>ipc://path</c> endpoint.</summary>
-internal sealed record TransportEndpoint(string Original, string Host, int Port, bool IsWildcardHost, string? IpcPath = null)
+/// <summary>A parsed <c>tcp://host:port</c>, <c>ipc://path</c> or <c>inproc://name</c> endpoint.</summary>
+internal sealed record TransportEndpoint(string Original, string Host, int Port, bool IsWildcardHost, string? IpcPath = null, string? InprocName = null)
 {
     /// <summary>Whether this is a Unix domain socket endpoint.</summary>
     public bool IsIpc => IpcPath is not null;
+
+    /// <summary>Whether this is an in-process endpoint (no socket, no ZMTP; see <see cref="InprocRegistry"/>).</summary>
+    public bool IsInproc => InprocName is not null;
 
     /// <summary>Parses an endpoint; <paramref name="forBind"/> allows <c>*</c> as host and <c>*</c>/0 as port.</summary>
     /// <exception cref="EndpointException">The endpoint is malformed or uses an unsupported transport.</exception>
@@ -26,9 +29,18 @@ internal sealed record TransportEndpoint(string Original, string Host, int Port,
             return ParseIpc(endpoint, endpoint[(schemeEnd + 3)..], forBind);
         }
 
+        if (transport == "inproc")
+        {
+            // Any non-empty name is valid, the same string for bind and connect (libzmq).
+            string name = endpoint[(schemeEnd + 3)..];
+            return name.Length == 0
+                ? throw new EndpointException(endpoint, "inproc needs a name, e.g. 'inproc://workers'")
+                : new TransportEndpoint(endpoint, string.Empty, 0, false, InprocName: name);
+        }
+
         if (transport != "tcp")
         {
-            throw new EndpointException(endpoint, $"transport '{transport}' is not supported (supported: tcp, ipc)");
+            throw new EndpointException(endpoint, $"transport '{transport}' is not supported (supported: tcp, ipc, inproc)");
         }
 
         string address = endpoint[(schemeEnd + 3)..];

@@ -39,7 +39,7 @@ internal sealed class Pipe
     public byte PeerMinor { get; set; }
 
     /// <summary>The live connection, or null while a connecting pipe waits for its peer.</summary>
-    public volatile ZmtpConnection? Connection;
+    public volatile IPeerConnection? Connection;
 
     /// <summary>Set once the pipe is removed from its socket for good.</summary>
     public volatile bool IsTerminated;
@@ -69,6 +69,9 @@ internal sealed class Pipe
             waiter?.TrySetResult();
         }
     }
+
+    /// <summary>How many more messages the application accepts from this peer before its RCVHWM (int.MaxValue without a limit).</summary>
+    public int InboundCredit => _receiveHighWaterMark > 0 ? _receiveHighWaterMark - Volatile.Read(ref _inboundPending) : int.MaxValue;
 
     /// <summary>Waits until the application has room for more of this peer's messages (per-peer RCVHWM).</summary>
     public async ValueTask WaitForInboundCreditAsync(CancellationToken cancellationToken)

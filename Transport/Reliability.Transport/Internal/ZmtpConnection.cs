@@ -15,7 +15,7 @@ internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, str
 /// socket's inbound queue) and a send loop (pipe queue to encoder to socket). The send loop drains
 /// everything queued before it writes, so many small messages share one syscall.
 /// </summary>
-internal sealed class ZmtpConnection : IDisposable
+internal sealed class ZmtpConnection : IPeerConnection
 {
     private const int ReceiveBufferSize = 64 * 1024;
     private const int SendBufferSize = 64 * 1024;
