@@ -62,6 +62,24 @@ forget_pid() {
     PIDS=("${keep[@]+"${keep[@]}"}")
 }
 
+# Builds the libzmq comparator and our program (unless SKIP_BUILD=1) and checks that both exist.
+# Uses HERE, ART, LIBZMQ and OURS of the sourcing script.
+build_programs() {
+    local exe
+    if [[ ${SKIP_BUILD:-0} != 1 ]]; then
+        echo "building libzmq comparator..." >&2
+        make -s -C "$HERE/comparator" >&2
+        echo "building Reliability.Benchmarks (Release, artifacts in $ART)..." >&2
+        dotnet build "$HERE/Reliability.Benchmarks" -c Release --artifacts-path "$ART" -nologo -v q >&2
+    fi
+    for exe in "$LIBZMQ" "$OURS"; do
+        if [[ ! -x $exe ]]; then
+            echo "$BENCH_SCRIPT: $exe is missing (build failed?)" >&2
+            exit 1
+        fi
+    done
+}
+
 thr_rate() { sed -n 's/^thr: .* s: \([0-9]*\) msg\/s, .*/\1/p' <<<"$1"; }
 lat_p50() { sed -n 's/^lat: .* p50 \([0-9.]*\) us, .*/\1/p' <<<"$1"; }
 

@@ -52,18 +52,7 @@ LIBZMQ="$HERE/comparator/build/zmqperf"
 OURS="$ART/bin/Reliability.Benchmarks/release/Reliability.Benchmarks"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/breadth-bench.XXXXXX")
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    echo "building libzmq comparator..." >&2
-    make -s -C "$HERE/comparator" >&2
-    echo "building Reliability.Benchmarks (Release, artifacts in $ART)..." >&2
-    dotnet build "$HERE/Reliability.Benchmarks" -c Release --artifacts-path "$ART" -nologo -v q >&2
-fi
-for exe in "$LIBZMQ" "$OURS"; do
-    if [[ ! -x $exe ]]; then
-        echo "breadth.sh: $exe is missing (build failed?)" >&2
-        exit 1
-    fi
-done
+build_programs
 
 scaled() { awk -v b="$1" -v s="$THR_SCALE" 'BEGIN { c = int(b * s); if (c < 1000) c = 1000; print c }'; }
 THR16_COUNT=$(scaled 2000000)

@@ -39,18 +39,7 @@ LIBZMQ="$HERE/comparator/build/zmqperf"
 OURS="$ART/bin/Reliability.Benchmarks/release/Reliability.Benchmarks"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/compare-bench.XXXXXX")
 
-if [[ ${SKIP_BUILD:-0} != 1 ]]; then
-    echo "building libzmq comparator..." >&2
-    make -s -C "$HERE/comparator" >&2
-    echo "building Reliability.Benchmarks (Release, artifacts in $ART)..." >&2
-    dotnet build "$HERE/Reliability.Benchmarks" -c Release --artifacts-path "$ART" -nologo -v q >&2
-fi
-for exe in "$LIBZMQ" "$OURS"; do
-    if [[ ! -x $exe ]]; then
-        echo "compare.sh: $exe is missing (build failed?)" >&2
-        exit 1
-    fi
-done
+build_programs
 
 # run_pair NAME BINDER_EXE CONNECTER_EXE MODE BIND_ROLE CONNECT_ROLE SIZE COUNT
 # Sets LINE to the result line of the measuring side (thr: the receiver; lat: the pinger) and
