@@ -5,11 +5,13 @@ using Reliability.Transport;
 // The .NET side of the libzmq perf-tool comparison: same sub-commands, arguments and output lines
 // as benchmarks/comparator/zmqperf.c, so benchmarks/compare.sh can pair either program with the other.
 // The broker sub-commands (broker, broker-serve, broker-worker) are the Majordomo workload of broker.sh.
-// Every loop here is non-blocking, so socket completions run on .NET's event threads (no hand-off);
-// BENCH_INLINE_COMPLETIONS=0 in the environment measures the default hand-off instead.
-if (Environment.GetEnvironmentVariable("BENCH_INLINE_COMPLETIONS") != "0")
+// The broker roles run with the process settings of the mdbroker service and the examples (inline
+// socket completions, no thread-pool spinning; BENCH_HOST_SETTINGS=0 measures .NET's defaults instead).
+// thr/lat keep .NET's defaults, as in every earlier comparison with libzmq.
+if (args.Length > 0 && BrokerArguments.IsBrokerCommand(args[0]) && Environment.GetEnvironmentVariable("BENCH_HOST_SETTINGS") != "0")
 {
     TransportHost.UseInlineSocketCompletions();
+    TransportHost.StopThreadPoolSpinning();
 }
 
 if (args.Length > 0 && BrokerArguments.IsBrokerCommand(args[0]))

@@ -63,26 +63,4 @@ public sealed class InlineContinuationTests
 
         await FluentActions.Awaiting(() => waiting.Within()).Should().ThrowAsync<ObjectDisposedException>();
     }
-
-    [Fact]
-    public void UseInlineSocketCompletions_VariableAlreadySet_LeavesItAlone()
-    {
-        string? before = Environment.GetEnvironmentVariable(TransportHost.InlineCompletionsVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(TransportHost.InlineCompletionsVariable, "0");
-
-            TransportHost.UseInlineSocketCompletions().Should().BeFalse();
-            Environment.GetEnvironmentVariable(TransportHost.InlineCompletionsVariable).Should().Be("0");
-
-            // Unset: the call turns it on. (This process's sockets started long ago, so it changes nothing here.)
-            Environment.SetEnvironmentVariable(TransportHost.InlineCompletionsVariable, null);
-            TransportHost.UseInlineSocketCompletions().Should().BeTrue();
-            Environment.GetEnvironmentVariable(TransportHost.InlineCompletionsVariable).Should().Be("1");
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(TransportHost.InlineCompletionsVariable, before);
-        }
-    }
 }
