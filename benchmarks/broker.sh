@@ -14,6 +14,7 @@
 #   SIZE=16                   request body in bytes
 #   MDP=0.1                   protocol version of clients and workers
 #   SPAWN=1                   1: broker and each worker in a process of their own; 0: all in one process
+#   UNSAFE_INLINE=0           1: clients and workers run the caller's code on the I/O thread (--unsafe-inline)
 #   REPEAT=1                  runs per cell; the table shows the run with the median rate
 #   ENDPOINT=tcp://...        use this broker instead of ours (e.g. the zguide's C mdbroker); BROKER_PID=P adds its CPU
 #   BENCH_ARTIFACTS=/tmp/art-bench   dotnet artifacts folder
@@ -31,6 +32,7 @@ CLIENTS=${CLIENTS:-1}
 SIZE=${SIZE:-16}
 MDP=${MDP:-0.1}
 SPAWN=${SPAWN:-1}
+UNSAFE_INLINE=${UNSAFE_INLINE:-0}
 REPEAT=${REPEAT:-1}
 ENDPOINT=${ENDPOINT:-}
 BROKER_PID=${BROKER_PID:-}
@@ -42,6 +44,7 @@ fail_usage() {
 }
 [[ $REPEAT =~ ^[1-9][0-9]?$ ]] || fail_usage "REPEAT must be 1..99 (was '$REPEAT')"
 [[ $SPAWN == 0 || $SPAWN == 1 ]] || fail_usage "SPAWN must be 0 or 1 (was '$SPAWN')"
+[[ $UNSAFE_INLINE == 0 || $UNSAFE_INLINE == 1 ]] || fail_usage "UNSAFE_INLINE must be 0 or 1 (was '$UNSAFE_INLINE')"
 for mode in $MODES; do
     [[ $mode == async || $mode == sync || $mode == pipelined ]] || fail_usage "MODES may hold async, sync and pipelined (was '$MODES')"
 done
@@ -114,6 +117,7 @@ for mode in $MODES; do
             args+=(--requests "$SYNC_REQUESTS")
         fi
         [[ $SPAWN == 1 ]] && args+=(--spawn)
+        [[ $UNSAFE_INLINE == 1 ]] && args+=(--unsafe-inline)
         [[ -n $ENDPOINT ]] && args+=(--endpoint "$ENDPOINT")
         [[ -n $BROKER_PID ]] && args+=(--broker-pid "$BROKER_PID")
         rows=()
@@ -137,6 +141,7 @@ done
 
 where=$([[ -n $ENDPOINT ]] && echo "broker at $ENDPOINT" || echo "our MajordomoBroker")
 layout=$([[ $SPAWN == 1 ]] && echo "broker and each worker in its own process" || echo "all roles in one process")
+[[ $UNSAFE_INLINE == 1 ]] && layout+=", clients and workers with --unsafe-inline"
 echo
 echo "Majordomo echo through $where: $SIZE B, MDP/$MDP, $CLIENTS client(s), async window $WINDOW, $layout"
 echo "requests: async $REQUESTS, sync $SYNC_REQUESTS per run; median of $REPEAT; CPU in us per request (- = not measured separately)"

@@ -52,9 +52,9 @@ internal sealed record BrokerArguments
         """
         usage: Reliability.Benchmarks broker [--workers N] [--clients C] [--window W] [--requests R] [--size B]
                                              [--mode async|sync|pipelined] [--mdp 0.1|0.2] [--timeout MS]
-                                             [--spawn] [--endpoint E [--broker-pid P]]
+                                             [--spawn] [--unsafe-inline] [--endpoint E [--broker-pid P]]
                Reliability.Benchmarks broker-serve [--endpoint E] [--mdp 0.1|0.2]
-               Reliability.Benchmarks broker-worker --endpoint E [--workers N] [--mdp 0.1|0.2]
+               Reliability.Benchmarks broker-worker --endpoint E [--workers N] [--mdp 0.1|0.2] [--unsafe-inline]
           broker: R requests of B bytes to service 'echo' through a Majordomo broker to N echo workers,
             from C clients; prints 'broker: R requests, N workers, C clients, mode M: X req/s, p50 Y us, p99 Z us'
             --workers N    echo workers, 1..64 (default 2; 0 with --endpoint: the broker's workers are external)
@@ -67,6 +67,8 @@ internal sealed record BrokerArguments
             --mdp V        protocol version of clients and workers (default 0.1)
             --timeout MS   per request, 1..3600000 (default 10000); a timed-out request fails the run
             --spawn        run the broker and each worker as a process of its own (broker-serve, broker-worker)
+            --unsafe-inline  async clients with UnsafeInlineCompletions and workers with UnsafeInlineHandler
+                           (the caller's code and the echo handler run on the I/O thread: no thread hop)
             --endpoint E   use the broker at E instead of starting one (e.g. the zguide's C mdbroker)
             --broker-pid P with --endpoint: also report the CPU time of process P (the external broker)
           broker-serve: MajordomoBroker bound to E (default tcp://127.0.0.1:0); prints 'endpoint: E'; stops when stdin closes
@@ -78,6 +80,9 @@ internal sealed record BrokerArguments
     public int Workers { get; init; } = 2;
 
     public int Clients { get; init; } = 1;
+
+    /// <summary>Clients and workers run the caller's code on the I/O thread (the Unsafe... options).</summary>
+    public bool UnsafeInline { get; init; }
 
     public int Window { get; init; } = 100;
 
@@ -136,12 +141,12 @@ internal sealed record BrokerArguments
 
         var allowed = role switch
         {
-            BrokerRole.Bench => new[] { "workers", "clients", "window", "requests", "size", "mode", "mdp", "timeout", "spawn", "endpoint", "broker-pid" },
+            BrokerRole.Bench => new[] { "workers", "clients", "window", "requests", "size", "mode", "mdp", "timeout", "spawn", "unsafe-inline", "endpoint", "broker-pid" },
             BrokerRole.Serve => ["endpoint", "mdp"],
-            _ => ["endpoint", "workers", "mdp"],
+            _ => ["endpoint", "workers", "mdp", "unsafe-inline"],
         };
 
-        // --spawn is the one flag; every other option takes a value.
+        // --spawn and --unsafe-inline are flags; every other option takes a value.
         var values = new Dictionary<string, string>(StringComparer.Ordinal);
         for (int i = 1; i < args.Length; i++)
         {
@@ -160,7 +165,7 @@ internal sealed record BrokerArguments
 
             string name = arg[2..];
             string value = "true";
-            if (name != "spawn")
+            if (name is not ("spawn" or "unsafe-inline"))
             {
                 if (i + 1 >= args.Length)
                 {
@@ -246,6 +251,7 @@ internal sealed record BrokerArguments
             Version = version.Value,
             Timeout = TimeSpan.FromMilliseconds(timeoutMs),
             Spawn = values.ContainsKey("spawn"),
+            UnsafeInline = values.ContainsKey("unsafe-inline"),
             Endpoint = endpoint ?? (role == BrokerRole.Serve ? "tcp://127.0.0.1:0" : null),
             BrokerPid = values.ContainsKey("broker-pid") ? brokerPid : null,
         };

@@ -62,7 +62,7 @@ internal static class BrokerWorkload
     {
         var cpu = CpuSample.Of(Process.GetCurrentProcess());
         using var stop = new CancellationTokenSource();
-        var runs = StartWorkers(a.Endpoint!, a.Workers, a.Version, stop.Token);
+        var runs = StartWorkers(a.Endpoint!, a, stop.Token);
         await StandardInputClosedAsync();
         await stop.CancelAsync();
         await Task.WhenAll(runs);
@@ -70,12 +70,12 @@ internal static class BrokerWorkload
         return null;
     }
 
-    private static Task[] StartWorkers(string endpoint, int count, MdpVersion version, CancellationToken stop)
+    private static Task[] StartWorkers(string endpoint, BrokerArguments a, CancellationToken stop)
     {
-        var options = new WorkerOptions { BrokerEndpoint = endpoint, Service = BrokerArguments.Service, Version = version };
+        var options = new WorkerOptions { BrokerEndpoint = endpoint, Service = BrokerArguments.Service, Version = a.Version, UnsafeInlineHandler = a.UnsafeInline };
 
         // The echo of zguide's mdworker: the request body is the reply.
-        return Enumerable.Range(0, count)
+        return Enumerable.Range(0, a.Workers)
             .Select(_ => new MajordomoWorker(options).RunAsync(static (request, _) => ValueTask.FromResult(request.Body), stop))
             .ToArray();
     }
@@ -311,6 +311,7 @@ internal static class BrokerWorkload
             Version = a.Version,
             Timeout = a.Timeout,
             MaxConnections = a.Window,
+            UnsafeInlineCompletions = a.UnsafeInline,
         });
 
         public override int Concurrency => a.Window;
@@ -471,12 +472,13 @@ internal static class BrokerWorkload
                 // One process per worker, as the zguide's mdworker is run.
                 for (int i = 0; i < a.Workers; i++)
                 {
-                    _children.Add(Child.Start(["broker-worker", "--endpoint", endpoint, "--mdp", a.VersionName], readOutput: false));
+                    string[] worker = ["broker-worker", "--endpoint", endpoint, "--mdp", a.VersionName];
+                    _children.Add(Child.Start(a.UnsafeInline ? [.. worker, "--unsafe-inline"] : worker, readOutput: false));
                 }
             }
             else if (a.Workers > 0)
             {
-                _inProcess.AddRange(StartWorkers(endpoint, a.Workers, a.Version, _stop.Token));
+                _inProcess.AddRange(StartWorkers(endpoint, a, _stop.Token));
             }
 
             return endpoint;

@@ -87,6 +87,59 @@ public sealed class BrokerIntegrationTests
     }
 
     [Fact]
+    public async Task UnsafeInlineOptions_ClientLoopsAndInlineHandler_EveryRequestAnsweredOnTheIoThread()
+    {
+        using var stop = new CancellationTokenSource();
+        await using var broker = new MajordomoBroker(BrokerOptions());
+        string endpoint = broker.Bind()[0];
+        var running = broker.RunAsync(stop.Token);
+        int handlerInline = 0;
+        var worker = new MajordomoWorker(WorkerOptions(endpoint, MdpVersion.V01) with { UnsafeInlineHandler = true });
+        var serving = worker.RunAsync(
+            (request, _) =>
+            {
+                if (new System.Diagnostics.StackTrace().ToString().Contains("DeliverInbound", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref handlerInline);
+                }
+
+                return ValueTask.FromResult(request.Body);
+            },
+            stop.Token);
+        await using var client = new MajordomoAsyncClient(new MajordomoAsyncClientOptions
+        {
+            BrokerEndpoint = endpoint,
+            Timeout = Wait.Long,
+            MaxConnections = 4,
+            UnsafeInlineCompletions = true,
+        });
+
+        // Four loops, each sending its next request from the continuation of the previous one.
+        int continuationsInline = 0;
+        async Task LoopAsync(int loop)
+        {
+            for (int i = 0; i < 25; i++)
+            {
+                string body = string.Create(CultureInfo.InvariantCulture, $"{loop}-{i}");
+                var reply = await client.RequestAsync("echo", Message.FromStrings(body));
+                if (new System.Diagnostics.StackTrace().ToString().Contains("DeliverInbound", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref continuationsInline);
+                }
+
+                reply.Body.GetString(0).Should().Be(body);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(LoopAsync)).Within();
+
+        handlerInline.Should().BeGreaterThan(0, "the handler runs where the request was delivered");
+        continuationsInline.Should().BeGreaterThan(0, "the caller resumes where the reply was delivered");
+        await stop.CancelAsync();
+        await Task.WhenAll(running, serving).Within();
+    }
+
+    [Fact]
     public async Task Mdp02PartialReplies_ThroughBroker_ArriveBeforeTheFinal()
     {
         using var stop = new CancellationTokenSource();

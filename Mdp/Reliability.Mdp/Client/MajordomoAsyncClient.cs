@@ -470,11 +470,14 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
             CountInvalid(lane, problem);
         }
 
-        done?.Succeed(new MdpReply(service, new Message(command.Body), done.Partials.Count > 0 ? done.Partials : null, parsed.Version));
+        // Waiting requests first: with UnsafeInlineCompletions the caller's code runs inside Succeed and
+        // may queue more, which must go out after the ones already assigned.
         foreach (var (nextLane, next) in sends)
         {
             Send(nextLane, next);
         }
+
+        done?.Succeed(new MdpReply(service, new Message(command.Body), done.Partials.Count > 0 ? done.Partials : null, parsed.Version));
     }
 
     private void CountInvalid(Lane lane, string problem)
@@ -574,7 +577,8 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
     /// <summary>One request: its completion, timer and cancellation registration. State changes happen under the client's lock.</summary>
     private sealed class Pending(MajordomoAsyncClient owner, ClientRequest request, TimeSpan timeout, CancellationToken caller)
     {
-        private readonly TaskCompletionSource<MdpReply> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource<MdpReply> _completion = new(
+            owner.Options.UnsafeInlineCompletions ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
         private ITimer? _timer;
         private CancellationTokenRegistration _registration;
 

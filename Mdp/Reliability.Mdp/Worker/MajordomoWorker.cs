@@ -36,8 +36,7 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
     private readonly ILoggerFactory? _loggerFactory;
     private readonly TimeProvider _time;
     private readonly WorkerLiveness _liveness;
-    private readonly Channel<MdpRequest> _requests =
-        Channel.CreateUnbounded<MdpRequest>(new UnboundedChannelOptions { SingleWriter = true });
+    private readonly Channel<MdpRequest> _requests;
 
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
@@ -75,6 +74,11 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         // The connection loop only parses commands and queues requests (the handler runs behind the
         // request channel, on the thread pool), so it may run on the I/O thread that delivered them.
         _socketOptions = options.Socket with { InlineReceiveContinuations = true };
+
+        // Synchronous continuations run the receiver of a request (the handler loop) inside the
+        // connection loop's write; only when the handler is declared quick and non-blocking.
+        _requests = Channel.CreateUnbounded<MdpRequest>(
+            new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = options.UnsafeInlineHandler });
         _loggerFactory = loggerFactory;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MajordomoWorker>();
         _time = timeProvider ?? TimeProvider.System;

@@ -60,6 +60,17 @@ public sealed record WorkerOptions
     public bool BrokerHeartbeatsBusyWorkers { get; init; }
 
     /// <summary>
+    /// When true, <see cref="MajordomoWorker.RunAsync"/> calls its handler (and code awaiting
+    /// <see cref="MajordomoWorker.ReceiveAsync"/> resumes) on the I/O thread that received the request instead
+    /// of on the thread pool (default false): one thread wake-up less per request. Only for handlers that finish quickly and never block: while the handler runs, this
+    /// connection reads nothing (broker heartbeats included, so a handler running longer than
+    /// <see cref="Heartbeat"/> × <see cref="Liveness"/> makes the worker think the broker died), and a
+    /// blocking handler stalls every connection that thread serves. As ASP.NET Core's
+    /// <c>UnsafePreferInlineScheduling</c>, hence the name.
+    /// </summary>
+    public bool UnsafeInlineHandler { get; init; }
+
+    /// <summary>
     /// Settings of the DEALER socket. Its <see cref="SocketOptions.Linger"/> bounds how long closing waits for
     /// the final DISCONNECT to be written (default 200 ms); a socket replaced after a broker failure is closed
     /// without lingering whatever this says, so nothing queued for the dead connection is sent later
