@@ -4,10 +4,8 @@ using Reliability.Transport;
 
 // mdbroker: the Majordomo broker service. SIGINT and SIGTERM stop it gracefully: every worker gets
 // DISCONNECT and the process exits within a second.
-// The broker loop never blocks, so socket completions may run on .NET's event threads (no hand-off),
-// and it shares its machine with workers and clients: no thread-pool spinning.
+// The broker loop never blocks, so socket completions may run on .NET's event threads (no hand-off).
 TransportHost.UseInlineSocketCompletions();
-TransportHost.StopThreadPoolSpinning();
 using var shutdown = new CancellationTokenSource();
 using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
 using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);

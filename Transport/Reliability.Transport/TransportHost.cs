@@ -31,28 +31,4 @@ public static class TransportHost
         Environment.SetEnvironmentVariable(InlineCompletionsVariable, "1");
         return true;
     }
-
-    /// <summary>The runtime setting read once, when the thread pool starts its first worker.</summary>
-    public const string SpinLimitSetting = "System.Threading.ThreadPool.UnfairSemaphoreSpinLimit";
-
-    /// <summary>
-    /// Stops idle thread-pool threads from spinning (<c>sched_yield</c>) while they wait for work. Where
-    /// several processes share few cores (a broker, its workers and clients on one machine), that
-    /// spinning takes the CPU the other processes need: in the Majordomo broker benchmark on 2 cores
-    /// it was 8-20% of every process's samples. A single process measuring its own latency is better
-    /// off with the default (a spinning thread picks the next item up sooner). Call it first thing in
-    /// <c>Main</c>, before anything runs on the thread pool; a value from the runtime configuration
-    /// or the <c>DOTNET_ThreadPool_UnfairSemaphoreSpinLimit</c> variable is left as it is.
-    /// </summary>
-    /// <returns>True when this call set it; false when the configuration already decided it.</returns>
-    public static bool StopThreadPoolSpinning()
-    {
-        if (AppContext.GetData(SpinLimitSetting) is not null || Environment.GetEnvironmentVariable("DOTNET_ThreadPool_UnfairSemaphoreSpinLimit") is not null)
-        {
-            return false;
-        }
-
-        AppContext.SetData(SpinLimitSetting, 0);
-        return true;
-    }
 }

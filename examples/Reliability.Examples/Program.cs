@@ -2,10 +2,8 @@ using Reliability.Examples;
 using Reliability.Transport;
 
 // No example blocks inside a socket event handler or an inline receive loop, so socket completions
-// may run on .NET's event threads (no hand-off to the thread pool), as in the mdbroker service; the
-// examples run as several processes on one machine, so idle thread-pool threads do not spin either.
+// may run on .NET's event threads (no hand-off to the thread pool), as in the mdbroker service.
 TransportHost.UseInlineSocketCompletions();
-TransportHost.StopThreadPoolSpinning();
 
 // The first argument names the example; the rest are its options.
 var examples = ExampleRegistry.All;

@@ -27,29 +27,4 @@ public sealed class TransportHostTests
             Environment.SetEnvironmentVariable(TransportHost.InlineCompletionsVariable, before);
         }
     }
-
-    [Fact]
-    public void StopThreadPoolSpinning_NotConfigured_SetsZeroOnceAndLeavesAConfiguredValueAlone()
-    {
-        const string variable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
-        object? before = AppContext.GetData(TransportHost.SpinLimitSetting);
-        string? beforeVariable = Environment.GetEnvironmentVariable(variable);
-        try
-        {
-            AppContext.SetData(TransportHost.SpinLimitSetting, null);
-            Environment.SetEnvironmentVariable(variable, "5");
-            TransportHost.StopThreadPoolSpinning().Should().BeFalse("the environment decided");
-            AppContext.GetData(TransportHost.SpinLimitSetting).Should().BeNull();
-
-            Environment.SetEnvironmentVariable(variable, null);
-            TransportHost.StopThreadPoolSpinning().Should().BeTrue();
-            AppContext.GetData(TransportHost.SpinLimitSetting).Should().Be(0);
-            TransportHost.StopThreadPoolSpinning().Should().BeFalse("already set");
-        }
-        finally
-        {
-            AppContext.SetData(TransportHost.SpinLimitSetting, before);
-            Environment.SetEnvironmentVariable(variable, beforeVariable);
-        }
-    }
 }
