@@ -404,13 +404,41 @@ public abstract partial class ZmqSocket
     /// </summary>
     public ValueTask DisposeAsync()
     {
+        TaskCompletionSource? closer = null;
+        Task disposal;
         lock (_gate)
         {
-            _disposal ??= CloseAsync();
+            if (_disposal is null)
+            {
+                closer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _disposal = closer.Task;
+            }
+
+            disposal = _disposal;
         }
 
         GC.SuppressFinalize(this);
-        return new ValueTask(_disposal);
+        if (closer is not null)
+        {
+            // Outside the lock: closing wakes waiting receivers, and one that resumes inline
+            // (InlineReceiveContinuations) may dispose the socket again, which must find this disposal.
+            _ = CloseInto(closer);
+        }
+
+        return new ValueTask(disposal);
+    }
+
+    private async Task CloseInto(TaskCompletionSource closer)
+    {
+        try
+        {
+            await CloseAsync().ConfigureAwait(false);
+            closer.TrySetResult();
+        }
+        catch (Exception ex)
+        {
+            closer.TrySetException(ex);
+        }
     }
 
     /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>

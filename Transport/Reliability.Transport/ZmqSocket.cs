@@ -500,8 +500,16 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
 
     internal void Raise(SocketEvent socketEvent)
     {
+        if (Volatile.Read(ref _monitorStopped) == 0)
+        {
+            InvokeHandler(socketEvent);
+        }
+    }
+
+    private void InvokeHandler(SocketEvent socketEvent)
+    {
         var handler = EventRaised;
-        if (handler is null || _monitorStopped)
+        if (handler is null)
         {
             return;
         }

@@ -63,4 +63,38 @@ public sealed class InlineContinuationTests
 
         await FluentActions.Awaiting(() => waiting.Within()).Should().ThrowAsync<ObjectDisposedException>();
     }
+
+    [Fact]
+    public async Task DisposeAsync_InlineReceiverDisposesAgain_OneCloseAndOneMonitorStopped()
+    {
+        var pull = new PullSocket(new SocketOptions { InlineReceiveContinuations = true });
+        pull.Bind("tcp://127.0.0.1:0");
+        int stopped = 0;
+        pull.EventRaised += (_, e) =>
+        {
+            if (e.Kind == SocketEventKind.MonitorStopped)
+            {
+                Interlocked.Increment(ref stopped);
+            }
+        };
+
+        // The receiver resumes inside the disposal (inline) and disposes again, as `await using` would.
+        var receiver = ReceiveThenDisposeAsync(pull);
+        await pull.DisposeAsync().AsTask().Within();
+        await receiver.Within();
+
+        stopped.Should().Be(1);
+    }
+
+    private static async Task ReceiveThenDisposeAsync(ZmqSocket socket)
+    {
+        try
+        {
+            await socket.ReceiveAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            await socket.DisposeAsync();
+        }
+    }
 }

@@ -4,6 +4,7 @@ namespace Reliability.Transport.Tests.Sockets;
 /// Process-wide host settings. The runtime read them long ago in this test process, so these tests
 /// check what is set, not its effect (the broker benchmark's per-process counters show that).
 /// </summary>
+[Collection(ExclusiveCollection.Name)]
 public sealed class TransportHostTests
 {
     [Fact]
