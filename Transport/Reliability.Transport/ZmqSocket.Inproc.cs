@@ -116,7 +116,9 @@ public abstract partial class ZmqSocket
 
                 if (outcome == InprocAttachOutcome.Refused)
                 {
-                    await Task.Delay(NextDelay(ref backoff), TimeProvider, token).ConfigureAwait(false);
+                    var delay = NextDelay(ref backoff);
+                    Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { RetryIn = delay });
+                    await Task.Delay(delay, TimeProvider, token).ConfigureAwait(false);
                     continue;
                 }
 

@@ -108,7 +108,11 @@ internal sealed class InprocConnection : IPeerConnection
                         return new ConnectionEnd(closedReason, null, null);
                     }
 
-                    await source.Outbound.ReadableSignal().ConfigureAwait(false);
+                    // The signal first, then the token: a stop that pokes before the signal exists
+                    // would otherwise be lost, and this mover would wait for good.
+                    var readable = source.Outbound.ReadableSignal();
+                    token.ThrowIfCancellationRequested();
+                    await readable.ConfigureAwait(false);
                     if (targetRunsInline || time.GetElapsedTime(lastMove) < StreamGap)
                     {
                         // Woken inline, this is the sender's thread, possibly inside its socket's lock; a
