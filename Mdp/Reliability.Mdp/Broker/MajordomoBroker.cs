@@ -180,15 +180,17 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     /// </summary>
     private void OnSocketEvent(object? sender, SocketEvent socketEvent)
     {
-        if (socketEvent.Kind != SocketEventKind.Disconnected || socketEvent.PeerRoutingId.IsEmpty || Volatile.Read(ref _wake) is not { } wake)
+        if (socketEvent.Kind != SocketEventKind.Disconnected || socketEvent.PeerRoutingId.IsEmpty || Volatile.Read(ref _wake) is null)
         {
             return;
         }
 
+        // Queued before the wake source is read: either the loop's drain after its last replacement
+        // sees this entry, or this reads the replacement and interrupts the loop's next wait.
         _lostPeers.Enqueue(socketEvent.PeerRoutingId);
         try
         {
-            wake.Cancel();
+            Volatile.Read(ref _wake)?.Cancel();
         }
         catch (ObjectDisposedException)
         {
@@ -237,9 +239,14 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                     Handle(message);
                 }
 
+                // Peers whose end was reported before this drain: everything they sent was delivered
+                // before that report, so the drain below handles it first.
+                int lostBeforeDrain = _lostPeers.Count;
+
                 // Whatever woke us (a message or the deadline), handle what has already arrived before
                 // the timers: after a stall (GC, SIGSTOP, an overloaded host) the heartbeats waiting in
                 // the queue must count before anybody is expired.
+                bool backlogDrained = false;
                 for (int i = 0; i < MaxBatch; i++)
                 {
                     // A zero timeout completes synchronously.
@@ -247,13 +254,23 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                     var more = next.IsCompletedSuccessfully ? next.Result : await next.ConfigureAwait(false);
                     if (more is null)
                     {
+                        backlogDrained = true;
                         break;
                     }
 
                     Handle(more);
                 }
 
-                while (_lostPeers.TryDequeue(out var lost))
+                if (!backlogDrained)
+                {
+                    // Still busy: this loop runs on the I/O thread that delivered its wake-up, and that
+                    // thread's connections read nothing until it is let go. Their heartbeats must not wait.
+                    await Task.Yield();
+                }
+
+                // Lost peers only once everything received before their end has been handled: a worker's
+                // last REPLY arrives before its Disconnected, and must not find it already removed.
+                for (int i = 0; backlogDrained && i < lostBeforeDrain && _lostPeers.TryDequeue(out var lost); i++)
                 {
                     try
                     {

@@ -622,12 +622,26 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
         public void Fail(Exception exception)
         {
             Release();
+            if (owner.Options.UnsafeInlineCompletions)
+            {
+                // Inline means on the I/O thread with a reply; a timeout, a cancellation or a disposal
+                // must not run the caller's code on the timer thread or inside someone's Cancel().
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Completion.TrySetException(s.Exception), (Completion: _completion, Exception: exception), preferLocal: false);
+                return;
+            }
+
             _completion.TrySetException(exception);
         }
 
         public void Cancel()
         {
             Release();
+            if (owner.Options.UnsafeInlineCompletions)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Completion.TrySetCanceled(s.Token), (Completion: _completion, Token: caller), preferLocal: false);
+                return;
+            }
+
             _completion.TrySetCanceled(caller);
         }
 

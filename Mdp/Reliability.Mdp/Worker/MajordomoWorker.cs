@@ -402,16 +402,6 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
     {
         WorkerLog.Connecting(_logger, Options.Service, Options.BrokerEndpoint, _version, id);
         var socket = new DealerSocket(_socketOptions, _loggerFactory, _time);
-        try
-        {
-            socket.Connect(Options.BrokerEndpoint);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
         var connection = new Connection(id, socket);
 
         // The broker knows a worker by its connection: once that ends, waiting for DISCONNECT or for
@@ -423,6 +413,17 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
                 connection.Abort(SessionEnd.ConnectionLost);
             }
         };
+        try
+        {
+            socket.Connect(Options.BrokerEndpoint);
+        }
+        catch
+        {
+            socket.Dispose();
+            connection.Dispose();
+            throw;
+        }
+
         Volatile.Write(ref _connection, connection);
         return connection;
     }
@@ -652,7 +653,9 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
             {
                 try
                 {
-                    _abort.Cancel();
+                    // The connection loop resumes on the thread pool, not inside whoever aborts (a
+                    // socket event handler, the pulse timer), so it can close that very socket.
+                    _ = _abort.CancelAsync();
                 }
                 catch (ObjectDisposedException)
                 {

@@ -75,7 +75,9 @@ public sealed record WorkerOptions
     /// the final DISCONNECT to be written (default 200 ms); a socket replaced after a broker failure is closed
     /// without lingering whatever this says, so nothing queued for the dead connection is sent later
     /// (PROTOCOLS.md §5 pitfall 10). Set <see cref="SocketOptions.RoutingId"/> only if the broker's ROUTER
-    /// uses handover, since a reconnect reuses it (pitfall 4).
+    /// uses handover, since a reconnect reuses it (pitfall 4). <see cref="SocketOptions.InlineReceiveContinuations"/>
+    /// is always on: the worker's own connection loop never blocks (the handler runs behind it, see
+    /// <see cref="UnsafeInlineHandler"/>).
     /// </summary>
     public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.FromMilliseconds(200) };
 
