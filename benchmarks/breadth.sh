@@ -54,6 +54,16 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/breadth-bench.XXXXXX")
 
 build_programs
 
+# reap_pair FIRST SECOND: waits for FIRST (the measuring side); if it failed, stops SECOND at once
+# instead of letting it block until the run timeout; then waits for SECOND. Sets FIRST_RC, SECOND_RC.
+reap_pair() {
+    reap "$1"
+    FIRST_RC=$RC
+    ((FIRST_RC == 0)) || kill "$2" 2>/dev/null || true
+    reap "$2"
+    SECOND_RC=$RC
+}
+
 scaled() { awk -v b="$1" -v s="$THR_SCALE" 'BEGIN { c = int(b * s); if (c < 1000) c = 1000; print c }'; }
 THR16_COUNT=$(scaled 2000000)
 THR4096_COUNT=$(scaled 200000)
@@ -162,18 +172,12 @@ run_thrlat() {
         # The measuring side first: if it fails, its peer would block until the run timeout.
         if [[ $mode == thr ]]; then
             measuring=$key.$brole
-            reap "$bpid"
-            brc=$RC
-            ((brc == 0)) || kill "$cpid" 2>/dev/null || true
-            reap "$cpid"
-            crc=$RC
+            reap_pair "$bpid" "$cpid"
+            brc=$FIRST_RC crc=$SECOND_RC
         else
             measuring=$key.$crole
-            reap "$cpid"
-            crc=$RC
-            ((crc == 0)) || kill "$bpid" 2>/dev/null || true
-            reap "$bpid"
-            brc=$RC
+            reap_pair "$cpid" "$bpid"
+            crc=$FIRST_RC brc=$SECOND_RC
         fi
     fi
     if [[ $mode == thr ]]; then
