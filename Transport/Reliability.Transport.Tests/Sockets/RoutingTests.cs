@@ -201,6 +201,21 @@ public sealed class RoutingTests
 
         var disconnected = await gone.Within();
         disconnected.PeerRoutingId.ToArray().Should().Equal("worker-7"u8.ToArray());
+        router.IsConnected("worker-7"u8).Should().BeFalse("the id is routed to nobody any more");
+    }
+
+    [Fact]
+    public async Task IsConnected_PeerUp_TrueForItsIdOnly()
+    {
+        await using var router = new RouterSocket();
+        string endpoint = router.Bind("tcp://127.0.0.1:0");
+        var up = router.NextEvent(SocketEventKind.HandshakeSucceeded);
+        await using var dealer = new DealerSocket(new SocketOptions { RoutingId = "w1"u8.ToArray() });
+        dealer.Connect(endpoint);
+        await up.Within();
+
+        router.IsConnected("w1"u8).Should().BeTrue();
+        router.IsConnected("w2"u8).Should().BeFalse();
     }
 
     [Fact]

@@ -26,6 +26,19 @@ public sealed class RouterSocket : ZmqSocket
         _lookup = _routes.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
 
+    /// <summary>
+    /// Whether a connected peer has <paramref name="routingId"/> right now, i.e. a message to it would be
+    /// routed. After a Disconnected event this tells a peer that is gone from one that already came back
+    /// under the same id (handover).
+    /// </summary>
+    public bool IsConnected(ReadOnlySpan<byte> routingId)
+    {
+        lock (_routesGate)
+        {
+            return _lookup.ContainsKey(routingId);
+        }
+    }
+
     /// <summary>Number of peers that can be routed to right now.</summary>
     public int PeerCount
     {
