@@ -169,7 +169,7 @@ public sealed class BrokerCoreExpiryTests
     }
 
     [Fact]
-    public void OnPeerDisconnected_IdAlreadyRoutedToNewConnection_WorkerKept()
+    public void OnPeerDisconnected_IdAlreadyConnectedAgain_WorkerKept()
     {
         using var h = new CoreHarness();
         h.Ready("w1", "echo");
@@ -180,20 +180,37 @@ public sealed class BrokerCoreExpiryTests
         h.Core.OnPeerDisconnected("w1"u8.ToArray());
 
         h.Core.FindWorkerState("w1"u8).Should().Be(WorkerState.Busy);
-        h.TakeWorkerCommands("w1", includeHeartbeats: true).Should().ContainSingle().Which.Should().Be(WorkerHeartbeat.Instance);
         h.Metric("requests.requeued").Should().Be(0);
     }
 
     [Fact]
-    public void OnPeerDisconnected_ClientOrUnknownPeer_NothingHappens()
+    public void OnPeerDisconnected_ClientGone_ItsQueuedRequestsDroppedOthersKept()
     {
         using var h = new CoreHarness();
+        h.Request("gone", "echo", "a");
+        h.Request("gone", "echo", "b");
+        h.Request("stays", "echo", "c");
+
+        h.Sender.Unreachable.Add("gone");
+        h.Core.OnPeerDisconnected("gone"u8.ToArray());
+
+        h.Core.QueuedRequestCount.Should().Be(1);
+        h.Metric("requests.dropped", "client_gone").Should().Be(2);
         h.Ready("w1", "echo");
+        h.TakeRequest("w1").Should().Be(("stays", "c"));
+    }
 
-        h.Core.OnPeerDisconnected("c9"u8.ToArray());
+    [Fact]
+    public void OnPeerDisconnected_ClientConnectedAgain_ItsRequestsKept()
+    {
+        using var h = new CoreHarness();
+        h.Request("c1", "echo", "a");
 
-        h.Core.WorkerCount.Should().Be(1);
-        h.Take("w1").Should().BeEmpty();
+        h.Core.OnPeerDisconnected("c1"u8.ToArray());
+
+        h.Core.QueuedRequestCount.Should().Be(1);
+        h.Ready("w1", "echo");
+        h.TakeRequest("w1").Should().Be(("c1", "a"));
     }
 
     [Fact]

@@ -49,6 +49,23 @@ public sealed class FairRequestQueueTests
     }
 
     [Fact]
+    public void RemoveClient_OneOfThree_RemovesOnlyItsRequestsAndKeepsTheRotation()
+    {
+        var queue = new FairRequestQueue();
+        foreach (var (client, body) in new[] { ("a", "a1"), ("b", "b1"), ("a", "a2"), ("c", "c1"), ("b", "b2") })
+        {
+            queue.Enqueue(Request(client, body));
+        }
+
+        queue.RemoveClient(new RoutingKey("b"u8)).Should().Be(2);
+        queue.RemoveClient(new RoutingKey("x"u8)).Should().Be(0);
+
+        queue.Count.Should().Be(3);
+        queue.ClientCount.Should().Be(2);
+        Drain(queue).Should().Equal("a1", "c1", "a2");
+    }
+
+    [Fact]
     public void Clear_ReturnsCountAndEmpties()
     {
         var queue = new FairRequestQueue();

@@ -101,22 +101,48 @@ internal sealed partial class BrokerCore
 
     /// <summary>
     /// The connection of the peer with routing id <paramref name="id"/> ended (the socket's
-    /// Disconnected event). A worker that is gone is removed at once and its request requeued,
-    /// instead of after its expiry. The worker is probed with a HEARTBEAT first: after a handover the
-    /// id already belongs to a newer connection of the same worker, which must be kept (and for which
-    /// a heartbeat is harmless).
+    /// Disconnected event). Unless the id is connected again already (a handover to a newer
+    /// connection of the same peer), a worker is removed at once and its request requeued, instead
+    /// of at its expiry; a client's queued requests are dropped, since no reply could reach it (a
+    /// client that comes back gets a new routing id, or retries).
     /// </summary>
     public void OnPeerDisconnected(ReadOnlyMemory<byte> id)
     {
-        if (_stopped || !_workerLookup.TryGetValue(id.Span, out var worker))
+        if (_stopped || _sender.IsConnected(id.Span))
         {
             return;
         }
 
-        var probe = SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerHeartbeat.Instance, worker.Version));
-        if (probe == BrokerSendResult.Unreachable)
+        if (_workerLookup.TryGetValue(id.Span, out var worker))
         {
             LoseWorker(worker, WorkerRemoval.ConnectionLost);
+            return;
+        }
+
+        DropRequestsOf(new RoutingKey(id.Span));
+    }
+
+    private void DropRequestsOf(RoutingKey client)
+    {
+        List<ServiceEntry>? emptied = null;
+        foreach (var service in _services.Values)
+        {
+            int removed = service.Queue.RemoveClient(client);
+            if (removed > 0)
+            {
+                _metrics.QueueDepthChanged(service.Name, -removed);
+                _metrics.RequestsDropped("client_gone", removed);
+                BrokerLog.ClientRequestsDropped(_logger, removed, client, service.Name);
+                if (service.IsEmpty)
+                {
+                    (emptied ??= []).Add(service);
+                }
+            }
+        }
+
+        foreach (var service in emptied ?? [])
+        {
+            ForgetIfEmpty(service);
         }
     }
 

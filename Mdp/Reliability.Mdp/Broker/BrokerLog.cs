@@ -55,6 +55,9 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 3022, Level = LogLevel.Warning, Message = "{Count} request(s) for '{Service}' expired after waiting {ExpiryMs} ms for a worker")]
     public static partial void RequestsExpired(ILogger logger, int count, string service, double expiryMs);
 
+    [LoggerMessage(EventId = 3025, Level = LogLevel.Information, Message = "{Count} queued request(s) of client {ClientId} for '{Service}' dropped: its connection ended")]
+    public static partial void ClientRequestsDropped(ILogger logger, int count, RoutingKey clientId, string service);
+
     [LoggerMessage(EventId = 3023, Level = LogLevel.Warning, Message = "Request of client {ClientId} for '{Service}' dropped: {Reason}")]
     public static partial void RequestRefused(ILogger logger, PeerId clientId, string service, string reason);
 

@@ -31,7 +31,7 @@ internal sealed class BrokerMetrics : IDisposable
         _repliesSent = Meter.CreateCounter<long>("reliability.mdp.broker.replies.sent", "{reply}", "Final replies (REPLY or FINAL) handed to clients, MMI answers included.");
         _requestsDispatched = Meter.CreateCounter<long>("reliability.mdp.broker.requests.dispatched", "{request}", "Requests sent to workers (requeued ones again).");
         _requestsRequeued = Meter.CreateCounter<long>("reliability.mdp.broker.requests.requeued", "{request}", "Requests given back to the queue because their worker died, expired or disconnected.");
-        _requestsDropped = Meter.CreateCounter<long>("reliability.mdp.broker.requests.dropped", "{request}", "Requests dropped without a reply (expired, queue full, too many services, requeue limit, shutdown).");
+        _requestsDropped = Meter.CreateCounter<long>("reliability.mdp.broker.requests.dropped", "{request}", "Requests dropped without a reply (expired, queue full, too many services, requeue limit, client gone, shutdown).");
         _repliesDropped = Meter.CreateCounter<long>("reliability.mdp.broker.replies.dropped", "{reply}", "Replies that could not be delivered (client gone or its queue full, partial reply to an MDP/0.1 client).");
         _workersExpired = Meter.CreateCounter<long>("reliability.mdp.broker.workers.expired", "{worker}", "Workers removed other than by their own DISCONNECT (silent too long, unreachable, protocol violation).");
         _invalidMessages = Meter.CreateCounter<long>("reliability.mdp.broker.messages.invalid", "{message}", "Malformed messages dropped.");

@@ -112,6 +112,21 @@ internal sealed class FairRequestQueue
         return removed;
     }
 
+    /// <summary>Removes every request of <paramref name="client"/> and returns how many there were.</summary>
+    public int RemoveClient(RoutingKey client)
+    {
+        if (!_lanes.Remove(client, out var lane))
+        {
+            return 0;
+        }
+
+        _rotation.Remove(lane.RotationNode);
+        int removed = lane.Requests.Count;
+        lane.Requests.Clear();
+        Count -= removed;
+        return removed;
+    }
+
     /// <summary>Empties the queue and returns how many requests it held.</summary>
     public int Clear()
     {

@@ -13,7 +13,8 @@ namespace Reliability.Mdp.Broker;
 /// <para>Services are created on demand and forgotten when they have neither workers nor queued requests.
 /// Each service dispatches to its least recently used idle worker and serves its clients round-robin.
 /// Workers are expired after <see cref="BrokerOptions.WorkerExpiry"/> of silence whether idle or busy, and
-/// removed at once when their connection ends (the socket's Disconnected event); a request whose worker is lost is requeued up to <see cref="BrokerOptions.MaxRequeues"/> times. Invalid
+/// removed at once when their connection ends (the socket's Disconnected event), as are the queued requests of a
+/// client whose connection ends; a request whose worker is lost is requeued up to <see cref="BrokerOptions.MaxRequeues"/> times. Invalid
 /// messages are logged, counted and dropped; the broker keeps serving.</para>
 /// <para>Besides <c>mmi.service</c> (200/404), the broker answers <see cref="WorkersService"/> and
 /// <see cref="ServicesService"/>; any other <c>mmi.*</c> service gets 501.</para>
@@ -331,6 +332,8 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     /// <summary>Non-blocking sends on the ROUTER: the DONTWAIT of libzmq, with EHOSTUNREACH as a result instead of an exception.</summary>
     private sealed class SocketSender(RouterSocket socket) : IBrokerSender
     {
+        public bool IsConnected(ReadOnlySpan<byte> routingId) => socket.IsConnected(routingId);
+
         public BrokerSendResult TrySend(Message message)
         {
             try
