@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
+using Reliability.Transport;
 
 namespace Reliability.Examples;
 
@@ -77,6 +78,30 @@ internal sealed class ExampleArguments
             o.TimestampFormat = "HH:mm:ss.fff ";
         })
         .SetMinimumLevel(LogLevel.Information));
+}
+
+/// <summary>The bind-then-serve shape every queue and broker example shares.</summary>
+internal static class ServeExample
+{
+    /// <summary>
+    /// Binds; when an endpoint cannot be bound, reports it through <paramref name="bindFailed"/> and
+    /// returns exit code 1. Otherwise serves until cancelled and returns 0.
+    /// </summary>
+    public static async Task<int> BindThenRunAsync(Action bind, Func<Task> run, Action<EndpointException> bindFailed)
+    {
+        try
+        {
+            bind();
+        }
+        catch (EndpointException ex)
+        {
+            bindFailed(ex);
+            return 1;
+        }
+
+        await run();
+        return 0;
+    }
 }
 
 /// <summary>Turns Ctrl-C and SIGTERM into cancellation, so every example ends within a second.</summary>

@@ -1,5 +1,4 @@
 using Reliability.Mdp.Broker;
-using Reliability.Transport;
 
 namespace Reliability.Examples;
 
@@ -29,17 +28,9 @@ internal static class MajordomoBrokerExample
 
         using var loggerFactory = arguments.CreateLoggerFactory();
         await using var broker = new MajordomoBroker(options, loggerFactory);
-        try
-        {
-            broker.Bind();
-        }
-        catch (EndpointException ex)
-        {
-            await Console.Error.WriteLineAsync($"mdbroker: cannot listen on {ex.Endpoint}: {ex.Message}");
-            return 1;
-        }
-
-        await broker.RunAsync(cancellationToken);
-        return 0;
+        return await ServeExample.BindThenRunAsync(
+            () => broker.Bind(),
+            () => broker.RunAsync(cancellationToken),
+            ex => Console.Error.WriteLine($"mdbroker: cannot listen on {ex.Endpoint}: {ex.Message}"));
     }
 }

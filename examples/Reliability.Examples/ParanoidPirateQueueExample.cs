@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.ParanoidPirate;
-using Reliability.Transport;
 
 namespace Reliability.Examples;
 
@@ -30,18 +29,7 @@ internal static partial class ParanoidPirateQueueExample
         using var loggerFactory = arguments.CreateLoggerFactory();
         var logger = loggerFactory.CreateLogger("ppqueue");
         await using var queue = new ParanoidPirateQueue(options, loggerFactory);
-        try
-        {
-            queue.Bind();
-        }
-        catch (EndpointException ex)
-        {
-            BindFailed(logger, ex.Message);
-            return 1;
-        }
-
-        await queue.RunAsync(cancellationToken);
-        return 0;
+        return await ServeExample.BindThenRunAsync(queue.Bind, () => queue.RunAsync(cancellationToken), ex => BindFailed(logger, ex.Message));
     }
 
     [LoggerMessage(EventId = 2187, Level = LogLevel.Error, Message = "ppqueue: cannot bind: {Reason}")]

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Patterns.SimplePirate;
-using Reliability.Transport;
 
 namespace Reliability.Examples;
 
@@ -23,18 +22,7 @@ internal static partial class SimplePirateQueueExample
         using var loggerFactory = arguments.CreateLoggerFactory();
         var logger = loggerFactory.CreateLogger("spqueue");
         await using var queue = new SimplePirateQueue(options, loggerFactory);
-        try
-        {
-            queue.Bind();
-        }
-        catch (EndpointException ex)
-        {
-            BindFailed(logger, ex.Message);
-            return 1;
-        }
-
-        await queue.RunAsync(cancellationToken);
-        return 0;
+        return await ServeExample.BindThenRunAsync(queue.Bind, () => queue.RunAsync(cancellationToken), ex => BindFailed(logger, ex.Message));
     }
 
     [LoggerMessage(EventId = 2185, Level = LogLevel.Error, Message = "spqueue: cannot bind: {Reason}")]
