@@ -122,17 +122,26 @@ internal sealed partial class BrokerCore
         DropRequestsOf(new RoutingKey(id.Span));
     }
 
-    private void DropRequestsOf(RoutingKey client)
+    private void DropRequestsOf(RoutingKey client) => DropQueued(
+        "client_gone",
+        queue => queue.RemoveClient(client),
+        (service, removed) => BrokerLog.ClientRequestsDropped(_logger, removed, client, service.Name));
+
+    /// <summary>
+    /// Takes requests out of every service's queue with <paramref name="remove"/>, counts them as dropped
+    /// for <paramref name="reason"/>, reports each service's share, and forgets services left empty.
+    /// </summary>
+    private void DropQueued(string reason, Func<FairRequestQueue, int> remove, Action<ServiceEntry, int> report)
     {
         List<ServiceEntry>? emptied = null;
         foreach (var service in _services.Values)
         {
-            int removed = service.Queue.RemoveClient(client);
+            int removed = remove(service.Queue);
             if (removed > 0)
             {
                 _metrics.QueueDepthChanged(service.Name, -removed);
-                _metrics.RequestsDropped("client_gone", removed);
-                BrokerLog.ClientRequestsDropped(_logger, removed, client, service.Name);
+                _metrics.RequestsDropped(reason, removed);
+                report(service, removed);
                 if (service.IsEmpty)
                 {
                     (emptied ??= []).Add(service);
@@ -342,26 +351,10 @@ internal sealed partial class BrokerCore
     private void ExpireRequests()
     {
         long cutoff = Now - _requestExpiryUnits;
-        List<ServiceEntry>? emptied = null;
-        foreach (var service in _services.Values)
-        {
-            int removed = service.Queue.RemoveQueuedBefore(cutoff);
-            if (removed > 0)
-            {
-                _metrics.QueueDepthChanged(service.Name, -removed);
-                _metrics.RequestsDropped("expired", removed);
-                BrokerLog.RequestsExpired(_logger, removed, service.Name, _options.RequestExpiry.TotalMilliseconds);
-                if (service.IsEmpty)
-                {
-                    (emptied ??= []).Add(service);
-                }
-            }
-        }
-
-        foreach (var service in emptied ?? [])
-        {
-            ForgetIfEmpty(service);
-        }
+        DropQueued(
+            "expired",
+            queue => queue.RemoveQueuedBefore(cutoff),
+            (service, removed) => BrokerLog.RequestsExpired(_logger, removed, service.Name, _options.RequestExpiry.TotalMilliseconds));
     }
 
     private BrokerSendResult SendToWorker(WorkerEntry worker, Message message)
