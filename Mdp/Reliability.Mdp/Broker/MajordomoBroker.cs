@@ -241,8 +241,9 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                 }
 
                 // Peers whose end was reported before this drain: everything they sent was delivered
-                // before that report, so the drain below handles it first.
-                int lostBeforeDrain = _lostPeers.Count;
+                // before that report, so the drain below handles it first. (IsEmpty first: Count takes
+                // a snapshot of the queue, and this runs on every pass.)
+                int lostBeforeDrain = _lostPeers.IsEmpty ? 0 : _lostPeers.Count;
 
                 // Whatever woke us (a message or the deadline), handle what has already arrived before
                 // the timers: after a stall (GC, SIGSTOP, an overloaded host) the heartbeats waiting in
