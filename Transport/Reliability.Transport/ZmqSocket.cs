@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Transport.Internal;
+using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport;
 
@@ -338,6 +339,22 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
     /// <summary>A peer sent SUBSCRIBE or CANCEL (ZMTP 3.1). Ignored except by publishers.</summary>
     internal virtual void OnPeerSubscription(Pipe pipe, bool subscribe, ReadOnlySpan<byte> topic)
     {
+    }
+
+    /// <summary>
+    /// Hands a SUBSCRIBE or CANCEL command (already split into name and data) to <see cref="OnPeerSubscription"/>;
+    /// false for any other command. Shared by the ZMTP and the inproc connections.
+    /// </summary>
+    internal bool TryHandleSubscriptionCommand(Pipe pipe, ReadOnlySpan<byte> name, ReadOnlySpan<byte> data)
+    {
+        bool subscribe = name.SequenceEqual(Commands.SubscribeName);
+        if (!subscribe && !name.SequenceEqual(Commands.CancelName))
+        {
+            return false;
+        }
+
+        OnPeerSubscription(pipe, subscribe, data);
+        return true;
     }
 
     /// <summary>Queues a message for the application as if a peer had sent it (XPUB subscription notices).</summary>

@@ -162,18 +162,9 @@ internal sealed class InprocConnection : IPeerConnection
     /// <summary>SUBSCRIBE and CANCEL as the ZMTP receive loop treats them; other commands mean nothing in-process.</summary>
     private static void HandleCommand(ZmqSocket target, Pipe destination, ReadOnlySpan<byte> body)
     {
-        if (!Commands.TrySplit(body, out var name, out var data))
+        if (Commands.TrySplit(body, out var name, out var data))
         {
-            return;
-        }
-
-        if (name.SequenceEqual(Commands.SubscribeName))
-        {
-            target.OnPeerSubscription(destination, subscribe: true, data);
-        }
-        else if (name.SequenceEqual(Commands.CancelName))
-        {
-            target.OnPeerSubscription(destination, subscribe: false, data);
+            target.TryHandleSubscriptionCommand(destination, name, data);
         }
     }
 

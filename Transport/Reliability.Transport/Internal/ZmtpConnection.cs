@@ -619,13 +619,9 @@ internal sealed class ZmtpConnection : IPeerConnection
                 }
             }
         }
-        else if (name.SequenceEqual(Commands.SubscribeName))
+        else
         {
-            _owner.OnPeerSubscription(pipe, subscribe: true, data);
-        }
-        else if (name.SequenceEqual(Commands.CancelName))
-        {
-            _owner.OnPeerSubscription(pipe, subscribe: false, data);
+            _owner.TryHandleSubscriptionCommand(pipe, name, data);
         }
     }
 
