@@ -165,7 +165,7 @@ public sealed class BrokerCoreProtocolTests
     [Fact]
     public void OnMessage_FloodOfInvalidMessages_LogsTenPerSecondAndSummarisesTheRest()
     {
-        using var log = new BrokerTestLog();
+        using var log = new InMemoryLog();
         using var h = new CoreHarness(logger: log.CreateLogger("Broker"));
 
         for (int i = 0; i < 100; i++)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Reliability.Mdp.Broker;
 using Reliability.Mdp.Protocol;
+using Reliability.Testing;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Tests.Broker;
@@ -142,7 +143,7 @@ public sealed class BrokerLoopbackTests
     [Fact]
     public async Task RunAsync_WorkerHeartbeating_StaysRegisteredAndHearsHeartbeats()
     {
-        var log = new BrokerTestLog();
+        var log = new InMemoryLog();
         await using var broker = LoopbackBroker.Start(loggerFactory: log);
         await using var worker = new RawWorker(broker.Endpoint, "echo").HeartbeatEvery(TimeSpan.FromMilliseconds(50));
         await using var client = new RawClient(broker.Endpoint);

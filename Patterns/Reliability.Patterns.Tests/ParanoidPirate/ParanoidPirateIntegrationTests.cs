@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.ParanoidPirate;
+using Reliability.Testing;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.Tests.ParanoidPirate;
@@ -15,7 +16,7 @@ public sealed class ParanoidPirateIntegrationTests
     [Fact]
     public async Task RunAsync_SeveralWorkersAndClients_EveryRequestAnsweredExactlyOnce()
     {
-        var log = new TestLog();
+        var log = new InMemoryLog();
         await using var queue = StartQueue(out var running, log: log);
         await using var _ = running;
         var registered = PirateTestKit.Events(queue, QueueEventKind.WorkerRegistered, 3);
@@ -453,7 +454,7 @@ public sealed class ParanoidPirateIntegrationTests
         await using var _ = router;
         string endpoint = router.Bind(PirateTestKit.AnyPort);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var log = new TestLog();
+        var log = new InMemoryLog();
         var worker = new ParanoidPirateWorker(
             async (body, ct) =>
             {
@@ -527,7 +528,7 @@ public sealed class ParanoidPirateIntegrationTests
         Heartbeat = PirateTestKit.FastHeartbeat,
     };
 
-    private static ParanoidPirateQueue StartQueue(out Running running, int maxRequeues = 1, TestLog? log = null)
+    private static ParanoidPirateQueue StartQueue(out Running running, int maxRequeues = 1, InMemoryLog? log = null)
     {
         var queue = new ParanoidPirateQueue(QueueOptions(maxRequeues: maxRequeues), log);
         queue.Bind();
@@ -535,7 +536,7 @@ public sealed class ParanoidPirateIntegrationTests
         return queue;
     }
 
-    private static Running StartWorker(ParanoidPirateQueue queue, Func<Message, CancellationToken, ValueTask<Message>> handler, TestLog? log = null)
+    private static Running StartWorker(ParanoidPirateQueue queue, Func<Message, CancellationToken, ValueTask<Message>> handler, InMemoryLog? log = null)
     {
         var worker = new ParanoidPirateWorker(handler, WorkerOptions(queue.BackendEndpoint!), log);
         return Running.Start(worker.RunAsync);

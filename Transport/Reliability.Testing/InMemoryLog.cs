@@ -1,28 +1,36 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
-namespace Reliability.Mdp.Tests.Broker;
+namespace Reliability.Testing;
 
-/// <summary>Keeps log lines in memory so that a failing test can print what the broker did.</summary>
-internal sealed class BrokerTestLog : ILoggerFactory
+/// <summary>
+/// A logger factory that keeps every line in memory, so a test can assert on what was logged and a
+/// failing test can print what the components did (<see cref="ToString"/>).
+/// </summary>
+public sealed class InMemoryLog : ILoggerFactory
 {
     private readonly ConcurrentQueue<string> _lines = new();
 
+    /// <summary>The lines so far: <c>time level category[event id] message exception</c>.</summary>
     public IReadOnlyCollection<string> Lines => _lines;
 
+    /// <inheritdoc />
     public void AddProvider(ILoggerProvider provider)
     {
     }
 
+    /// <inheritdoc />
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName[(categoryName.LastIndexOf('.') + 1)..]);
 
+    /// <inheritdoc />
     public void Dispose()
     {
     }
 
+    /// <summary>Every line, one per row.</summary>
     public override string ToString() => string.Join(Environment.NewLine, _lines);
 
-    private sealed class Logger(BrokerTestLog owner, string category) : ILogger
+    private sealed class Logger(InMemoryLog owner, string category) : ILogger
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull => null;
@@ -30,6 +38,6 @@ internal sealed class BrokerTestLog : ILoggerFactory
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            owner._lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {logLevel} {category}[{eventId.Id}] {formatter(state, exception)}{(exception is null ? string.Empty : " " + exception)}");
+            owner._lines.Enqueue($"{TimeProvider.System.GetUtcNow():HH:mm:ss.fff} {logLevel} {category}[{eventId.Id}] {formatter(state, exception)}{(exception is null ? string.Empty : " " + exception)}");
     }
 }
