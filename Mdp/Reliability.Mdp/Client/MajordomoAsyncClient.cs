@@ -622,27 +622,29 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
         public void Fail(Exception exception)
         {
             Release();
-            if (owner.Options.UnsafeInlineCompletions)
-            {
-                // Inline means on the I/O thread with a reply; a timeout, a cancellation or a disposal
-                // must not run the caller's code on the timer thread or inside someone's Cancel().
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Completion.TrySetException(s.Exception), (Completion: _completion, Exception: exception), preferLocal: false);
-                return;
-            }
-
-            _completion.TrySetException(exception);
+            CompleteWithoutReply(completion => completion.TrySetException(exception));
         }
 
         public void Cancel()
         {
             Release();
+            CompleteWithoutReply(completion => completion.TrySetCanceled(caller));
+        }
+
+        /// <summary>
+        /// Ends the task of a request that got no reply. Inline completions mean the I/O thread with a
+        /// reply; a timeout, a cancellation or a disposal must not run the caller's code on the timer
+        /// thread or inside someone's Cancel(), so with UnsafeInlineCompletions it goes to the thread pool.
+        /// </summary>
+        private void CompleteWithoutReply(Action<TaskCompletionSource<MdpReply>> complete)
+        {
             if (owner.Options.UnsafeInlineCompletions)
             {
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Completion.TrySetCanceled(s.Token), (Completion: _completion, Token: caller), preferLocal: false);
+                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Complete(s.Completion), (Complete: complete, Completion: _completion), preferLocal: false);
                 return;
             }
 
-            _completion.TrySetCanceled(caller);
+            complete(_completion);
         }
 
         private void TimerFired() => owner.Abandon(this, cancelled: false);
