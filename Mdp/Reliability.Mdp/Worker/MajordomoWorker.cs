@@ -287,6 +287,10 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         MdpWorkerCommand command = Options.Version == MdpVersion.V01
             ? new WorkerReply(request.ClientAddress, body)
             : final ? new WorkerFinal(request.ClientAddress, body) : new WorkerPartial(request.ClientAddress, body);
+        // Book-kept before the send, undone if it fails: the message can reach the broker, and the
+        // broker's next request reach this worker, before the send returns (inline writes), and the next
+        // request must find the worker idle and the counters already showing this reply.
+        Account(final, +1);
         bool sent;
         try
         {
@@ -296,29 +300,48 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         catch (ObjectDisposedException)
         {
             // The connection loop replaced the socket while we were sending.
+            Account(final, -1);
             DropStaleReply(request, Volatile.Read(ref _connection));
             return false;
         }
 
         if (!sent)
         {
+            Account(final, -1);
             WorkerLog.SendDropped(_logger, Options.Service, final ? "a reply" : "a partial reply", _replySendTimeout.TotalMilliseconds);
             return false;
         }
 
         if (final)
         {
-            _liveness.FinalReplySent();
-            Interlocked.Increment(ref _repliesSent);
+            // A counter instrument only goes up, so it counts after the fact.
             WorkerMetrics.Replies.Add(1, _tags);
-        }
-        else
-        {
-            _liveness.MessageSent();
-            Interlocked.Increment(ref _partialsSent);
         }
 
         return true;
+    }
+
+    /// <summary>Counts a reply (final) or partial reply in the statistics as sent (+1) or takes that back (-1); liveness learns of sends only.</summary>
+    private void Account(bool final, int delta)
+    {
+        if (final)
+        {
+            if (delta > 0)
+            {
+                _liveness.FinalReplySent();
+            }
+
+            Interlocked.Add(ref _repliesSent, delta);
+        }
+        else
+        {
+            if (delta > 0)
+            {
+                _liveness.MessageSent();
+            }
+
+            Interlocked.Add(ref _partialsSent, delta);
+        }
     }
 
     private void DropStaleReply(MdpRequest request, Connection? current)
