@@ -692,5 +692,5 @@ internal static class RuntimeCounters
 {
     public static string Describe() => string.Create(
         CultureInfo.InvariantCulture,
-        $"{ThreadPool.CompletedWorkItemCount} thread-pool work items, {Monitor.LockContentionCount} lock contentions, {GC.GetTotalAllocatedBytes(precise: false) >> 20} MiB allocated, {ThreadPool.ThreadCount} pool threads");
+        $"{ThreadPool.CompletedWorkItemCount} thread-pool work items, {Monitor.LockContentionCount} lock contentions, {GC.GetTotalAllocatedBytes(precise: false) >> 20} MiB allocated, {ThreadPool.ThreadCount} pool threads, JIT {System.Runtime.JitInfo.GetCompiledMethodCount()} methods in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms");
 }
