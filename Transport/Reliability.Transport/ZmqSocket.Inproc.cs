@@ -103,7 +103,15 @@ public abstract partial class ZmqSocket
 
                     // Messages queued before a close wait through the linger for a bind; with none
                     // queued, closing ends the wait at once.
-                    await (_closing ? bound : Task.WhenAny(bound, _closingSignal.Task)).WaitAsync(token).ConfigureAwait(false);
+                    try
+                    {
+                        await (_closing ? bound : Task.WhenAny(bound, _closingSignal.Task)).WaitAsync(token).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        InprocRegistry.StopWaiting(name, bound);
+                    }
+
                     continue;
                 }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Reliability.Transport.Internal;
 
 namespace Reliability.Transport.Tests.Sockets;
 
@@ -557,6 +558,36 @@ public sealed class InprocTests
         push.Connect(NewName());
 
         await push.DisposeAsync().AsTask().Within();
+    }
+
+    [Fact]
+    public async Task Inproc_ConnectorsOfANameNeverBound_LeaveNoWaiterBehindWhenClosed()
+    {
+        string endpoint = NewName();
+        string name = endpoint["inproc://".Length..];
+        var first = new PushSocket();
+        var second = new PushSocket();
+        var delayed = new[] { first, second }.Select(socket =>
+        {
+            var seen = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            socket.EventRaised += (_, e) =>
+            {
+                if (e.Kind == SocketEventKind.ConnectDelayed)
+                {
+                    seen.TrySetResult();
+                }
+            };
+            socket.Connect(endpoint);
+            return seen.Task;
+        }).ToArray();
+        await Task.WhenAll(delayed).Within();
+        InprocRegistry.IsAwaited(name).Should().BeTrue("both connectors wait for the bind");
+
+        await first.DisposeAsync().AsTask().Within();
+        InprocRegistry.IsAwaited(name).Should().BeTrue("the second connector still waits");
+
+        await second.DisposeAsync().AsTask().Within();
+        InprocRegistry.IsAwaited(name).Should().BeFalse("the last waiter took the name's entry with it");
     }
 
     [Fact]

@@ -19,12 +19,12 @@ internal static class InprocRegistry
 {
     private static readonly object s_gate = new();
     private static readonly Dictionary<string, InprocListener> s_bound = new(StringComparer.Ordinal);
-    private static readonly Dictionary<string, TaskCompletionSource> s_waiters = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, NameWaiters> s_waiters = new(StringComparer.Ordinal);
 
     /// <summary>Registers the name; false when a live socket holds it already ("address in use").</summary>
     public static bool TryBind(InprocListener listener)
     {
-        TaskCompletionSource? waiter;
+        NameWaiters? waiters;
         lock (s_gate)
         {
             // A socket that is closing gives its names up; it may not have removed them yet.
@@ -34,10 +34,10 @@ internal static class InprocRegistry
             }
 
             s_bound[listener.Name] = listener;
-            s_waiters.Remove(listener.Name, out waiter);
+            s_waiters.Remove(listener.Name, out waiters);
         }
 
-        waiter?.TrySetResult();
+        waiters?.Bound.TrySetResult();
         return true;
     }
 
@@ -55,7 +55,8 @@ internal static class InprocRegistry
 
     /// <summary>
     /// The live binding of <paramref name="name"/>, or null with <paramref name="bound"/> completing
-    /// at the name's next bind. Waiters share one task per name, so abandoned waits cost nothing.
+    /// at the name's next bind. Waiters share one task per name; each null result counts as a waiter
+    /// until <see cref="StopWaiting"/>, and the name's entry goes with its last waiter.
     /// </summary>
     public static InprocListener? Find(string name, out Task bound)
     {
@@ -67,14 +68,48 @@ internal static class InprocRegistry
                 return listener;
             }
 
-            if (!s_waiters.TryGetValue(name, out var waiter))
+            if (!s_waiters.TryGetValue(name, out var waiters))
             {
-                waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                s_waiters[name] = waiter;
+                waiters = new NameWaiters();
+                s_waiters[name] = waiters;
             }
 
-            bound = waiter.Task;
+            waiters.Count++;
+            bound = waiters.Bound.Task;
             return null;
         }
+    }
+
+    /// <summary>
+    /// Ends one wait that <see cref="Find"/> started for <paramref name="name"/> (whether or not the name
+    /// was bound meanwhile), so names that are connected to and never bound leave nothing behind.
+    /// </summary>
+    public static void StopWaiting(string name, Task bound)
+    {
+        lock (s_gate)
+        {
+            // After a bind the entry is gone (or is a newer one, with its own task): nothing to release.
+            if (s_waiters.TryGetValue(name, out var waiters) && waiters.Bound.Task == bound && --waiters.Count == 0)
+            {
+                s_waiters.Remove(name);
+            }
+        }
+    }
+
+    /// <summary>Whether any connector waits for <paramref name="name"/> to be bound (for tests).</summary>
+    internal static bool IsAwaited(string name)
+    {
+        lock (s_gate)
+        {
+            return s_waiters.ContainsKey(name);
+        }
+    }
+
+    /// <summary>The connectors waiting for one name, and the task they share.</summary>
+    private sealed class NameWaiters
+    {
+        public TaskCompletionSource Bound { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Count { get; set; }
     }
 }
