@@ -27,6 +27,9 @@ internal static class BrokerWorkload
     private static readonly TimeSpan WarmUpMaxDuration = TimeSpan.FromSeconds(20);
     private const int WarmUpMinRequests = 20_000;
 
+    // The warm-up ends when no process compiled a method over this long: tier-1 code everywhere.
+    private static readonly TimeSpan JitQuietPeriod = TimeSpan.FromSeconds(1);
+
     // How long the workers get to register with the broker before the run is declared failed.
     private static readonly TimeSpan RegistrationTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
@@ -80,15 +83,20 @@ internal static class BrokerWorkload
             .ToArray();
     }
 
-    /// <summary>Completes when standard input reaches end of file: the stop signal of a spawned role.</summary>
+    /// <summary>
+    /// Completes when standard input reaches end of file: the stop signal of a spawned role. Until then
+    /// each <see cref="JitStatus.Query"/> line read there is answered on standard output.
+    /// </summary>
     private static async Task StandardInputClosedAsync()
     {
-        using var input = Console.OpenStandardInput();
-        var buffer = new byte[256];
-
         // Bounded by the parent: it closes our stdin when it is done, and the OS does so when it dies.
-        while (await input.ReadAsync(buffer) > 0)
+        while (await Console.In.ReadLineAsync() is { } line)
         {
+            if (line == JitStatus.Query)
+            {
+                Console.WriteLine(JitStatus.OfThisProcess().Format());
+                Console.Out.Flush();
+            }
         }
     }
 
@@ -105,22 +113,28 @@ internal static class BrokerWorkload
             if (WarmUp.Enabled)
             {
                 var warmUpStarted = Stopwatch.GetTimestamp();
-                int warmed = await RunLoadAsync(clients, a, int.MaxValue, samples: null, WarmUpDone);
+                var done = new WarmUpEnd();
+                var load = RunLoadAsync(clients, a, int.MaxValue, samples: null, done.Check);
+                string jit = await WaitForQuietJitAsync(stack, warmUpStarted, load, done);
+                int warmed = await load;
                 Console.Error.WriteLine(string.Create(
                     CultureInfo.InvariantCulture,
-                    $"warm-up: {warmed} requests in {Stopwatch.GetElapsedTime(warmUpStarted).TotalSeconds:F2} s through the same broker and workers"));
+                    $"warm-up: {warmed} requests in {Stopwatch.GetElapsedTime(warmUpStarted).TotalSeconds:F2} s through the same broker and workers; {jit}"));
             }
 
             var samples = new long[a.Requests];
+            var jitBefore = await stack.SampleJitAsync();
             var before = stack.SampleCpu();
             var gc = GcSample.Take();
             var started = Stopwatch.GetTimestamp();
             await RunLoadAsync(clients, a, a.Requests, samples, enough: null);
             double seconds = Math.Max(Stopwatch.GetElapsedTime(started).TotalSeconds, 1e-9);
             var after = stack.SampleCpu();
+            var jitAfter = await stack.SampleJitAsync();
 
             stack.ReportCpu(before, after, a.Requests);
             Console.Error.WriteLine(gc.Describe(a.Requests));
+            Console.Error.WriteLine(JitStatus.DescribeGrowth(jitBefore, jitAfter));
             return Summarize(a, seconds, samples);
         }
         finally
@@ -137,8 +151,46 @@ internal static class BrokerWorkload
     /// client at once, each keeping its window full; records each request's round trip in <paramref name="samples"/>.
     /// Returns how many requests were made.
     /// </summary>
-    private static bool WarmUpDone(TimeSpan elapsed, int done) =>
-        elapsed >= WarmUpMaxDuration || (elapsed >= WarmUpMinDuration && done >= WarmUpMinRequests);
+    /// <summary>
+    /// Lets the warm-up load run for at least the minimum time and requests, then until no process of the
+    /// stack has compiled a method for <see cref="JitQuietPeriod"/> (at most <see cref="WarmUpMaxDuration"/>),
+    /// and ends it. Returns how the JIT stood at the end, for the warm-up line.
+    /// </summary>
+    private static async Task<string> WaitForQuietJitAsync(Stack stack, long started, Task<int> load, WarmUpEnd end)
+    {
+        try
+        {
+            // Bounded: every pass sleeps, and the passes end at WarmUpMaxDuration.
+            JitStatus[]? previous = null;
+            while (!load.IsCompleted)
+            {
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                if (elapsed >= WarmUpMaxDuration)
+                {
+                    return $"JIT still compiling after {WarmUpMaxDuration.TotalSeconds:F0} s";
+                }
+
+                if (elapsed >= WarmUpMinDuration && end.Requests >= WarmUpMinRequests)
+                {
+                    var now = await stack.SampleJitAsync();
+                    if (previous is not null && JitStatus.IsQuiet(previous, now, JitQuietPeriod))
+                    {
+                        return $"every process spent under 1% of the last {JitQuietPeriod.TotalSeconds:F0} s compiling";
+                    }
+
+                    previous = now;
+                }
+
+                await Task.Delay(JitQuietPeriod);
+            }
+
+            return "load ended early";
+        }
+        finally
+        {
+            end.Reached = true;
+        }
+    }
 
     private static async Task<int> RunLoadAsync(BenchClient[] clients, BrokerArguments a, int count, long[]? samples, Func<TimeSpan, int, bool>? enough)
     {
@@ -450,7 +502,7 @@ internal static class BrokerWorkload
             }
             else if (a.Spawn)
             {
-                _brokerChild = Child.Start(["broker-serve", "--endpoint", "tcp://127.0.0.1:0", "--mdp", a.VersionName], readOutput: true);
+                _brokerChild = Child.Start(["broker-serve", "--endpoint", "tcp://127.0.0.1:0", "--mdp", a.VersionName]);
                 _children.Add(_brokerChild);
                 string line = await _brokerChild.ReadLineAsync(TimeSpan.FromSeconds(30)) ?? string.Empty;
                 if (!line.StartsWith("endpoint: ", StringComparison.Ordinal))
@@ -473,7 +525,7 @@ internal static class BrokerWorkload
                 for (int i = 0; i < a.Workers; i++)
                 {
                     string[] worker = ["broker-worker", "--endpoint", endpoint, "--mdp", a.VersionName];
-                    _children.Add(Child.Start(a.UnsafeInline ? [.. worker, "--unsafe-inline"] : worker, readOutput: false));
+                    _children.Add(Child.Start(a.UnsafeInline ? [.. worker, "--unsafe-inline"] : worker));
                 }
             }
             else if (a.Workers > 0)
@@ -482,6 +534,13 @@ internal static class BrokerWorkload
             }
 
             return endpoint;
+        }
+
+        /// <summary>JIT totals of this process and of every spawned role (an external broker is not asked).</summary>
+        public async Task<JitStatus[]> SampleJitAsync()
+        {
+            var answers = await Task.WhenAll(_children.Select(child => child.QueryJitAsync()));
+            return [JitStatus.OfThisProcess(), .. answers];
         }
 
         public Dictionary<string, CpuSample> SampleCpu()
@@ -579,7 +638,7 @@ internal static class BrokerWorkload
 
         public Process Process { get; }
 
-        public static Child Start(string[] arguments, bool readOutput)
+        public static Child Start(string[] arguments)
         {
             // Run as the apphost when there is one, otherwise as 'dotnet Reliability.Benchmarks.dll'.
             string? host = Environment.ProcessPath;
@@ -587,7 +646,9 @@ internal static class BrokerWorkload
             {
                 UseShellExecute = false,
                 RedirectStandardInput = true,
-                RedirectStandardOutput = readOutput,
+
+                // The broker's endpoint line and every role's JIT answers come back this way.
+                RedirectStandardOutput = true,
             };
             if (host is null || Path.GetFileNameWithoutExtension(host) == "dotnet")
             {
@@ -618,6 +679,15 @@ internal static class BrokerWorkload
             {
                 return null;
             }
+        }
+
+        /// <summary>Asks the role for its JIT totals (see <see cref="StandardInputClosedAsync"/>).</summary>
+        public async Task<JitStatus> QueryJitAsync()
+        {
+            await Process.StandardInput.WriteLineAsync(JitStatus.Query);
+            await Process.StandardInput.FlushAsync();
+            string line = await ReadLineAsync(TimeSpan.FromSeconds(10)) ?? string.Empty;
+            return JitStatus.Parse(line) ?? throw new BenchmarkFailedException($"child {Process.Id} did not report its JIT totals (got '{line}')");
         }
 
         public async ValueTask DisposeAsync()
@@ -693,4 +763,65 @@ internal static class RuntimeCounters
     public static string Describe() => string.Create(
         CultureInfo.InvariantCulture,
         $"{ThreadPool.CompletedWorkItemCount} thread-pool work items, {Monitor.LockContentionCount} lock contentions, {GC.GetTotalAllocatedBytes(precise: false) >> 20} MiB allocated, {ThreadPool.ThreadCount} pool threads, JIT {System.Runtime.JitInfo.GetCompiledMethodCount()} methods in {System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds:F0} ms");
+}
+
+/// <summary>The warm-up's stop flag and its request count, shared by the load loops and the controller.</summary>
+internal sealed class WarmUpEnd
+{
+    private int _requests;
+    private volatile bool _reached;
+
+    /// <summary>Set once the warm-up should end; the load loops stop taking new requests.</summary>
+    public bool Reached
+    {
+        get => _reached;
+        set => _reached = value;
+    }
+
+    /// <summary>Requests answered so far, as last seen by <see cref="Check"/>.</summary>
+    public int Requests => Volatile.Read(ref _requests);
+
+    /// <summary>The load loops' stop test: records how many requests are done and says whether to stop.</summary>
+    public bool Check(TimeSpan elapsed, int done)
+    {
+        Volatile.Write(ref _requests, done);
+        return _reached;
+    }
+}
+
+/// <summary>A process's JIT totals, as a spawned role reports them on its standard output.</summary>
+internal readonly record struct JitStatus(long Methods, double Milliseconds)
+{
+    /// <summary>The line a spawned role answers on its standard output.</summary>
+    public const string Query = "jit?";
+
+    private const string Prefix = "jit: ";
+
+    public static JitStatus OfThisProcess() =>
+        new(System.Runtime.JitInfo.GetCompiledMethodCount(), System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds);
+
+    public string Format() => string.Create(CultureInfo.InvariantCulture, $"{Prefix}{Methods} {Milliseconds:F1}");
+
+    public static JitStatus? Parse(string line)
+    {
+        var parts = line.StartsWith(Prefix, StringComparison.Ordinal) ? line[Prefix.Length..].Split(' ') : [];
+        return parts.Length == 2
+            && long.TryParse(parts[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out long methods)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double ms)
+            ? new JitStatus(methods, ms)
+            : null;
+    }
+
+    /// <summary>
+    /// Whether every process compiled for less than 1% of <paramref name="period"/> between the samples. Not
+    /// "no method at all": rarely run code (timers, the thread pool's housekeeping, this controller) keeps
+    /// reaching its 30 calls and tiering up for minutes, at a cost too small to matter.
+    /// </summary>
+    public static bool IsQuiet(JitStatus[] earlier, JitStatus[] later, TimeSpan period) =>
+        earlier.Length == later.Length && earlier.Zip(later).All(p => p.Second.Milliseconds - p.First.Milliseconds < period.TotalMilliseconds / 100);
+
+    /// <summary>What the processes compiled between two samples (this process first, then the spawned roles).</summary>
+    public static string DescribeGrowth(JitStatus[] before, JitStatus[] after) => string.Create(
+        CultureInfo.InvariantCulture,
+        $"jit during the measured run: {after.Sum(s => s.Methods) - before.Sum(s => s.Methods)} methods, {after.Sum(s => s.Milliseconds) - before.Sum(s => s.Milliseconds):F0} ms (all processes; per process, this one first: {string.Join(", ", before.Zip(after, (b, a) => $"{a.Methods - b.Methods}/{a.Milliseconds - b.Milliseconds:F0} ms"))})");
 }
