@@ -304,14 +304,36 @@ static struct {
     int ndirty, dirty_cap;
 } B;
 
+/* The complete record at *pos of b, if there is one: its payload and length, *pos moved past it. */
+static int next_record(const struct buf *b, size_t *pos, const unsigned char **payload, uint32_t *len)
+{
+    if (b->len - *pos < HDR)
+        return 0;
+    uint32_t n = get_le32(b->p + *pos);
+    if (n > g_max_payload)
+        fail("record of %u bytes (most: %u)", n, g_max_payload);
+    if (b->len - *pos - HDR < n)
+        return 0;
+    *payload = b->p + *pos + HDR;
+    *len = n;
+    *pos += HDR + (size_t)n;
+    return 1;
+}
+
+/* Registers (on = 1) or drops (on = 0) EPOLLOUT interest for a connection whose data.ptr is owner. */
+static void set_want_out(int ep, int fd, void *owner, int *want_out, int on)
+{
+    if (*want_out == on)
+        return;
+    struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = owner };
+    if (epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) != 0)
+        fail_errno("epoll_ctl MOD");
+    *want_out = on;
+}
+
 static void broker_set_out(struct conn *c, int on)
 {
-    if (c->want_out == on)
-        return;
-    struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c };
-    if (epoll_ctl(B.ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-        fail_errno("epoll_ctl MOD");
-    c->want_out = on;
+    set_want_out(B.ep, c->fd, c, &c->want_out, on);
 }
 
 static void broker_close(struct conn *c)
@@ -442,15 +464,10 @@ static void broker_readable(struct conn *c)
         return;
     }
     size_t pos = 0;
-    while (c->in.len - pos >= HDR) {
-        uint32_t len = get_le32(c->in.p + pos);
-        if (len > g_max_payload)
-            fail("record of %u bytes (most: %u)", len, g_max_payload);
-        if (c->in.len - pos - HDR < len)
-            break;
-        broker_record(c, c->in.p + pos + HDR, len);
-        pos += HDR + (size_t)len;
-    }
+    const unsigned char *payload;
+    uint32_t len;
+    while (next_record(&c->in, &pos, &payload, &len))
+        broker_record(c, payload, len);
     buf_consume(&c->in, pos);
 }
 
@@ -591,12 +608,7 @@ static void make_payload(unsigned char *p, uint32_t n)
 
 static void client_set_out(struct cconn *c, int on)
 {
-    if (c->want_out == on)
-        return;
-    struct epoll_event ev = { .events = EPOLLIN | (on ? EPOLLOUT : 0), .data.ptr = c };
-    if (epoll_ctl(C.ep, EPOLL_CTL_MOD, c->fd, &ev) != 0)
-        fail_errno("epoll_ctl MOD");
-    c->want_out = on;
+    set_want_out(C.ep, c->fd, c, &c->want_out, on);
 }
 
 static void client_flush(struct cconn *c)
@@ -662,15 +674,10 @@ static void client_readable(struct cconn *c)
     if (n == -2)
         fail_errno("read from the broker");
     size_t pos = 0;
-    while (c->in.len - pos >= HDR) {
-        uint32_t len = get_le32(c->in.p + pos);
-        if (len > g_max_payload)
-            fail("record of %u bytes (most: %u)", len, g_max_payload);
-        if (c->in.len - pos - HDR < len)
-            break;
-        client_reply(c, c->in.p + pos + HDR, len);
-        pos += HDR + (size_t)len;
-    }
+    const unsigned char *payload;
+    uint32_t len;
+    while (next_record(&c->in, &pos, &payload, &len))
+        client_reply(c, payload, len);
     buf_consume(&c->in, pos);
     client_flush(c);    /* the requests this batch of replies made room for, in one write */
 }
