@@ -45,6 +45,16 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     /// </summary>
     internal bool IsCommand { get; init; }
 
+    /// <summary>
+    /// Whether this received message reports a peer's arrival or departure instead of carrying data
+    /// (only with <see cref="SocketOptions.ReceivePeerEvents"/>); <see cref="PeerEventKind.None"/> for data.
+    /// </summary>
+    public PeerEventKind PeerEvent { get; private init; }
+
+    /// <summary>A peer event as a ROUTER delivers it (one frame: the routing id) or a DEALER (no frames: empty id).</summary>
+    internal static Message ForPeerEvent(PeerEventKind kind, ReadOnlyMemory<byte> routingId) =>
+        routingId.IsEmpty ? new Message(0) { PeerEvent = kind } : new Message(routingId) { PeerEvent = kind };
+
     /// <summary>A message with exactly one frame (the common case on the hot path).</summary>
     internal Message(ReadOnlyMemory<byte> single)
     {

@@ -72,6 +72,14 @@ public sealed record SocketOptions
     /// <summary>ROUTER: a new connection with an identity already in use takes it over (the old connection is closed).</summary>
     public bool RouterHandover { get; init; }
 
+    /// <summary>
+    /// ROUTER and DEALER: receive a message marked <see cref="PeerEventKind.Connected"/> or
+    /// <see cref="PeerEventKind.Disconnected"/> (see <see cref="Message.PeerEvent"/>) when a peer arrives or
+    /// leaves, in order with that peer's messages, so a loop can track its peers without the monitor
+    /// events of <see cref="ZmqSocket.EventRaised"/>, which arrive on another thread (default false).
+    /// </summary>
+    public bool ReceivePeerEvents { get; init; }
+
     /// <summary>REQ: allow a new request while a reply is pending (the pending one is abandoned).</summary>
     public bool RequestRelaxed { get; init; }
 

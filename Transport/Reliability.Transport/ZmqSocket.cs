@@ -37,6 +37,11 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
     {
         options ??= SocketOptions.Default;
         options.Validate();
+        if (options.ReceivePeerEvents && type is not (SocketType.Router or SocketType.Dealer))
+        {
+            throw new ArgumentException($"ReceivePeerEvents applies to ROUTER and DEALER sockets only, not {type}.", nameof(options));
+        }
+
         Type = type;
         Options = options;
         _inbound = new AsyncQueue<Delivery>(0, wakeReaderInline: options.InlineReceiveContinuations);
@@ -365,6 +370,34 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
         if (!_inbound.TryEnqueue(new Delivery(pipe, message)))
         {
             pipe.ReleaseInbound();
+        }
+    }
+
+    /// <summary>
+    /// Queues a peer event for the application, if it asked for them, without waking the receiver: the
+    /// caller may hold the lock that orders its peer events, and calls <see cref="WakeReceiver"/> after it.
+    /// </summary>
+    private protected void QueuePeerEvent(Pipe pipe, PeerEventKind kind)
+    {
+        if (!Options.ReceivePeerEvents)
+        {
+            return;
+        }
+
+        // Counted against the pipe like its messages: taking any delivery releases one unit of credit.
+        pipe.AddInbound(1);
+        if (!_inbound.EnqueueWithoutWake(new Delivery(pipe, Message.ForPeerEvent(kind, pipe.RoutingId))))
+        {
+            pipe.ReleaseInbound();
+        }
+    }
+
+    /// <summary>Wakes a receiver waiting for the peer events queued by <see cref="QueuePeerEvent"/>.</summary>
+    private protected void WakeReceiver()
+    {
+        if (Options.ReceivePeerEvents)
+        {
+            _inbound.WakeReader();
         }
     }
 

@@ -77,6 +77,43 @@ internal sealed class AsyncQueue<T>
         return true;
     }
 
+    /// <summary>
+    /// Adds an item regardless of capacity without waking the reader; false once completed. For items
+    /// whose order the caller settles under a lock of its own, where an inline reader woken by the
+    /// enqueue would run under that lock: the caller calls <see cref="WakeReader"/> after releasing it.
+    /// </summary>
+    public bool EnqueueWithoutWake(T item)
+    {
+        lock (_gate)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+
+            _items.Enqueue(item);
+            return true;
+        }
+    }
+
+    /// <summary>Wakes a waiting reader if there is anything to read (after <see cref="EnqueueWithoutWake"/>).</summary>
+    public void WakeReader()
+    {
+        TaskCompletionSource? wake;
+        lock (_gate)
+        {
+            if (_items.Count == 0)
+            {
+                return;
+            }
+
+            wake = _readable;
+            _readable = null;
+        }
+
+        wake?.TrySetResult();
+    }
+
     /// <summary>Adds all items regardless of capacity (used for inbound batches; the per-peer credit bounds them).</summary>
     public bool EnqueueRange(List<T> items)
     {

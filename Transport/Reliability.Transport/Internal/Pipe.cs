@@ -35,6 +35,12 @@ internal sealed class Pipe
     /// <summary>The peer's routing id on a ROUTER (its Identity or a generated id); empty elsewhere.</summary>
     public ReadOnlyMemory<byte> RoutingId { get; set; }
 
+    /// <summary>
+    /// ROUTER: a Connected peer event was queued for this pipe's current peer and no Disconnected yet
+    /// (guarded by the router's routing lock, so each arrival gets exactly one departure).
+    /// </summary>
+    public bool PeerAnnounced { get; set; }
+
     /// <summary>The ZMTP minor version the current peer announced (0 = 3.0, 1 = 3.1).</summary>
     public byte PeerMinor { get; set; }
 

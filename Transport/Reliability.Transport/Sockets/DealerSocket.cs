@@ -18,6 +18,20 @@ public sealed class DealerSocket : ZmqSocket
     private protected override bool UsesLoadBalancing => true;
 
     private protected override bool TryRoute(Message message) => TryRoundRobin(message, out _);
+
+    // A pipe's ready and gone run one after the other on its connection's task, so no lock orders them.
+    private protected override ProtocolError? OnPeerReady(Pipe pipe, byte[] peerIdentity)
+    {
+        QueuePeerEvent(pipe, PeerEventKind.Connected);
+        WakeReceiver();
+        return null;
+    }
+
+    private protected override void OnPeerGone(Pipe pipe)
+    {
+        QueuePeerEvent(pipe, PeerEventKind.Disconnected);
+        WakeReceiver();
+    }
 }
 
 /// <summary>PUSH: round-robin out, cannot receive. A send waits while every peer queue is full.</summary>

@@ -66,11 +66,20 @@ public sealed class RouterSocket : ZmqSocket
                 }
 
                 replaced = existing;
+
+                // The old holder of the id departs before the newcomer arrives, so a reader of peer
+                // events never sees the id gone while its new connection is up.
+                QueueDeparture(replaced);
             }
 
             _routes[id] = pipe;
             pipe.RoutingId = id;
+            pipe.PeerAnnounced = true;
+            QueuePeerEvent(pipe, PeerEventKind.Connected);
         }
+
+        // Woken outside the lock: an inline receiver would otherwise run its loop while holding it.
+        WakeReceiver();
 
         // Handover: the old connection is closed; its pipe ends through the normal path.
         replaced?.Connection?.Dispose();
@@ -86,6 +95,20 @@ public sealed class RouterSocket : ZmqSocket
             {
                 _lookup.Remove(id.Span);
             }
+
+            QueueDeparture(pipe);
+        }
+
+        WakeReceiver();
+    }
+
+    /// <summary>Queues the Disconnected event of a pipe's peer, once per Connected. Caller holds the routing lock.</summary>
+    private void QueueDeparture(Pipe pipe)
+    {
+        if (pipe.PeerAnnounced)
+        {
+            pipe.PeerAnnounced = false;
+            QueuePeerEvent(pipe, PeerEventKind.Disconnected);
         }
     }
 
@@ -101,7 +124,9 @@ public sealed class RouterSocket : ZmqSocket
         return id;
     }
 
-    private protected override Message? FilterIncoming(Pipe pipe, Message message) => message.Prepend(pipe.RoutingId);
+    // A peer event already carries the routing id its peer had when it happened.
+    private protected override Message? FilterIncoming(Pipe pipe, Message message) =>
+        message.PeerEvent == PeerEventKind.None ? message.Prepend(pipe.RoutingId) : message;
 
     private protected override bool TryRoute(Message message)
     {
