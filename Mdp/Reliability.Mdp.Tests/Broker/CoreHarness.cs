@@ -26,8 +26,6 @@ internal sealed class RecordingSender : IBrokerSender
 
     public HashSet<string> Full { get; } = [];
 
-    public bool IsConnected(ReadOnlySpan<byte> routingId) => !Unreachable.Contains(Encoding.UTF8.GetString(routingId));
-
     public BrokerSendResult TrySend(Message message)
     {
         string peer = Encoding.UTF8.GetString(message[0].Span);

@@ -100,15 +100,15 @@ internal sealed partial class BrokerCore
     private long Now => _time.GetTimestamp();
 
     /// <summary>
-    /// The connection of the peer with routing id <paramref name="id"/> ended (the socket's
-    /// Disconnected event). Unless the id is connected again already (a handover to a newer
-    /// connection of the same peer), a worker is removed at once and its request requeued, instead
-    /// of at its expiry; a client's queued requests are dropped, since no reply could reach it (a
-    /// client that comes back gets a new routing id, or retries).
+    /// The connection of the peer with routing id <paramref name="id"/> ended. The socket reports it
+    /// in order with the peer's messages (after the last of them, and before a newer connection that
+    /// takes the id over), so the id is gone now: a worker is removed at once and its request
+    /// requeued, instead of at its expiry; a client's queued requests are dropped, since no reply
+    /// could reach it (a client that comes back gets a new routing id, or retries).
     /// </summary>
     public void OnPeerDisconnected(ReadOnlyMemory<byte> id)
     {
-        if (_stopped || _sender.IsConnected(id.Span))
+        if (_stopped)
         {
             return;
         }

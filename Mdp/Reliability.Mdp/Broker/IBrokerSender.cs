@@ -23,7 +23,4 @@ internal interface IBrokerSender
 {
     /// <summary>Sends without waiting; never throws for an unreachable or slow peer.</summary>
     BrokerSendResult TrySend(Message message);
-
-    /// <summary>Whether a peer with this routing id is connected now (it may have come back after a disconnect).</summary>
-    bool IsConnected(ReadOnlySpan<byte> routingId);
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Transport;
@@ -13,14 +12,14 @@ namespace Reliability.Mdp.Broker;
 /// <para>Services are created on demand and forgotten when they have neither workers nor queued requests.
 /// Each service dispatches to its least recently used idle worker and serves its clients round-robin.
 /// Workers are expired after <see cref="BrokerOptions.WorkerExpiry"/> of silence whether idle or busy, and
-/// removed at once when their connection ends (the socket's Disconnected event), as are the queued requests of a
+/// removed at once when their connection ends (a peer event in the socket's receive stream), as are the queued requests of a
 /// client whose connection ends; a request whose worker is lost is requeued up to <see cref="BrokerOptions.MaxRequeues"/> times. Invalid
 /// messages are logged, counted and dropped; the broker keeps serving.</para>
 /// <para>Besides <c>mmi.service</c> (200/404), the broker answers <see cref="WorkersService"/> and
 /// <see cref="ServicesService"/>; any other <c>mmi.*</c> service gets 501.</para>
 /// <para>Metrics are published on the <c>Reliability.Mdp</c> meter.</para>
 /// </remarks>
-public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
+public sealed class MajordomoBroker : IAsyncDisposable
 {
     /// <summary>
     /// MMI extension: body = a service name (optional); reply = "200" and the number of live workers of
@@ -42,8 +41,6 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     private readonly List<string> _bound = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
-    private readonly ConcurrentQueue<ReadOnlyMemory<byte>> _lostPeers = new();
-    private CancellationTokenSource? _wake;
     private Task? _run;
     private bool _disposed;
 
@@ -71,10 +68,13 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
 
             // The broker loop never blocks: it runs on the I/O thread that delivered the message.
             InlineReceiveContinuations = true,
+
+            // A peer's end arrives after everything it sent: a worker's last REPLY is handled before
+            // the worker is removed, with no second channel to merge.
+            ReceivePeerEvents = true,
         };
         _socket = new RouterSocket(socketOptions, loggerFactory, _time);
         _core = new BrokerCore(options, new SocketSender(_socket), _time, _logger, _metrics);
-        _socket.EventRaised += OnSocketEvent;
     }
 
     /// <summary>The settings in use.</summary>
@@ -171,48 +171,10 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
         _metrics.Dispose();
     }
 
-    /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
-    /// <summary>
-    /// A peer's connection ended: queue its id for the loop (which owns the core) and interrupt the
-    /// loop's wait, so a busy worker that died has its request requeued now rather than at its expiry.
-    /// Raised on an I/O thread.
-    /// </summary>
-    private void OnSocketEvent(object? sender, SocketEvent socketEvent)
-    {
-        if (socketEvent.Kind != SocketEventKind.Disconnected || socketEvent.PeerRoutingId.IsEmpty || Volatile.Read(ref _wake) is null)
-        {
-            return;
-        }
-
-        // Queued before the wake source is read: either the loop's drain after its last replacement
-        // sees this entry, or this reads the replacement and interrupts the loop's next wait.
-        _lostPeers.Enqueue(socketEvent.PeerRoutingId);
-        try
-        {
-            Volatile.Read(ref _wake)?.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // The loop replaced this source after an earlier wake, and drains the queue after replacing it.
-        }
-    }
-
-    /// <summary>A fresh source to interrupt the loop's wait with, published for <see cref="OnSocketEvent"/>.</summary>
-    private CancellationTokenSource ReplaceWake(CancellationTokenSource? used, CancellationToken token)
-    {
-        var fresh = CancellationTokenSource.CreateLinkedTokenSource(token);
-        Volatile.Write(ref _wake, fresh);
-        used?.Dispose();
-        return fresh;
-    }
-
     private async Task RunLoopAsync(CancellationToken cancellationToken)
     {
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
         var token = linked.Token;
-        var wake = ReplaceWake(null, token);
         BrokerLog.Started(_logger, Options.HeartbeatInterval.TotalMilliseconds, Options.Liveness, Options.RequestExpiry.TotalMilliseconds, Options.MaxRequeues);
         try
         {
@@ -222,28 +184,17 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                 Message? message;
                 try
                 {
-                    message = await _socket.TryReceiveAsync(_core.NextDeadlineIn, wake.Token).ConfigureAwait(false);
+                    message = await _socket.TryReceiveAsync(_core.NextDeadlineIn, token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (token.IsCancellationRequested)
                 {
                     break;
-                }
-                catch (OperationCanceledException)
-                {
-                    // Woken by OnSocketEvent: the lost peers are handled below.
-                    message = null;
-                    wake = ReplaceWake(wake, token);
                 }
 
                 if (message is not null)
                 {
                     Handle(message);
                 }
-
-                // Peers whose end was reported before this drain: everything they sent was delivered
-                // before that report, so the drain below handles it first. (IsEmpty first: Count takes
-                // a snapshot of the queue, and this runs on every pass.)
-                int lostBeforeDrain = _lostPeers.IsEmpty ? 0 : _lostPeers.Count;
 
                 // Whatever woke us (a message or the deadline), handle what has already arrived before
                 // the timers: after a stall (GC, SIGSTOP, an overloaded host) the heartbeats waiting in
@@ -270,20 +221,6 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
                     await Task.Yield();
                 }
 
-                // Lost peers only once everything received before their end has been handled: a worker's
-                // last REPLY arrives before its Disconnected, and must not find it already removed.
-                for (int i = 0; backlogDrained && i < lostBeforeDrain && _lostPeers.TryDequeue(out var lost); i++)
-                {
-                    try
-                    {
-                        _core.OnPeerDisconnected(lost);
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        BrokerLog.LoopFailed(_logger, ex);
-                    }
-                }
-
                 if (_time.GetTimestamp() >= _core.NextDeadline)
                 {
                     try
@@ -299,9 +236,6 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
         }
         finally
         {
-            Volatile.Write(ref _wake, null);
-            wake.Dispose();
-            _lostPeers.Clear();
             try
             {
                 _core.Shutdown();
@@ -321,7 +255,15 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     {
         try
         {
-            _core.OnMessage(message);
+            switch (message.PeerEvent)
+            {
+                case PeerEventKind.None:
+                    _core.OnMessage(message);
+                    break;
+                case PeerEventKind.Disconnected:
+                    _core.OnPeerDisconnected(message[0]);
+                    break;
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -333,8 +275,6 @@ public sealed class MajordomoBroker : IAsyncDisposable, IDisposable
     /// <summary>Non-blocking sends on the ROUTER: the DONTWAIT of libzmq, with EHOSTUNREACH as a result instead of an exception.</summary>
     private sealed class SocketSender(RouterSocket socket) : IBrokerSender
     {
-        public bool IsConnected(ReadOnlySpan<byte> routingId) => socket.IsConnected(routingId);
-
         public BrokerSendResult TrySend(Message message)
         {
             try
