@@ -30,7 +30,7 @@ namespace Reliability.Mdp.Worker;
 /// </para>
 /// <para>Thread-safe. Dispose (or the end of <see cref="RunAsync"/>) sends DISCONNECT and closes the socket.</para>
 /// </remarks>
-public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
+public sealed partial class MajordomoWorker : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly ILoggerFactory? _loggerFactory;
@@ -73,7 +73,10 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
 
         // The connection loop only parses commands and queues requests (the handler runs behind the
         // request channel, on the thread pool), so it may run on the I/O thread that delivered them.
-        _socketOptions = options.Socket with { InlineReceiveContinuations = true };
+        // The broker knows a worker by its connection: once that ends (a peer event, after whatever the
+        // connection delivered), waiting for DISCONNECT or for the broker's silence only delays the fresh
+        // registration that follows anyway.
+        _socketOptions = options.Socket with { InlineReceiveContinuations = true, ReceivePeerEvents = true };
 
         // Synchronous continuations run the receiver of a request (the handler loop) inside the
         // connection loop's write; only when the handler is declared quick and non-blocking.
@@ -250,9 +253,6 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         return new ValueTask(_disposal);
     }
 
-    /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
-
     private async Task DisposeCoreAsync(Task? loop)
     {
         await _stop.CancelAsync().ConfigureAwait(false);
@@ -426,16 +426,6 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
         WorkerLog.Connecting(_logger, Options.Service, Options.BrokerEndpoint, _version, id);
         var socket = new DealerSocket(_socketOptions, _loggerFactory, _time);
         var connection = new Connection(id, socket);
-
-        // The broker knows a worker by its connection: once that ends, waiting for DISCONNECT or for
-        // the broker's silence only delays the fresh registration that follows anyway.
-        socket.EventRaised += (_, e) =>
-        {
-            if (e.Kind == SocketEventKind.Disconnected)
-            {
-                connection.Abort(SessionEnd.ConnectionLost);
-            }
-        };
         try
         {
             socket.Connect(Options.BrokerEndpoint);
@@ -511,6 +501,14 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
     /// <summary>Acts on one message from the broker; returns how the connection ends, or null to go on.</summary>
     private SessionEnd? Handle(Connection connection, Message message)
     {
+        switch (message.PeerEvent)
+        {
+            case PeerEventKind.Connected:
+                return null;
+            case PeerEventKind.Disconnected:
+                return SessionEnd.ConnectionLost;
+        }
+
         var parsed = MdpCodec.ParseAtWorker(message);
         string? problem = parsed.IsSuccess
             ? parsed.Version == Options.Version ? null : $"MDP/{(parsed.Version == MdpVersion.V01 ? "0.1" : "0.2")} command on an MDP/{_version} worker"
@@ -597,96 +595,5 @@ public sealed class MajordomoWorker : IAsyncDisposable, IDisposable
 
         await connection.Socket.DisposeAsync().ConfigureAwait(false);
         connection.Dispose();
-    }
-
-    /// <summary>
-    /// The timer of one connection: a one-shot timer re-armed after each tick for the next heartbeat or
-    /// expiry deadline, so ticks never overlap and a reply that postponed the heartbeat costs one early tick.
-    /// </summary>
-    private sealed class Pulse : IAsyncDisposable
-    {
-        private readonly MajordomoWorker _worker;
-        private readonly Connection _connection;
-        private readonly ITimer _timer;
-        private int _stopped;
-
-        public Pulse(MajordomoWorker worker, Connection connection)
-        {
-            _worker = worker;
-            _connection = connection;
-
-            // Created unarmed, so the callback can never run before the field is set.
-            _timer = worker._time.CreateTimer(static s => ((Pulse)s!).OnTick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        }
-
-        public void Arm(TimeSpan dueIn)
-        {
-            if (Volatile.Read(ref _stopped) == 0)
-            {
-                _timer.Change(dueIn, Timeout.InfiniteTimeSpan);
-            }
-        }
-
-        public ValueTask DisposeAsync()
-        {
-            Volatile.Write(ref _stopped, 1);
-            return _timer.DisposeAsync();
-        }
-
-        private void OnTick()
-        {
-            if (Volatile.Read(ref _stopped) != 0)
-            {
-                return;
-            }
-
-            try
-            {
-                if (_worker.Tick(_connection) is { } next)
-                {
-                    Arm(next);
-                }
-            }
-            catch (Exception ex)
-            {
-                // A timer callback that throws would take the process down; end the connection instead.
-                WorkerLog.LoopFailed(_worker._logger, _worker.Options.Service, ex);
-                _connection.Abort(SessionEnd.BrokerSilent);
-            }
-        }
-    }
-
-    /// <summary>One logical connection to the broker: a socket used from READY until it is replaced.</summary>
-    private sealed class Connection(long id, DealerSocket socket) : IDisposable
-    {
-        private readonly CancellationTokenSource _abort = new();
-        private int _abortReason = -1;
-
-        public long Id { get; } = id;
-
-        public DealerSocket Socket { get; } = socket;
-
-        public CancellationToken AbortToken => _abort.Token;
-
-        public SessionEnd AbortReason => (SessionEnd)Volatile.Read(ref _abortReason);
-
-        public void Abort(SessionEnd reason)
-        {
-            if (Interlocked.CompareExchange(ref _abortReason, (int)reason, -1) == -1)
-            {
-                try
-                {
-                    // The connection loop resumes on the thread pool, not inside whoever aborts (a
-                    // socket event handler, the pulse timer), so it can close that very socket.
-                    _ = _abort.CancelAsync();
-                }
-                catch (ObjectDisposedException)
-                {
-                    // The connection ended meanwhile; nothing left to abort.
-                }
-            }
-        }
-
-        public void Dispose() => _abort.Dispose();
     }
 }
