@@ -110,7 +110,7 @@ internal sealed record BrokerArguments
         _ => "pipelined",
     };
 
-    public string VersionName => Version == MdpVersion.V01 ? "0.1" : "0.2";
+    public string VersionName => Version.Number();
 
     /// <summary>True when <paramref name="command"/> names one of the broker sub-commands.</summary>
     public static bool IsBrokerCommand(string command) => command is "broker" or "broker-serve" or "broker-worker";
@@ -208,12 +208,7 @@ internal sealed record BrokerArguments
             "pipelined" => ClientMode.Pipelined,
             _ => (ClientMode?)null,
         };
-        var version = values.GetValueOrDefault("mdp", "0.1") switch
-        {
-            "0.1" => MdpVersion.V01,
-            "0.2" => MdpVersion.V02,
-            _ => (MdpVersion?)null,
-        };
+        MdpVersion? version = MdpVersions.TryParse(values.GetValueOrDefault("mdp", "0.1"), out var parsed) ? parsed : null;
         values.TryGetValue("endpoint", out string? endpoint);
         if (mode is null || version is null)
         {

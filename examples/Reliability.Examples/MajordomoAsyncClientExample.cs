@@ -1,3 +1,4 @@
+using Reliability.Mdp.Protocol;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging;
@@ -25,7 +26,7 @@ internal static partial class MajordomoAsyncClientExample
         int timeoutMs = arguments.Int("timeout", 2500, 1, 3_600_000);
         var version = MajordomoExampleOptions.Version(arguments);
         arguments.EnsureAllUsed();
-        string versionName = MajordomoExampleOptions.Name(version);
+        string versionName = version.Number();
 
         var options = new MajordomoAsyncClientOptions
         {

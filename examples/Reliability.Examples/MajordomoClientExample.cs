@@ -22,7 +22,7 @@ internal static partial class MajordomoClientExample
         string service = arguments.String("service", "echo");
         var version = MajordomoExampleOptions.Version(arguments);
         arguments.EnsureAllUsed();
-        string versionName = MajordomoExampleOptions.Name(version);
+        string versionName = version.Number();
 
         var options = new MajordomoClientOptions
         {
@@ -76,14 +76,13 @@ internal static partial class MajordomoClientExample
 internal static class MajordomoExampleOptions
 {
     /// <summary><c>--mdp 0.1|0.2</c>, default 0.1.</summary>
-    public static MdpVersion Version(ExampleArguments arguments) => arguments.String("mdp", "0.1") switch
+    public static MdpVersion Version(ExampleArguments arguments)
     {
-        "0.1" => MdpVersion.V01,
-        "0.2" => MdpVersion.V02,
-        var other => throw new ExampleUsageException($"--mdp must be 0.1 or 0.2 (was '{other}')"),
-    };
-
-    public static string Name(MdpVersion version) => version == MdpVersion.V01 ? "0.1" : "0.2";
+        string text = arguments.String("mdp", "0.1");
+        return MdpVersions.TryParse(text, out var version)
+            ? version
+            : throw new ExampleUsageException($"--mdp must be 0.1 or 0.2 (was '{text}')");
+    }
 
     /// <summary>Runs an options record's validation and reports its problems as a usage error (exit code 2).</summary>
     public static void Validate(Action validate)
@@ -102,7 +101,7 @@ internal static class MajordomoExampleOptions
     {
         try
         {
-            _ = new ClientRequest(service);
+            MdpVersions.ValidateServiceName(service);
         }
         catch (ArgumentException ex)
         {

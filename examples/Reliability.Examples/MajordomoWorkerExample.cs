@@ -25,7 +25,7 @@ internal static partial class MajordomoWorkerExample
         int slowMs = arguments.Int("slow-ms", 0, 0, 3_600_000);
         var version = MajordomoExampleOptions.Version(arguments);
         arguments.EnsureAllUsed();
-        string versionName = MajordomoExampleOptions.Name(version);
+        string versionName = version.Number();
 
         var options = new WorkerOptions
         {

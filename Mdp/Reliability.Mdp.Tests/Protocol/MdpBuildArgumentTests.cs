@@ -8,7 +8,7 @@ public sealed class MdpBuildArgumentTests
 {
     private static readonly ReadOnlyMemory<byte> Id = new byte[] { 0x00, 0x01, 0x02, 0x03, 0x04 };
 
-    public static TheoryData<MdpWorkerCommand, MdpVersion> NotFromWorker() => new()
+    public static TheoryData<object, MdpVersion> NotFromWorker() => new()
     {
         { new WorkerRequest(Id), MdpVersion.V01 },
         { new WorkerRequest(Id), MdpVersion.V02 },
@@ -17,7 +17,7 @@ public sealed class MdpBuildArgumentTests
         { new WorkerFinal(Id), MdpVersion.V01 },
     };
 
-    public static TheoryData<MdpWorkerCommand, MdpVersion> NotToWorker() => new()
+    public static TheoryData<object, MdpVersion> NotToWorker() => new()
     {
         { new WorkerReady("echo"), MdpVersion.V01 },
         { new WorkerReply(Id), MdpVersion.V01 },
@@ -27,8 +27,10 @@ public sealed class MdpBuildArgumentTests
 
     [Theory]
     [MemberData(nameof(NotFromWorker))]
-    public void BuildFromWorker_CommandWorkerMayNotSend_Throws(MdpWorkerCommand cmd, MdpVersion version)
+    public void BuildFromWorker_CommandWorkerMayNotSend_Throws(object cmdCase, MdpVersion version)
     {
+        // Boxed: theory data of public test methods cannot name the internal command types.
+        var cmd = (MdpWorkerCommand)cmdCase;
         var build = () => MdpCodec.BuildFromWorker(cmd, version);
 
         build.Should().Throw<ArgumentException>().WithParameterName("command");
@@ -36,8 +38,10 @@ public sealed class MdpBuildArgumentTests
 
     [Theory]
     [MemberData(nameof(NotToWorker))]
-    public void BuildToWorker_CommandBrokerMayNotSend_Throws(MdpWorkerCommand cmd, MdpVersion version)
+    public void BuildToWorker_CommandBrokerMayNotSend_Throws(object cmdCase, MdpVersion version)
     {
+        // Boxed: theory data of public test methods cannot name the internal command types.
+        var cmd = (MdpWorkerCommand)cmdCase;
         var build = () => MdpCodec.BuildToWorker(Id, cmd, version);
 
         build.Should().Throw<ArgumentException>().WithParameterName("command");

@@ -36,7 +36,7 @@ internal sealed partial class BrokerCore
         _liveness.Touch(worker.Id);
         if (version != worker.Version)
         {
-            Violate(worker, $"{CommandName(command)} in {VersionName(version)}");
+            Violate(worker, $"{CommandName(command)} in {version.DisplayName()}");
             return;
         }
 

@@ -376,7 +376,5 @@ internal sealed partial class BrokerCore
 
     private static int Utf8Length(string text) => Encoding.UTF8.GetByteCount(text);
 
-    private static string VersionName(MdpVersion version) => version == MdpVersion.V01 ? "MDP/0.1" : "MDP/0.2";
-
     private static string Hex(ReadOnlyMemory<byte> id) => id.IsEmpty ? "(none)" : Convert.ToHexString(id.Span);
 }

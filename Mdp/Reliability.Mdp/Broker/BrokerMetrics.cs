@@ -42,7 +42,7 @@ internal sealed class BrokerMetrics : IDisposable
 
     public Meter Meter { get; }
 
-    public void RequestReceived(MdpVersion version) => _requestsReceived.Add(1, new KeyValuePair<string, object?>("mdp.version", VersionTag(version)));
+    public void RequestReceived(MdpVersion version) => _requestsReceived.Add(1, new KeyValuePair<string, object?>("mdp.version", version.Number()));
 
     public void ReplySent() => _repliesSent.Add(1);
 
@@ -84,5 +84,4 @@ internal sealed class BrokerMetrics : IDisposable
 
     public void Dispose() => Meter.Dispose();
 
-    private static string VersionTag(MdpVersion version) => version == MdpVersion.V01 ? "0.1" : "0.2";
 }

@@ -3,7 +3,7 @@ using Reliability.Transport;
 
 namespace Reliability.Mdp.Protocol;
 
-public static partial class MdpCodec
+internal static partial class MdpCodec
 {
     private enum Header
     {

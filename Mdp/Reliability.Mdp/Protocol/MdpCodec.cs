@@ -10,7 +10,7 @@ namespace Reliability.Mdp.Protocol;
 /// sender may not send, or that does not exist in the chosen version); parse functions never
 /// throw on bad input from the network and return an <see cref="MdpParseResult{TCommand}"/> instead.
 /// </summary>
-public static partial class MdpCodec
+internal static partial class MdpCodec
 {
     /// <summary>Longest accepted service name in UTF-8 bytes (our cap; RFC 7 sets none).</summary>
     public const int MaxServiceNameLength = MdpFrames.MaxServiceNameLength;

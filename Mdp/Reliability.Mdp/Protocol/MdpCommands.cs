@@ -7,7 +7,7 @@ namespace Reliability.Mdp.Protocol;
 /// message from it with <see cref="MdpCodec"/>; parsing a message yields one of these.
 /// Commands compare by content: service, client address and body bytes.
 /// </summary>
-public abstract record MdpCommand
+internal abstract record MdpCommand
 {
     private protected MdpCommand()
     {
@@ -15,7 +15,7 @@ public abstract record MdpCommand
 }
 
 /// <summary>A command of the client sub-protocol: a service name and a body of zero or more frames.</summary>
-public abstract record MdpClientCommand : MdpCommand
+internal abstract record MdpClientCommand : MdpCommand
 {
     private readonly FrameList _body;
 
@@ -48,7 +48,7 @@ public abstract record MdpClientCommand : MdpCommand
 }
 
 /// <summary>REQUEST, client to broker (MDP/0.1 and 0.2).</summary>
-public sealed record ClientRequest : MdpClientCommand
+internal sealed record ClientRequest : MdpClientCommand
 {
     /// <summary>Creates a request for <paramref name="service"/>.</summary>
     /// <exception cref="ArgumentException">The service name is empty, longer than 255 UTF-8 bytes or holds control characters.</exception>
@@ -59,7 +59,7 @@ public sealed record ClientRequest : MdpClientCommand
 }
 
 /// <summary>REPLY, broker to client (MDP/0.1 only; MDP/0.2 uses <see cref="ClientPartial"/> and <see cref="ClientFinal"/>).</summary>
-public sealed record ClientReply : MdpClientCommand
+internal sealed record ClientReply : MdpClientCommand
 {
     /// <summary>Creates a reply from <paramref name="service"/>.</summary>
     /// <exception cref="ArgumentException">The service name is invalid.</exception>
@@ -70,7 +70,7 @@ public sealed record ClientReply : MdpClientCommand
 }
 
 /// <summary>PARTIAL, broker to client (MDP/0.2 only): one of zero or more intermediate replies.</summary>
-public sealed record ClientPartial : MdpClientCommand
+internal sealed record ClientPartial : MdpClientCommand
 {
     /// <summary>Creates a partial reply from <paramref name="service"/>.</summary>
     /// <exception cref="ArgumentException">The service name is invalid.</exception>
@@ -81,7 +81,7 @@ public sealed record ClientPartial : MdpClientCommand
 }
 
 /// <summary>FINAL, broker to client (MDP/0.2 only): the last reply to a request.</summary>
-public sealed record ClientFinal : MdpClientCommand
+internal sealed record ClientFinal : MdpClientCommand
 {
     /// <summary>Creates a final reply from <paramref name="service"/>.</summary>
     /// <exception cref="ArgumentException">The service name is invalid.</exception>
@@ -92,7 +92,7 @@ public sealed record ClientFinal : MdpClientCommand
 }
 
 /// <summary>A command of the worker sub-protocol.</summary>
-public abstract record MdpWorkerCommand : MdpCommand
+internal abstract record MdpWorkerCommand : MdpCommand
 {
     private protected MdpWorkerCommand()
     {
@@ -100,7 +100,7 @@ public abstract record MdpWorkerCommand : MdpCommand
 }
 
 /// <summary>READY, worker to broker: registers the worker for one service.</summary>
-public sealed record WorkerReady : MdpWorkerCommand
+internal sealed record WorkerReady : MdpWorkerCommand
 {
     /// <summary>Creates a READY for <paramref name="service"/>.</summary>
     /// <exception cref="ArgumentException">The service name is invalid.</exception>
@@ -117,7 +117,7 @@ public sealed record WorkerReady : MdpWorkerCommand
 /// A worker command that carries a request or reply on behalf of a client: the client address
 /// (the client's routing id on the broker) and a body of zero or more frames.
 /// </summary>
-public abstract record WorkerEnvelopeCommand : MdpWorkerCommand
+internal abstract record WorkerEnvelopeCommand : MdpWorkerCommand
 {
     private readonly FrameList _body;
 
@@ -160,7 +160,7 @@ public abstract record WorkerEnvelopeCommand : MdpWorkerCommand
 }
 
 /// <summary>REQUEST, broker to worker (MDP/0.1 and 0.2).</summary>
-public sealed record WorkerRequest : WorkerEnvelopeCommand
+internal sealed record WorkerRequest : WorkerEnvelopeCommand
 {
     /// <summary>Creates a request forwarded on behalf of the client at <paramref name="clientAddress"/>.</summary>
     /// <exception cref="ArgumentException">The client address is empty or longer than 255 bytes.</exception>
@@ -171,7 +171,7 @@ public sealed record WorkerRequest : WorkerEnvelopeCommand
 }
 
 /// <summary>REPLY, worker to broker (MDP/0.1 only; MDP/0.2 uses <see cref="WorkerPartial"/> and <see cref="WorkerFinal"/>).</summary>
-public sealed record WorkerReply : WorkerEnvelopeCommand
+internal sealed record WorkerReply : WorkerEnvelopeCommand
 {
     /// <summary>Creates a reply for the client at <paramref name="clientAddress"/>.</summary>
     /// <exception cref="ArgumentException">The client address is invalid.</exception>
@@ -182,7 +182,7 @@ public sealed record WorkerReply : WorkerEnvelopeCommand
 }
 
 /// <summary>PARTIAL, worker to broker (MDP/0.2 only).</summary>
-public sealed record WorkerPartial : WorkerEnvelopeCommand
+internal sealed record WorkerPartial : WorkerEnvelopeCommand
 {
     /// <summary>Creates a partial reply for the client at <paramref name="clientAddress"/>.</summary>
     /// <exception cref="ArgumentException">The client address is invalid.</exception>
@@ -193,7 +193,7 @@ public sealed record WorkerPartial : WorkerEnvelopeCommand
 }
 
 /// <summary>FINAL, worker to broker (MDP/0.2 only): the last reply; the worker is idle afterwards.</summary>
-public sealed record WorkerFinal : WorkerEnvelopeCommand
+internal sealed record WorkerFinal : WorkerEnvelopeCommand
 {
     /// <summary>Creates a final reply for the client at <paramref name="clientAddress"/>.</summary>
     /// <exception cref="ArgumentException">The client address is invalid.</exception>
@@ -204,7 +204,7 @@ public sealed record WorkerFinal : WorkerEnvelopeCommand
 }
 
 /// <summary>HEARTBEAT, both directions. Use <see cref="Instance"/>.</summary>
-public sealed record WorkerHeartbeat : MdpWorkerCommand
+internal sealed record WorkerHeartbeat : MdpWorkerCommand
 {
     private WorkerHeartbeat()
     {
@@ -215,7 +215,7 @@ public sealed record WorkerHeartbeat : MdpWorkerCommand
 }
 
 /// <summary>DISCONNECT, both directions. Use <see cref="Instance"/>.</summary>
-public sealed record WorkerDisconnect : MdpWorkerCommand
+internal sealed record WorkerDisconnect : MdpWorkerCommand
 {
     private WorkerDisconnect()
     {

@@ -1,7 +1,7 @@
 namespace Reliability.Mdp.Protocol;
 
 /// <summary>Header strings and command bytes of MDP/0.1 (RFC 7).</summary>
-public static class Mdp01
+internal static class Mdp01
 {
     /// <summary>Client sub-protocol header.</summary>
     public const string ClientHeader = "MDPC01";
@@ -29,7 +29,7 @@ public static class Mdp01
 /// Header strings and command bytes of MDP/0.2 (RFC 18). The client and worker sub-protocols
 /// number their commands independently, and the worker numbering differs from MDP/0.1.
 /// </summary>
-public static class Mdp02
+internal static class Mdp02
 {
     /// <summary>Client sub-protocol header.</summary>
     public const string ClientHeader = "MDPC02";

@@ -8,7 +8,7 @@ namespace Reliability.Mdp.Protocol;
 /// Parsing never throws on bad input from a peer.
 /// </summary>
 /// <typeparam name="TCommand">The commands the receiving side can get.</typeparam>
-public readonly struct MdpParseResult<TCommand>
+internal readonly struct MdpParseResult<TCommand>
     where TCommand : MdpCommand
 {
     private readonly string? _error;

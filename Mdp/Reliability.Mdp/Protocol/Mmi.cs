@@ -44,7 +44,7 @@ public static class Mmi
     /// Any other <c>mmi.*</c> service: "501".
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="request"/> is not an MMI request.</exception>
-    public static string Evaluate(ClientRequest request, Func<string, bool> hasWorkers)
+    internal static string Evaluate(ClientRequest request, Func<string, bool> hasWorkers)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(hasWorkers);
@@ -71,21 +71,21 @@ public static class Mmi
     /// The reply to an MMI request: the same service name, body = the status code (on the wire in
     /// MDP/0.1: <c>"" MDPC01 mmi.service 200</c>). Build MDP/0.2 replies with <see cref="CreateFinal"/>.
     /// </summary>
-    public static ClientReply CreateReply(ClientRequest request, string status)
+    internal static ClientReply CreateReply(ClientRequest request, string status)
     {
         ArgumentNullException.ThrowIfNull(request);
         return new ClientReply(request.Service, StatusFrame(status));
     }
 
     /// <summary>The MDP/0.2 form of <see cref="CreateReply"/>: one FINAL with the status code.</summary>
-    public static ClientFinal CreateFinal(ClientRequest request, string status)
+    internal static ClientFinal CreateFinal(ClientRequest request, string status)
     {
         ArgumentNullException.ThrowIfNull(request);
         return new ClientFinal(request.Service, StatusFrame(status));
     }
 
     /// <summary>A client's <c>mmi.service</c> lookup for <paramref name="service"/>.</summary>
-    public static ClientRequest CreateLookup(string service)
+    internal static ClientRequest CreateLookup(string service)
     {
         MdpFrames.ValidateServiceName(service, nameof(service));
         return new ClientRequest(ServiceLookup, Encoding.UTF8.GetBytes(service));
@@ -121,7 +121,7 @@ public static class Mmi
 
     /// <summary>The shared frame for a status code (no allocation for the three RFC 8 codes).</summary>
     /// <exception cref="ArgumentException"><paramref name="status"/> is not "200", "404" or "501".</exception>
-    public static ReadOnlyMemory<byte> StatusFrame(string status) => status switch
+    internal static ReadOnlyMemory<byte> StatusFrame(string status) => status switch
     {
         Found => FoundFrame,
         NotFound => NotFoundFrame,

@@ -87,7 +87,7 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
         _liveness = new WorkerLiveness(options, _time);
         _tags = WorkerMetrics.Tags(options.Service);
-        _version = options.Version == MdpVersion.V01 ? "0.1" : "0.2";
+        _version = options.Version.Number();
 
         // A reply may wait for room in a full outbound queue, but not past the point where the broker
         // would be declared dead anyway.
@@ -511,7 +511,7 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
 
         var parsed = MdpCodec.ParseAtWorker(message);
         string? problem = parsed.IsSuccess
-            ? parsed.Version == Options.Version ? null : $"MDP/{(parsed.Version == MdpVersion.V01 ? "0.1" : "0.2")} command on an MDP/{_version} worker"
+            ? parsed.Version == Options.Version ? null : $"{parsed.Version.DisplayName()} command on an {Options.Version.DisplayName()} worker"
             : parsed.Error;
         if (problem is not null)
         {

@@ -263,7 +263,7 @@ public sealed class Deployment : IAsyncDisposable
             ["requests"] = requests.ToString(CultureInfo.InvariantCulture),
             ["timeout_ms"] = Ms(timeout),
             ["retries"] = retries.ToString(CultureInfo.InvariantCulture),
-            ["mdp"] = MdpText(Options.MdpVersion),
+            ["mdp"] = Options.MdpVersion.Number(),
         };
         var role = Options.Topology == Topology.Majordomo ? ProgramRole.MdpClient : ProgramRole.LpClient;
         return Supervisor.Start(name, _programs.Command(role, values));
@@ -386,8 +386,6 @@ public sealed class Deployment : IAsyncDisposable
 
     private static string WorkerName(int number) => "worker-" + number.ToString(CultureInfo.InvariantCulture);
 
-    private static string MdpText(MdpVersion version) => version == MdpVersion.V02 ? "0.2" : "0.1";
-
     private static string Ms(TimeSpan value) => ((long)value.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
 
     private async Task DisposeProxiesAsync()
@@ -412,7 +410,7 @@ public sealed class Deployment : IAsyncDisposable
             ["heartbeat_ms"] = Ms(Options.Heartbeat),
             ["liveness"] = Options.Liveness.ToString(CultureInfo.InvariantCulture),
             ["slow_ms"] = Ms(Options.WorkerSlowness),
-            ["mdp"] = MdpText(Options.MdpVersion),
+            ["mdp"] = Options.MdpVersion.Number(),
         };
         return _programs.Command(Options.Topology == Topology.Majordomo ? ProgramRole.MdpWorker : ProgramRole.PppWorker, values);
     }
