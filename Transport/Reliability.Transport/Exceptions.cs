@@ -82,7 +82,7 @@ public enum ProtocolError
     /// <summary>The handshake did not start with READY or ERROR, or a command was malformed.</summary>
     MalformedCommand,
 
-    /// <summary>The peer's socket type may not talk to ours (PROTOCOLS.md §1.6).</summary>
+    /// <summary>The peer's socket type may not talk to ours (docs/wire/zmtp.md §7).</summary>
     IncompatibleSocketType,
 
     /// <summary>The peer sent an ERROR command during the handshake.</summary>

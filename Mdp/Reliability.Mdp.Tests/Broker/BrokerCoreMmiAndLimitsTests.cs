@@ -41,7 +41,7 @@ public sealed class BrokerCoreMmiAndLimitsTests
         h.Ready("w1", "echo");
         h.Clock.Advance(TimeSpan.FromSeconds(4));
 
-        // MMI reflects live workers, not the books as of the last timer run (pitfall 15).
+        // MMI reflects live workers, not the books as of the last timer run (docs/wire/mmi.md §4).
         h.MmiLookup("echo").Should().Be(Mmi.NotFound);
     }
 

@@ -5,7 +5,7 @@ using static Reliability.Mdp.Tests.Protocol.FrameHelpers;
 namespace Reliability.Mdp.Tests.Protocol;
 
 /// <summary>
-/// Expected frames are written by hand from the tables in PROTOCOLS.md §4.1 (MDP/0.1) and §4.2
+/// Expected frames are written by hand from the tables in docs/wire/mdp.md §2-§3 (MDP/0.1) and §4
 /// (MDP/0.2), never produced by our encoder.
 /// </summary>
 public sealed class MdpGoldenBytesTests

@@ -11,7 +11,7 @@ internal sealed partial class BrokerCore
     /// <summary>Answers an <c>mmi.*</c> request itself (RFC 8), in the client's protocol version.</summary>
     private void AnswerMmi(ReadOnlyMemory<byte> sender, MdpVersion version, ClientRequest request)
     {
-        // Answers must reflect live workers: drop the ones whose deadline has passed first (pitfall 15).
+        // Answers must reflect live workers: drop the ones whose deadline has passed first (docs/wire/mmi.md §4).
         ExpireWorkers();
         string status = request.Service switch
         {

@@ -32,7 +32,7 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        // Every command counts as a heartbeat, whatever it is (RFC 7; pitfall 8).
+        // Every command counts as a heartbeat, whatever it is (RFC 7; docs/wire/mdp.md §8).
         _liveness.Touch(worker.Id);
         if (version != worker.Version)
         {
@@ -43,7 +43,7 @@ internal sealed partial class BrokerCore
         switch (command)
         {
             case WorkerHeartbeat:
-                // Refreshes liveness only; never moves a busy worker to ready (pitfall 7).
+                // Refreshes liveness only; never moves a busy worker to ready (docs/wire/mdp.md §9).
                 break;
             case WorkerDisconnect:
                 LoseWorker(worker, WorkerRemoval.Disconnected);
@@ -73,7 +73,7 @@ internal sealed partial class BrokerCore
                 break;
             default:
                 // Valid but unexpected (typically after a broker restart): DISCONNECT makes it register
-                // again on a new socket. Once only, then silence (pitfall 10).
+                // again on a new socket. Once only, then silence (docs/wire/mdp.md §12).
                 if (!_silenced.IsSilenced(sender.Span, Now))
                 {
                     BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new PeerId(sender), version);

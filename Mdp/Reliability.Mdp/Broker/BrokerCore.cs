@@ -255,7 +255,7 @@ internal sealed partial class BrokerCore
             service.Idle.RemoveFirst();
             if (IsExpired(worker))
             {
-                // Never hand a request to a worker whose deadline has passed (pitfall 5).
+                // Never hand a request to a worker whose deadline has passed (docs/wire/mdp.md §10).
                 RemoveWorker(worker, WorkerRemoval.Expired);
                 continue;
             }

@@ -16,7 +16,7 @@ internal sealed class ServiceEntry(string name)
 
     public FairRequestQueue Queue { get; } = new();
 
-    /// <summary>Nothing to remember: no workers, no queued requests. Such a service is forgotten at once (pitfall 15).</summary>
+    /// <summary>Nothing to remember: no workers, no queued requests. Such a service is forgotten at once (docs/wire/mdp.md §14).</summary>
     public bool IsEmpty => WorkerCount == 0 && Queue.Count == 0;
 
     public override string ToString() => $"'{Name}': {WorkerCount} worker(s), {Idle.Count} idle, {Queue.Count} queued";

@@ -5,7 +5,7 @@ namespace Reliability.Mdp.Broker;
 /// <summary>
 /// Routing ids the broker recently sent DISCONNECT to. RFC 7: after answering an unexpected command
 /// with DISCONNECT the broker goes silent, so a burst of stale heartbeats flushed by a reconnecting
-/// DEALER (pitfall 10) gets one DISCONNECT, not one per heartbeat. A READY from such an id is a
+/// DEALER (docs/wire/mdp.md §12) gets one DISCONNECT, not one per heartbeat. A READY from such an id is a
 /// fresh registration and is accepted. Bounded in size and in time.
 /// </summary>
 internal sealed class SilencedPeers

@@ -6,14 +6,14 @@ namespace Reliability.Mdp.Broker;
 /// <summary>
 /// Where a worker is in its life at the broker. Only READY (first registration) and REPLY/FINAL move a
 /// worker to <see cref="Ready"/>; heartbeats and PARTIAL replies only refresh its liveness
-/// (PROTOCOLS.md §5 pitfall 7: "any traffic means ready" re-queues busy workers).
+/// (docs/wire/mdp.md §9: "any traffic means ready" re-queues busy workers).
 /// </summary>
 internal enum WorkerState
 {
     /// <summary>Registered and idle: in its service's least-recently-used list, waiting for a request.</summary>
     Ready,
 
-    /// <summary>Working on exactly one request; still heartbeating and still expiring (pitfall 6).</summary>
+    /// <summary>Working on exactly one request; still heartbeating and still expiring (docs/wire/mdp.md §10).</summary>
     Busy,
 
     /// <summary>Terminal: silent too long, disconnected, unreachable or refused. The broker has forgotten it.</summary>

@@ -190,7 +190,7 @@ internal static partial class MdpCodec
             }
         }
 
-        // MDP/0.2 has no delimiter, but majortomo sends one: accept it (PROTOCOLS.md §5 pitfall 14).
+        // MDP/0.2 has no delimiter, but majortomo sends one: accept it (docs/wire/mdp.md §5).
         return null;
     }
 

@@ -5,7 +5,7 @@ namespace Reliability.Mdp.Protocol;
 
 /// <summary>
 /// Builds and parses Majordomo messages exactly as the socket application sees them
-/// (PROTOCOLS.md §4.1 and §4.2). Pure functions, no I/O. Build functions throw
+/// (docs/wire/mdp.md §2-§4). Pure functions, no I/O. Build functions throw
 /// <see cref="ArgumentException"/> for arguments our own code got wrong (a command that the
 /// sender may not send, or that does not exist in the chosen version); parse functions never
 /// throw on bad input from the network and return an <see cref="MdpParseResult{TCommand}"/> instead.

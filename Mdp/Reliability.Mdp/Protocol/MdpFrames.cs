@@ -8,7 +8,7 @@ internal static class MdpFrames
 {
     /// <summary>
     /// Upper bound for a service name in UTF-8 bytes. RFC 7 does not set one; we cap it so that a
-    /// peer cannot make the broker hold arbitrarily large keys (PROTOCOLS.md §5 pitfall 15).
+    /// peer cannot make the broker hold arbitrarily large keys (docs/wire/mdp.md §14).
     /// </summary>
     public const int MaxServiceNameLength = 255;
 

@@ -32,9 +32,9 @@ internal sealed class PirateQueueSockets : IAsyncDisposable
         // linger lets the last replies out on shutdown.
         Frontend = new RouterSocket(new SocketOptions { RouterMandatory = true, Linger = TimeSpan.FromMilliseconds(100) }, loggerFactory, time);
 
-        // Backend: mandatory turns "worker connection gone" into an immediate removal (pitfall 3);
+        // Backend: mandatory turns "worker connection gone" into an immediate removal (docs/wire/ppp.md §10);
         // handover lets a worker with a fixed identity reconnect while its old connection lingers
-        // (pitfall 4); no linger, so heartbeats are not flushed to workers after we stopped.
+        // (docs/wire/ppp.md §10); no linger, so heartbeats are not flushed to workers after we stopped.
         Backend = new RouterSocket(new SocketOptions { RouterMandatory = true, RouterHandover = true, Linger = TimeSpan.Zero }, loggerFactory, time);
         BackendOnly = [Backend];
         Both = [Backend, Frontend];

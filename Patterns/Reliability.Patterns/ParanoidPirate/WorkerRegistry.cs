@@ -90,11 +90,11 @@ internal readonly record struct RemovedWorker(RoutingKey Worker, WorkerState Sta
 /// requests of dead workers. The queue loop feeds it messages and does what it says.
 /// </summary>
 /// <remarks>
-/// <para>An explicit state machine (pitfall 7, NetMQ/Samples#13): READY or an accepted reply makes
+/// <para>An explicit state machine (docs/wire/ppp.md §7, NetMQ/Samples#13): READY or an accepted reply makes
 /// a worker Ready; a dispatch makes it Busy; a heartbeat only refreshes liveness, so a busy worker
 /// is never handed a second request. Every worker, busy ones included, has a deadline in a
-/// <see cref="LivenessTracker{TKey}"/>, and every expired one is found wherever it sits (pitfall 5,
-/// zguide#91; pitfall 6, majordomo#45).</para>
+/// <see cref="LivenessTracker{TKey}"/>, and every expired one is found wherever it sits (docs/wire/ppp.md §8,
+/// zguide#91, majordomo#45).</para>
 /// <para>Lost requests are requeued rather than only left to the client's retry, because a client
 /// without a retry loop (a plain REQ) would otherwise wait forever; the requeue count and age
 /// limits stop a poison request from killing every worker and stop replaying requests whose

@@ -12,7 +12,7 @@ namespace Reliability.Patterns.SimplePirate;
 /// worker is free, so requests wait in the clients' own queues rather than in the broker.
 /// </summary>
 /// <remarks>
-/// <para>Wire (PROTOCOLS §3.2): a worker's READY arrives as <c>[worker-id][""][01]</c> (its REQ
+/// <para>Wire (docs/wire/ppp.md §3): a worker's READY arrives as <c>[worker-id][""][01]</c> (its REQ
 /// adds the delimiter), a reply as <c>[worker-id][""][client-id][""][body…]</c>; a request goes out
 /// as <c>[worker-id][""][client-id][""][body…]</c>.</para>
 /// <para>There are no heartbeats: a worker that dies while busy is never noticed (the client's

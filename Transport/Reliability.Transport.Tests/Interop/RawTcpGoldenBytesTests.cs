@@ -6,7 +6,7 @@ using Reliability.Testing.PyZmq;
 namespace Reliability.Transport.Tests.Interop;
 
 /// <summary>
-/// Hand-written ZMTP 3.1 bytes against real libzmq over a plain TCP socket (PROTOCOLS.md Appendix A).
+/// Hand-written ZMTP 3.1 bytes against real libzmq over a plain TCP socket (docs/wire/zmtp.md §16).
 /// These pin down what libzmq sends and accepts, independent of our transport.
 /// </summary>
 public sealed class RawTcpGoldenBytesTests

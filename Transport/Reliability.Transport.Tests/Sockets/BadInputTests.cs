@@ -167,7 +167,7 @@ public sealed class BadInputTests
         using var peer = await RawPeer.ConnectAsync(endpoint);
         await peer.HandshakeAsync("DEALER");
 
-        // PROTOCOLS.md Appendix A: → 04 09 04 "PING" 00 00 "xy"   ← 04 07 04 "PONG" "xy"
+        // docs/wire/zmtp.md §16: → 04 09 04 "PING" 00 00 "xy"   ← 04 07 04 "PONG" "xy"
         await peer.SendAsync([0x04, 0x09, 0x04, (byte)'P', (byte)'I', (byte)'N', (byte)'G', 0x00, 0x00, (byte)'x', (byte)'y']);
 
         (await peer.ReadAsync(9)).Should().Equal(0x04, 0x07, 0x04, (byte)'P', (byte)'O', (byte)'N', (byte)'G', (byte)'x', (byte)'y');

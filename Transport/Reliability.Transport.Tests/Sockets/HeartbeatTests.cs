@@ -1,6 +1,6 @@
 namespace Reliability.Transport.Tests.Sockets;
 
-/// <summary>ZMTP 3.1 PING/PONG heartbeats (PROTOCOLS.md §1.7) and TCP keepalive options.</summary>
+/// <summary>ZMTP 3.1 PING/PONG heartbeats (docs/wire/zmtp.md §9) and TCP keepalive options.</summary>
 [Collection(ExclusiveCollection.Name)]
 public sealed class HeartbeatTests
 {

@@ -138,7 +138,7 @@ public sealed class PubSubTests
         using var peer = await RawPeer.ConnectAsync(endpoint);
         await peer.HandshakeAsync("SUB");
 
-        // 3.1 command "SUBSCRIBE A" (PROTOCOLS.md §1.8: 04 0B 09 'SUBSCRIBE' 41), then the 3.0 message form 00 02 01 42.
+        // 3.1 command "SUBSCRIBE A" (docs/wire/zmtp.md §10: 04 0B 09 'SUBSCRIBE' 41), then the 3.0 message form 00 02 01 42.
         await peer.SendAsync([0x04, 0x0B, 0x09, .. "SUBSCRIBE"u8.ToArray(), 0x41], [0x00, 0x02, 0x01, 0x42]);
 
         (await xpub.ReceiveWithin())[0].ToArray().Should().Equal((byte)1, (byte)'A');

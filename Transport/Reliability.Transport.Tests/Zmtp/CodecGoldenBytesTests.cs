@@ -3,7 +3,7 @@ using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport.Tests.Zmtp;
 
-/// <summary>Codec tests against literal bytes from PROTOCOLS.md §1 and Appendix A (never from our own encoder).</summary>
+/// <summary>Codec tests against literal bytes from docs/wire/zmtp.md §2-§10 and the libzmq capture in §16 (never from our own encoder).</summary>
 public sealed class CodecGoldenBytesTests
 {
     private static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", string.Empty, StringComparison.Ordinal));
@@ -35,7 +35,7 @@ public sealed class CodecGoldenBytesTests
     [Fact]
     public void Write_Greeting_MatchesReferenceBytes()
     {
-        // FF 00x8 7F 03 01 "NULL"+00x16 00 00x31 (PROTOCOLS.md §1.11 item 1)
+        // FF 00x8 7F 03 01 "NULL"+00x16 00 00x31 (docs/wire/zmtp.md §2)
         var expected = Bytes(Hex("FF 0000000000000000 7F 03 01"), "NULL", new byte[16], 0, new byte[31]);
         var actual = new byte[64];
 
@@ -102,7 +102,7 @@ public sealed class CodecGoldenBytesTests
     [Fact]
     public void BuildReadyFrame_DealerWithEmptyIdentity_MatchesWorkedExample()
     {
-        // PROTOCOLS.md §1.5: 04 29 | 05 "READY" | 0B "Socket-Type" 00 00 00 06 "DEALER" | 08 "Identity" 00 00 00 00
+        // docs/wire/zmtp.md §6: 04 29 | 05 "READY" | 0B "Socket-Type" 00 00 00 06 "DEALER" | 08 "Identity" 00 00 00 00
         var expected = Bytes(Hex("04 29 05"), "READY", 0x0B, "Socket-Type", Hex("00000006"), "DEALER", 0x08, "Identity", Hex("00000000"));
 
         Commands.BuildReadyFrame("DEALER", [], includeIdentity: true).Should().Equal(expected);

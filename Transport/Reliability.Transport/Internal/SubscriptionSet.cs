@@ -1,7 +1,7 @@
 namespace Reliability.Transport.Internal;
 
 /// <summary>
-/// Counted prefix subscriptions (PROTOCOLS.md §1.8): subscribing to "A" twice needs two cancels;
+/// Counted prefix subscriptions (docs/wire/zmtp.md §10): subscribing to "A" twice needs two cancels;
 /// the empty topic matches everything. A plain list: publishers rarely hold more than a handful
 /// of topics per peer, and the cap keeps a hostile peer from growing it without bound.
 /// </summary>

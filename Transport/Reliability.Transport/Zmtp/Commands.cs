@@ -4,7 +4,7 @@ using System.Text;
 namespace Reliability.Transport.Zmtp;
 
 /// <summary>
-/// ZMTP command bodies: <c>name-len(1) name data</c> (PROTOCOLS.md §1.4-1.7). Pure functions, no I/O.
+/// ZMTP command bodies: <c>name-len(1) name data</c> (docs/wire/zmtp.md §5-§9). Pure functions, no I/O.
 /// </summary>
 internal static class Commands
 {

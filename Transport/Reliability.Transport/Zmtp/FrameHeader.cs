@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 
 namespace Reliability.Transport.Zmtp;
 
-/// <summary>ZMTP frame flag bits (RFC 23 §framing; PROTOCOLS.md §1.4).</summary>
+/// <summary>ZMTP frame flag bits (RFC 23 §framing; docs/wire/zmtp.md §4).</summary>
 [Flags]
 internal enum FrameFlags : byte
 {

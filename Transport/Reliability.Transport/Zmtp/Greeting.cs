@@ -1,6 +1,6 @@
 namespace Reliability.Transport.Zmtp;
 
-/// <summary>The 64-octet ZMTP 3.x greeting (RFC 23/37; PROTOCOLS.md §1.2).</summary>
+/// <summary>The 64-octet ZMTP 3.x greeting (RFC 23/37; docs/wire/zmtp.md §2).</summary>
 internal static class Greeting
 {
     public const int Length = 64;

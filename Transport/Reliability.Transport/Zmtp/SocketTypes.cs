@@ -1,6 +1,6 @@
 namespace Reliability.Transport.Zmtp;
 
-/// <summary>Socket-Type names and the legal pairs (RFC 37; libzmq check_socket_type; PROTOCOLS.md §1.6).</summary>
+/// <summary>Socket-Type names and the legal pairs (RFC 37; libzmq check_socket_type; docs/wire/zmtp.md §7).</summary>
 internal static class SocketTypes
 {
     public static string WireName(SocketType type) => type switch
