@@ -59,7 +59,7 @@ public sealed class MajordomoBroker : IAsyncDisposable
         _time = timeProvider ?? TimeProvider.System;
 
         // ROUTER_MANDATORY: a send to a vanished peer fails at once instead of vanishing silently
-        // (pitfall 3). Handover: a worker restarted with a fixed identity is not locked out (pitfall 4).
+        // (docs/wire/mdp.md §13). Handover: a worker restarted with a fixed identity is not locked out (same section).
         var socketOptions = new SocketOptions
         {
             RouterMandatory = true,

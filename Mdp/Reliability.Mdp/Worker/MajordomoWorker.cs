@@ -9,16 +9,16 @@ using Reliability.Transport;
 namespace Reliability.Mdp.Worker;
 
 /// <summary>
-/// A Majordomo worker (RFC 7 / RFC 18 worker side, PROTOCOLS.md §4.3): registers one service with a
+/// A Majordomo worker (RFC 7 / RFC 18 worker side, docs/wire/mdp.md §7): registers one service with a
 /// broker and answers the requests the broker sends it, one at a time.
 /// </summary>
 /// <remarks>
 /// <para>
 /// A connection loop of its own owns the DEALER socket: it sends READY and receives requests, and a
 /// timer of the connection sends HEARTBEAT when nothing else went out for <see cref="WorkerOptions.Heartbeat"/>
-/// (also while a handler is busy, so the broker can tell a slow worker from a dead one, pitfall 6) and
+/// (also while a handler is busy, so the broker can tell a slow worker from a dead one, docs/wire/mdp.md §8) and
 /// declares the broker dead after heartbeat × liveness of silence. It then closes the socket without lingering and
-/// connects a new one after a back-off (pitfall 10: nothing queued for the dead connection is sent
+/// connects a new one after a back-off (docs/wire/mdp.md §12: nothing queued for the dead connection is sent
 /// later). A DISCONNECT from the broker — the way a restarted broker tells an unknown worker to
 /// register again — makes it re-register on a fresh socket at once. Shutting down sends DISCONNECT.
 /// </para>
@@ -589,7 +589,7 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
         else
         {
             // Linger 0: drop whatever is queued for a broker we gave up on (heartbeats, replies), so a
-            // broker that comes back never receives it (PROTOCOLS.md §5 pitfall 10).
+            // broker that comes back never receives it (docs/wire/mdp.md §12).
             connection.Socket.Disconnect(Options.BrokerEndpoint);
         }
 

@@ -6,7 +6,7 @@ namespace Reliability.Mdp.Worker;
 
 /// <summary>
 /// Settings of a <see cref="MajordomoWorker"/>. The defaults are the zguide's mdwrkapi values
-/// (PROTOCOLS.md §4.3): 2.5 s heartbeat, liveness 3 (broker dead after 7.5 s of silence),
+/// (docs/wire/mdp.md §8): 2.5 s heartbeat, liveness 3 (broker dead after 7.5 s of silence),
 /// 2.5 s before reconnecting. <see cref="Heartbeat"/> and <see cref="Liveness"/> should match the
 /// broker's, or one side declares the other dead while it is fine (RFC 7 "known weaknesses").
 /// </summary>
@@ -74,8 +74,8 @@ public sealed record WorkerOptions
     /// Settings of the DEALER socket. Its <see cref="SocketOptions.Linger"/> bounds how long closing waits for
     /// the final DISCONNECT to be written (default 200 ms); a socket replaced after a broker failure is closed
     /// without lingering whatever this says, so nothing queued for the dead connection is sent later
-    /// (PROTOCOLS.md §5 pitfall 10). Set <see cref="SocketOptions.RoutingId"/> only if the broker's ROUTER
-    /// uses handover, since a reconnect reuses it (pitfall 4). <see cref="SocketOptions.InlineReceiveContinuations"/>
+    /// (docs/wire/mdp.md §12). Set <see cref="SocketOptions.RoutingId"/> only if the broker's ROUTER
+    /// uses handover, since a reconnect reuses it (docs/wire/mdp.md §13). <see cref="SocketOptions.InlineReceiveContinuations"/>
     /// is always on: the worker's own connection loop never blocks (the handler runs behind it, see
     /// <see cref="UnsafeInlineHandler"/>).
     /// </summary>

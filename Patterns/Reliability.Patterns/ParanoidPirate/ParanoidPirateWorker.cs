@@ -14,12 +14,12 @@ namespace Reliability.Patterns.ParanoidPirate;
 /// <para>The handler receives the request body (the frames after the client's envelope) and
 /// returns the reply body; the worker puts the envelope back. The handler runs on the thread pool
 /// while the worker's loop keeps receiving and heartbeating, so a long request never makes the
-/// queue think the worker died (pitfall 6).</para>
+/// queue think the worker died (docs/wire/ppp.md §8).</para>
 /// <para>Liveness and heartbeats start when the connection's handshake succeeds: until the queue
 /// is reachable the worker only waits (the transport retries the connection every 100 ms), so a
 /// worker started before its queue, or waiting for a restarted one, joins it as soon as it is up.
 /// Once connected, when nothing has arrived from the queue for interval × liveness, the worker closes its
-/// socket without lingering (queued heartbeats and READYs are discarded, pitfall 10), waits
+/// socket without lingering (queued heartbeats and READYs are discarded, docs/wire/ppp.md §11), waits
 /// (<see cref="ReconnectBackoff"/>: doubling, reset by any message from the queue), and connects
 /// a fresh socket that sends READY. A request being handled at that moment is cancelled: its reply
 /// could no longer reach the client.</para>
@@ -131,7 +131,7 @@ public sealed class ParanoidPirateWorker
         var name = new PeerName(identity);
 
         // A fresh socket per connection, closed without linger: nothing queued for a dead queue
-        // (heartbeats, READY, a reply) is ever flushed into the next one (pitfall 10).
+        // (heartbeats, READY, a reply) is ever flushed into the next one (docs/wire/ppp.md §11).
         var socket = new DealerSocket(new SocketOptions { RoutingId = identity, Linger = TimeSpan.Zero }, _loggerFactory, _time);
         using var session = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pending = new Queue<Message>();
