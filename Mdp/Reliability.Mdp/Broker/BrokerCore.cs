@@ -81,21 +81,8 @@ internal sealed partial class BrokerCore
     public long NextDeadline => Math.Min(_heartbeat.DueAt, _liveness.NextExpiry ?? long.MaxValue);
 
     /// <summary>Time until <see cref="NextDeadline"/>, zero when it has passed: the loop's receive timeout.</summary>
-    public TimeSpan NextDeadlineIn
-    {
-        get
-        {
-            long left = NextDeadline - _time.GetTimestamp();
-            if (left <= 0)
-            {
-                return TimeSpan.Zero;
-            }
-
-            // Round up, so the loop never wakes just before the deadline and spins.
-            Int128 ticks = (((Int128)left * TimeSpan.TicksPerSecond) + _time.TimestampFrequency - 1) / _time.TimestampFrequency;
-            return TimeSpan.FromTicks((long)Int128.Min(ticks, TimeSpan.MaxValue.Ticks));
-        }
-    }
+    /// <remarks>Rounded up, so the loop never wakes just before the deadline and spins.</remarks>
+    public TimeSpan NextDeadlineIn => Timestamps.Until(_time.GetTimestamp(), NextDeadline, _time.TimestampFrequency);
 
     private long Now => _time.GetTimestamp();
 
@@ -368,11 +355,7 @@ internal sealed partial class BrokerCore
         return result;
     }
 
-    private long ToUnits(TimeSpan duration)
-    {
-        Int128 units = (((Int128)duration.Ticks * _time.TimestampFrequency) + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond;
-        return (long)Int128.Min(units, long.MaxValue / 4);
-    }
+    private long ToUnits(TimeSpan duration) => Timestamps.ToUnits(duration, _time.TimestampFrequency);
 
     private static int Utf8Length(string text) => Encoding.UTF8.GetByteCount(text);
 

@@ -1,3 +1,5 @@
+using Reliability.Patterns.Heartbeating;
+
 namespace Reliability.Mdp.Broker;
 
 /// <summary>
@@ -22,7 +24,7 @@ internal sealed class LogBudget
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(window, TimeSpan.Zero);
         _perWindow = perWindow;
         _time = time;
-        _windowUnits = (long)(window.TotalSeconds * time.TimestampFrequency);
+        _windowUnits = Timestamps.ToUnits(window, time.TimestampFrequency);
         _windowStart = time.GetTimestamp();
     }
 

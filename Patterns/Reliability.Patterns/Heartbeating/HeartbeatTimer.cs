@@ -10,7 +10,7 @@ namespace Reliability.Patterns.Heartbeating;
 /// <see cref="TimeProvider.GetTimestamp"/> units. Single-writer: the updating calls belong to the
 /// loop that owns the socket; reads from another thread see a consistent value.
 /// </remarks>
-public sealed class HeartbeatTimer
+internal sealed class HeartbeatTimer
 {
     private readonly TimeProvider _time;
     private readonly long _intervalUnits;

@@ -18,7 +18,7 @@ namespace Reliability.Patterns.Heartbeating;
 /// <see cref="TimeProvider.GetTimestamp"/> units of the injected clock.</para>
 /// </remarks>
 /// <typeparam name="TKey">Peer id, e.g. <see cref="RoutingKey"/>.</typeparam>
-public sealed class LivenessTracker<TKey>
+internal sealed class LivenessTracker<TKey>
     where TKey : notnull
 {
     // Rebuild the queue when it holds more than twice the live peers plus this many entries.

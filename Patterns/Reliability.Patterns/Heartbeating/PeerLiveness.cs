@@ -16,7 +16,7 @@ namespace Reliability.Patterns.Heartbeating;
 /// <para>Single-writer: the updating calls belong to the loop that owns the socket; properties may
 /// be read from other threads. Timestamps are in <see cref="TimeProvider.GetTimestamp"/> units.</para>
 /// </remarks>
-public sealed class PeerLiveness
+internal sealed class PeerLiveness
 {
     private readonly TimeProvider _time;
     private readonly long _expiryUnits;

@@ -7,7 +7,7 @@ namespace Reliability.Patterns.Heartbeating;
 /// (call it when the peer shows any sign of life, as the zguide PPP worker does).
 /// </summary>
 /// <remarks>Not thread-safe: owned by the loop that reconnects.</remarks>
-public sealed class ReconnectBackoff
+internal sealed class ReconnectBackoff
 {
     private readonly TimeSpan _initial;
     private readonly TimeSpan _max;

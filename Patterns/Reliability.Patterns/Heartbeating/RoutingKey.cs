@@ -10,7 +10,7 @@ namespace Reliability.Patterns.Heartbeating;
 /// because received frames may live in pooled buffers that are reused after the message is handled.
 /// <c>default(RoutingKey)</c> equals the empty key.
 /// </remarks>
-public readonly struct RoutingKey : IEquatable<RoutingKey>
+internal readonly struct RoutingKey : IEquatable<RoutingKey>
 {
     private readonly byte[]? _bytes;
     private readonly int _hash;
@@ -84,7 +84,7 @@ public readonly struct RoutingKey : IEquatable<RoutingKey>
 /// received routing frame, without allocating a key per message
 /// (<c>dictionary.GetAlternateLookup&lt;ReadOnlySpan&lt;byte&gt;&gt;()</c>).
 /// </summary>
-public sealed class RoutingKeyComparer : IEqualityComparer<RoutingKey>, IAlternateEqualityComparer<ReadOnlySpan<byte>, RoutingKey>
+internal sealed class RoutingKeyComparer : IEqualityComparer<RoutingKey>, IAlternateEqualityComparer<ReadOnlySpan<byte>, RoutingKey>
 {
     private RoutingKeyComparer()
     {

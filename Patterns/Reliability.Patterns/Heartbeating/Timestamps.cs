@@ -14,9 +14,10 @@ internal static class Timestamps
             return 0;
         }
 
-        // Int128: ticks × frequency overflows long for long durations on a 1 GHz clock.
+        // Int128: ticks × frequency overflows long for long durations on a 1 GHz clock. Capped, so a
+        // timestamp plus a converted duration (e.g. TimeSpan.MaxValue as "never") cannot overflow.
         Int128 product = (Int128)duration.Ticks * frequency;
-        return (long)((product + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond);
+        return (long)Int128.Min((product + TimeSpan.TicksPerSecond - 1) / TimeSpan.TicksPerSecond, long.MaxValue / 4);
     }
 
     public static TimeSpan Until(long now, long deadline, long frequency)
@@ -27,6 +28,6 @@ internal static class Timestamps
         }
 
         Int128 product = (Int128)(deadline - now) * TimeSpan.TicksPerSecond;
-        return TimeSpan.FromTicks((long)((product + frequency - 1) / frequency));
+        return TimeSpan.FromTicks((long)Int128.Min((product + frequency - 1) / frequency, TimeSpan.MaxValue.Ticks));
     }
 }
