@@ -42,7 +42,7 @@ def categorize(stack, comm):
         if '[Reliability.Mdp] Reliability.Mdp.Worker' in s: return 'MajordomoWorker'
         if '[Reliability.Mdp] Reliability.Mdp.Client' in s: return 'Majordomo clients'
         if '[Reliability.Benchmarks]' in s: return 'benchmark loop'
-        if 'Reliability.Transport.Internal.ZmtpConnection' in s: return 'transport: ZmtpConnection (codec, loops)'
+        if 'Reliability.Transport.Internal.Zmtp' in s: return 'transport: ZMTP connection (ZmtpConnection, ZmtpDecoder, ZmtpHandshake, ZmtpHeartbeat)'
         if '[Reliability.Transport]' in s: return 'transport: sockets/queues/pipes'
         if '[System.Net.Sockets]' in s: return '.NET Sockets (managed)'
         if MACH.search(s): return 'tasks/thread pool/cancellation/timers'

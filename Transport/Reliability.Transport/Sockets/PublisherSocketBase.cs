@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Transport.Internal;
-using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport;
 
@@ -126,41 +125,5 @@ public abstract class PublisherSocketBase : ZmqSocket
 
         // A publisher never blocks: without a matching subscriber the message is simply not sent.
         return true;
-    }
-}
-
-/// <summary>PUB: fans messages out to subscribers by prefix; cannot receive.</summary>
-public sealed class PublisherSocket : PublisherSocketBase
-{
-    /// <summary>Creates a PUB socket.</summary>
-    public PublisherSocket(SocketOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
-        : base(SocketType.Pub, options, loggerFactory, timeProvider)
-    {
-    }
-
-    private protected override void CheckCanReceive() =>
-        throw new NotSupportedException("A PUB socket cannot receive; use XPUB to see subscriptions.");
-}
-
-/// <summary>
-/// XPUB: a publisher that also delivers subscription changes to the application as one-frame
-/// messages <c>01 topic</c> (first subscriber) and <c>00 topic</c> (last one gone), or every
-/// change with <see cref="SocketOptions.XPubVerbose"/>.
-/// </summary>
-public sealed class XPublisherSocket : PublisherSocketBase
-{
-    /// <summary>Creates an XPUB socket.</summary>
-    public XPublisherSocket(SocketOptions? options = null, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
-        : base(SocketType.XPub, options, loggerFactory, timeProvider)
-    {
-    }
-
-    private protected override void OnSubscriptionChanged(Pipe pipe, bool subscribe, ReadOnlySpan<byte> topic, int total)
-    {
-        bool notify = subscribe ? total == 1 || Options.XPubVerbose : total == 0;
-        if (notify)
-        {
-            DeliverLocal(pipe, new Message(Commands.BuildSubscriptionMessage(subscribe, topic)));
-        }
     }
 }

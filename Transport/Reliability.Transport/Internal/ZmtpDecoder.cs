@@ -1,0 +1,273 @@
+using System.Runtime.CompilerServices;
+using Reliability.Transport.Zmtp;
+
+namespace Reliability.Transport.Internal;
+
+/// <summary>
+/// The receive side of a ZMTP stream without the I/O: owns the receive buffer the connection reads
+/// into, turns the frames in it into messages (handed to the socket in batches) and commands
+/// (PING to the connection, SUBSCRIBE/CANCEL to the socket). The handshake reads through the same
+/// buffer, so bytes the peer sent right after it are decoded as traffic.
+/// </summary>
+internal sealed class ZmtpDecoder
+{
+    /// <summary>Handshake commands larger than this are refused (READY metadata is small in practice).</summary>
+    public const int MaxCommandSize = 1024 * 1024;
+
+    private const int ReceiveBufferSize = 64 * 1024;
+
+    /// <summary>Below this much free space after the data, the receive buffer is compacted or replaced before reading.</summary>
+    private const int MinReadSpace = 4096;
+
+    private readonly IInboundSink _sink;
+    private readonly Action<ReadOnlySpan<byte>> _onPing;
+    private readonly long _maxMessageSize;
+    private readonly bool _intercepts;
+    private readonly List<Delivery> _batch = new(64);
+    private byte[] _buffer = new byte[ReceiveBufferSize];
+    private int _start;
+    private int _end;
+    private bool _handedOut;
+    private Message? _partial;
+    private long _partialBytes;
+    private byte[]? _largeFrame;
+    private FrameFlags _largeFlags;
+
+    /// <param name="sink">Where complete messages and subscription commands go.</param>
+    /// <param name="maxMessageSize">Largest message accepted in octets; negative for no limit.</param>
+    /// <param name="onPing">Called with the data of each PING the peer sends.</param>
+    public ZmtpDecoder(IInboundSink sink, long maxMessageSize, Action<ReadOnlySpan<byte>> onPing)
+    {
+        _sink = sink;
+        _onPing = onPing;
+        _maxMessageSize = maxMessageSize;
+        _intercepts = sink.InterceptsInbound;
+    }
+
+    /// <summary>The received bytes not consumed yet.</summary>
+    public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
+
+    /// <summary>Marks the first <paramref name="count"/> buffered bytes as consumed (handshake).</summary>
+    public void Consume(int count) => _start += count;
+
+    /// <summary>Records that <paramref name="count"/> bytes were read into the space last handed out.</summary>
+    public void Commit(int count) => _end += count;
+
+    /// <summary>
+    /// The free space to read into so that <paramref name="count"/> bytes can be held contiguously
+    /// from the first unconsumed one, compacting or growing the buffer when needed. Handshake only:
+    /// no slice of the buffer is handed out yet, so compacting in place is safe.
+    /// </summary>
+    public Memory<byte> SpaceFor(int count)
+    {
+        if (_buffer.Length - _start < count)
+        {
+            if (_buffer.Length < count)
+            {
+                var bigger = new byte[count];
+                Buffer.BlockCopy(_buffer, _start, bigger, 0, _end - _start);
+                _buffer = bigger;
+            }
+            else
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            }
+
+            _end -= _start;
+            _start = 0;
+        }
+
+        return _buffer.AsMemory(_end);
+    }
+
+    /// <summary>
+    /// The free space after the data to read traffic into. While slices of the buffer may be held by
+    /// messages it is never compacted in place: a fresh buffer takes the unparsed tail instead.
+    /// </summary>
+    public Memory<byte> SpaceToRead()
+    {
+        if (_start == _end && !_handedOut)
+        {
+            _start = _end = 0;
+        }
+        else if (_buffer.Length - _end < MinReadSpace)
+        {
+            int pending = _end - _start;
+            if (_handedOut)
+            {
+                var fresh = new byte[Math.Max(ReceiveBufferSize, pending + MinReadSpace)];
+                Buffer.BlockCopy(_buffer, _start, fresh, 0, pending);
+                _buffer = fresh;
+                _handedOut = false;
+            }
+            else
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, pending);
+            }
+
+            _start = 0;
+            _end = pending;
+        }
+
+        return _buffer.AsMemory(_end);
+    }
+
+    /// <summary>
+    /// Decodes every complete frame in the buffer and delivers the complete messages. Returns empty
+    /// when more bytes are needed, or, for a frame larger than the buffer, the rest of its body: the
+    /// caller reads exactly that much into it and then calls <see cref="CompleteLargeFrame"/>.
+    /// </summary>
+    /// <exception cref="ProtocolException">The peer broke the framing rules or the size limit.</exception>
+    public Memory<byte> DecodeBuffered(Pipe pipe)
+    {
+        while (true)
+        {
+            int available = _end - _start;
+            if (!FrameHeader.TryRead(_buffer.AsSpan(_start, available), out var flags, out long size, out int headerLength))
+            {
+                break;
+            }
+
+            if (size < 0 || size > Array.MaxLength)
+            {
+                throw new ProtocolException(ProtocolError.MalformedFrame, $"frame size {size} cannot be held");
+            }
+
+            if ((flags & FrameFlags.Command) != 0)
+            {
+                if ((flags & FrameFlags.More) != 0)
+                {
+                    throw new ProtocolException(ProtocolError.MalformedFrame, "command frame with MORE set");
+                }
+
+                if (size > MaxCommandSize)
+                {
+                    throw new ProtocolException(ProtocolError.MalformedFrame, $"command of {size} octets");
+                }
+            }
+            else if (_maxMessageSize >= 0 && _partialBytes + size > _maxMessageSize)
+            {
+                throw new ProtocolException(ProtocolError.MessageTooLarge, $"message of more than {_maxMessageSize} octets");
+            }
+
+            if (available - headerLength >= size)
+            {
+                // Frames are slices of the receive buffer: no copy, no allocation per frame.
+                // The buffer region behind _end is never overwritten while slices may live.
+                var body = size == 0 ? ReadOnlyMemory<byte>.Empty : _buffer.AsMemory(_start + headerLength, (int)size);
+                _handedOut |= size > 0;
+                _start += headerLength + (int)size;
+                Accept(pipe, flags, body);
+            }
+            else if (headerLength + size > _buffer.Length)
+            {
+                // A frame larger than the buffer: its body is read straight into its own array.
+                Flush(pipe);
+                var large = new byte[size];
+                int have = available - headerLength;
+                _buffer.AsSpan(_start + headerLength, have).CopyTo(large);
+                ResetBuffer();
+                _largeFrame = large;
+                _largeFlags = flags;
+                return large.AsMemory(have);
+            }
+            else
+            {
+                break;
+            }
+        }
+
+        Flush(pipe);
+        return Memory<byte>.Empty;
+    }
+
+    /// <summary>Decodes the large frame whose body the caller has now read in full (see <see cref="DecodeBuffered"/>).</summary>
+    public void CompleteLargeFrame(Pipe pipe)
+    {
+        var body = _largeFrame!;
+        _largeFrame = null;
+        TransportMetrics.BytesReceived.Add(body.Length);
+        Accept(pipe, _largeFlags, body);
+    }
+
+    /// <summary>One frame: a command is handled at once, a message part joins the message it belongs to.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Accept(Pipe pipe, FrameFlags flags, ReadOnlyMemory<byte> body)
+    {
+        if ((flags & FrameFlags.Command) != 0)
+        {
+            HandleCommand(pipe, body.Span);
+            return;
+        }
+
+        bool more = (flags & FrameFlags.More) != 0;
+        Message? complete = null;
+        if (_partial is null && !more)
+        {
+            complete = new Message(body);
+        }
+        else
+        {
+            _partial ??= new Message(4);
+            _partial.Append(body);
+            _partialBytes += body.Length;
+            if (!more)
+            {
+                complete = _partial;
+                _partial = null;
+                _partialBytes = 0;
+            }
+        }
+
+        // Publishers consume inbound messages themselves (3.0-style subscriptions).
+        if (complete is not null && !(_intercepts && _sink.InterceptInbound(pipe, complete)))
+        {
+            _batch.Add(new Delivery(pipe, complete));
+        }
+    }
+
+    /// <summary>Empties the buffer; a fresh one is used if slices of the old one may still be held.</summary>
+    private void ResetBuffer()
+    {
+        if (_handedOut)
+        {
+            _buffer = new byte[ReceiveBufferSize];
+            _handedOut = false;
+        }
+
+        _start = _end = 0;
+    }
+
+    private void Flush(Pipe pipe)
+    {
+        if (_batch.Count == 0)
+        {
+            return;
+        }
+
+        _sink.DeliverInbound(pipe, _batch);
+        TransportMetrics.MessagesReceived.Add(_batch.Count);
+        _batch.Clear();
+    }
+
+    /// <summary>
+    /// Commands after the handshake: PING goes to the connection, SUBSCRIBE/CANCEL to the socket,
+    /// everything else is ignored (libzmq ignores unknown commands).
+    /// </summary>
+    private void HandleCommand(Pipe pipe, ReadOnlySpan<byte> body)
+    {
+        if (!Commands.TrySplit(body, out var name, out var data))
+        {
+            return;
+        }
+
+        if (name.SequenceEqual(Commands.PingName))
+        {
+            _onPing(data);
+        }
+        else
+        {
+            _sink.TryHandleSubscriptionCommand(pipe, name, data);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+using System.Net.Sockets;
+using Reliability.Transport.Zmtp;
+
+namespace Reliability.Transport.Internal;
+
+/// <summary>Result of the greeting and READY exchange.</summary>
+internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor);
+
+/// <summary>
+/// The opening of a ZMTP connection: greetings, the security mechanism (NULL, or PLAIN as client or
+/// server) and the metadata exchange. Reads through the decoder's buffer, which keeps whatever the
+/// peer sent after its last handshake command for the traffic that follows.
+/// </summary>
+internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder decoder, string remoteEndpoint)
+{
+    /// <summary>Sends our greeting and READY at once, then reads and validates the peer's (PROTOCOLS.md §1.3, §1.5).</summary>
+    public async Task<HandshakeResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var options = owner.Options;
+        using var timeout = options.HandshakeTimeout > TimeSpan.Zero
+            ? new CancellationTokenSource(options.HandshakeTimeout, owner.TimeProvider)
+            : new CancellationTokenSource();
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            var plain = options.Plain;
+            bool plainServer = plain?.Authenticator is not null;
+            byte[] metadata = Commands.BuildMetadata(
+                SocketTypes.WireName(owner.Type), options.RoutingId.Span, SocketTypes.SendsIdentity(owner.Type));
+            byte[] metadataFrame = Commands.BuildCommandFrame(Commands.ReadyName, metadata);
+
+            // NULL: greeting and READY at once. PLAIN client: greeting and HELLO. PLAIN server: greeting only.
+            byte[] first = plain is null ? metadataFrame
+                : plainServer ? []
+                : Commands.BuildCommandFrame(Commands.HelloName, Commands.BuildHelloData(plain.UserName, plain.Password));
+            var opening = new byte[Greeting.Length + first.Length];
+            Greeting.Write(opening, plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism, plainServer);
+            first.CopyTo(opening, Greeting.Length);
+            await SendAsync(opening, linked.Token).ConfigureAwait(false);
+
+            await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
+            var greeting = Greeting.Parse(decoder.Buffered[..Greeting.Length], plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism);
+            if (greeting.Error is { } greetingError)
+            {
+                return Fail(greetingError, greeting.Reason!);
+            }
+
+            decoder.Consume(Greeting.Length);
+
+            var (flags, body) = await ReadFrameAsync(linked.Token).ConfigureAwait(false);
+            if (plain is null)
+            {
+                return CheckPeerMetadata(flags, body.Span, Commands.ReadyName, greeting.PeerMinor);
+            }
+
+            if (!plainServer)
+            {
+                // RFC 24: HELLO -> WELCOME, INITIATE (our metadata) -> READY (theirs) or ERROR.
+                var welcome = CheckCommand(flags, body.Span, Commands.WelcomeName);
+                if (welcome is not null)
+                {
+                    return welcome;
+                }
+
+                var initiate = Commands.BuildCommandFrame(Commands.InitiateName, metadata);
+                await SendAsync(initiate, linked.Token).ConfigureAwait(false);
+                (flags, body) = await ReadFrameAsync(linked.Token).ConfigureAwait(false);
+                return CheckPeerMetadata(flags, body.Span, Commands.ReadyName, greeting.PeerMinor);
+            }
+
+            var hello = CheckHello(flags, body.Span, plain, out var denied);
+            if (hello is not null)
+            {
+                if (denied)
+                {
+                    // RFC 24: a refused client gets ERROR and is not served; "400" as libzmq's ZAP status.
+                    await SendAsync(Commands.BuildCommandFrame(Commands.ErrorName, [3, (byte)'4', (byte)'0', (byte)'0']), linked.Token).ConfigureAwait(false);
+                }
+
+                return hello;
+            }
+
+            await SendAsync(Commands.BuildCommandFrame(Commands.WelcomeName, []), linked.Token).ConfigureAwait(false);
+            (flags, body) = await ReadFrameAsync(linked.Token).ConfigureAwait(false);
+            var result = CheckPeerMetadata(flags, body.Span, Commands.InitiateName, greeting.PeerMinor);
+            if (result.Succeeded)
+            {
+                await SendAsync(metadataFrame, linked.Token).ConfigureAwait(false);
+            }
+
+            return result;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            return Fail(ProtocolError.HandshakeTimeout, $"handshake not completed within {options.HandshakeTimeout.TotalMilliseconds} ms");
+        }
+    }
+
+    /// <summary>Null when the frame is the expected handshake command; otherwise the failure (ERROR is reported as PeerError).</summary>
+    private static HandshakeResult? CheckCommand(FrameFlags flags, ReadOnlySpan<byte> body, ReadOnlySpan<byte> expected)
+    {
+        if ((flags & FrameFlags.Command) == 0 || !Commands.TrySplit(body, out var name, out var data))
+        {
+            return Fail(ProtocolError.MalformedCommand, "a handshake frame is not a command");
+        }
+
+        if (name.SequenceEqual(Commands.ErrorName))
+        {
+            return Fail(ProtocolError.PeerError, "peer sent ERROR: " + Commands.ParseErrorReason(data));
+        }
+
+        if (!name.SequenceEqual(expected))
+        {
+            return Fail(ProtocolError.MalformedCommand, $"expected {System.Text.Encoding.ASCII.GetString(expected)}, got '{System.Text.Encoding.ASCII.GetString(name)}'");
+        }
+
+        return null;
+    }
+
+    /// <summary>PLAIN server: parses HELLO and asks the authenticator. Null = accepted.</summary>
+    private HandshakeResult? CheckHello(FrameFlags flags, ReadOnlySpan<byte> body, PlainOptions plain, out bool denied)
+    {
+        denied = false;
+        var error = CheckCommand(flags, body, Commands.HelloName);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        Commands.TrySplit(body, out _, out var data);
+        if (!Commands.TryParseHello(data, out string userName, out string password))
+        {
+            return Fail(ProtocolError.MalformedCommand, "malformed HELLO");
+        }
+
+        bool allowed;
+        try
+        {
+            allowed = plain.Authenticator!(new PlainCredentials(userName, password, remoteEndpoint));
+        }
+        catch (Exception ex)
+        {
+            // A throwing hook must not take the socket down; the peer is refused.
+            allowed = false;
+            Log.AuthenticatorFailed(owner.Logger, owner.Type, remoteEndpoint, ex);
+        }
+
+        if (!allowed)
+        {
+            denied = true;
+            return Fail(ProtocolError.AuthenticationFailed, $"PLAIN credentials of user '{userName}' refused");
+        }
+
+        return null;
+    }
+
+    private HandshakeResult CheckPeerMetadata(FrameFlags flags, ReadOnlySpan<byte> body, ReadOnlySpan<byte> expected, byte peerMinor)
+    {
+        var error = CheckCommand(flags, body, expected);
+        if (error is not null)
+        {
+            return error;
+        }
+
+        Commands.TrySplit(body, out _, out var data);
+        var properties = Commands.ParseReady(data, out string? readyError);
+        if (properties is null)
+        {
+            return Fail(ProtocolError.MalformedCommand, "malformed READY: " + readyError);
+        }
+
+        // libzmq does not require Socket-Type; when it is present it must be a legal partner.
+        if (properties.SocketType is { } peerType && !SocketTypes.IsCompatible(owner.Type, peerType))
+        {
+            return Fail(ProtocolError.IncompatibleSocketType, $"a {SocketTypes.WireName(owner.Type)} socket cannot talk to a {peerType} socket");
+        }
+
+        return new HandshakeResult(true, null, "ok", properties.SocketType ?? "?", properties.Identity, peerMinor);
+    }
+
+    private static HandshakeResult Fail(ProtocolError error, string reason) =>
+        new(false, error, reason, string.Empty, [], 0);
+
+    private async ValueTask<(FrameFlags Flags, ReadOnlyMemory<byte> Body)> ReadFrameAsync(CancellationToken cancellationToken)
+    {
+        await EnsureAsync(2, cancellationToken).ConfigureAwait(false);
+        if (!FrameHeader.TryRead(decoder.Buffered, out var flags, out long size, out int headerLength))
+        {
+            await EnsureAsync(9, cancellationToken).ConfigureAwait(false);
+            FrameHeader.TryRead(decoder.Buffered, out flags, out size, out headerLength);
+        }
+
+        if (size is < 0 or > ZmtpDecoder.MaxCommandSize)
+        {
+            throw new ProtocolException(ProtocolError.MalformedCommand, $"handshake frame of {size} octets");
+        }
+
+        await EnsureAsync(headerLength + (int)size, cancellationToken).ConfigureAwait(false);
+        var body = decoder.Buffered.Slice(headerLength, (int)size).ToArray();
+        decoder.Consume(headerLength + (int)size);
+        return (flags, body);
+    }
+
+    private ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
+        ZmtpConnection.SendAllAsync(socket, data, cancellationToken);
+
+    /// <summary>Reads until at least <paramref name="count"/> bytes are buffered.</summary>
+    private async ValueTask EnsureAsync(int count, CancellationToken cancellationToken)
+    {
+        while (decoder.Buffered.Length < count)
+        {
+            int read = await socket.ReceiveAsync(decoder.SpaceFor(count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
+            if (read == 0)
+            {
+                throw new EndOfStreamException("peer closed the connection during the handshake");
+            }
+
+            decoder.Commit(read);
+            TransportMetrics.BytesReceived.Add(read);
+        }
+    }
+}
