@@ -36,7 +36,7 @@ namespace Reliability.Mdp.Client;
 /// </para>
 /// <para>Thread-safe. Dispose fails the requests in flight with <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
-public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
+public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly ILoggerFactory? _loggerFactory;
@@ -155,9 +155,6 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
 
         return new ValueTask(_disposal);
     }
-
-    /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private async Task DisposeCoreAsync()
     {
