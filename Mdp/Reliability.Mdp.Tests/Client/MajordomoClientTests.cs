@@ -197,19 +197,19 @@ public sealed class MajordomoClientTests
     }
 
     [Fact]
-    public async Task Request_Synchronous_ReturnsReply()
+    public async Task DisposeAsync_RequestWaitingForItsTurn_EndsItWithObjectDisposed()
     {
-        await using var broker = MiniBroker.Start(relay: true);
-        using var stop = new CancellationTokenSource();
-        var worker = new MajordomoWorker(new WorkerOptions { BrokerEndpoint = broker.Endpoint, Service = "echo" });
-        var serving = worker.RunAsync((request, _) => ValueTask.FromResult(request.Body), stop.Token);
-        using var client = new MajordomoClient(Options(broker));
+        await using var broker = MiniBroker.Start();
+        var client = new MajordomoClient(Options(broker));
 
-        var reply = await Task.Run(() => client.Request("echo", Message.FromStrings("sync"))).Within();
+        var first = client.RequestAsync("echo", Message.FromStrings("1"));
+        await broker.ExpectAsync<ClientRequest>();
+        var second = client.RequestAsync("echo", Message.FromStrings("2"));
+        await client.DisposeAsync().AsTask().Within();
 
-        reply.Body.GetString(0).Should().Be("sync");
-        await stop.CancelAsync();
-        await serving.Within();
+        await ((Func<Task>)(() => first)).Should().ThrowAsync<ObjectDisposedException>().Within();
+        await ((Func<Task>)(() => second)).Should().ThrowAsync<ObjectDisposedException>().Within();
+        client.Statistics.Requests.Should().Be(1, "the second request never got its turn");
     }
 
     [Fact]

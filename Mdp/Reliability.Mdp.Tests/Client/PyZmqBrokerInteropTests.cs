@@ -87,7 +87,7 @@ public sealed class PyZmqBrokerInteropTests
 
         // Both workers must be registered before the burst, or one alone serves it: probe until each has
         // served a request (LRU dispatch alternates once both are there). Bounded.
-        using var probe = new MajordomoClient(new MajordomoClientOptions { BrokerEndpoint = broker.Endpoint, Timeout = Wait.Long, Retries = 0 });
+        await using var probe = new MajordomoClient(new MajordomoClientOptions { BrokerEndpoint = broker.Endpoint, Timeout = Wait.Long, Retries = 0 });
         for (int i = 0; i < 50 && (slow.Statistics.RepliesSent == 0 || fast.Statistics.RepliesSent == 0); i++)
         {
             await probe.RequestAsync("echo", Message.FromStrings("warm-up")).Within();
@@ -118,7 +118,7 @@ public sealed class PyZmqBrokerInteropTests
             endpoint = first.Endpoint;
             var worker = Worker(endpoint);
             serving = worker.RunAsync((request, _) => ValueTask.FromResult(request.Body), stop.Token);
-            using var client = new MajordomoClient(new MajordomoClientOptions { BrokerEndpoint = endpoint, Timeout = Wait.Long, Retries = 0 });
+            await using var client = new MajordomoClient(new MajordomoClientOptions { BrokerEndpoint = endpoint, Timeout = Wait.Long, Retries = 0 });
             (await client.RequestAsync("echo", Message.FromStrings("before")).Within()).Body.GetString(0).Should().Be("before");
         }
 

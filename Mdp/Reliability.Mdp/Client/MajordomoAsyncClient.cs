@@ -34,9 +34,13 @@ namespace Reliability.Mdp.Client;
 /// <b>Broker restart.</b> Requests in flight when the broker goes away time out; their connections are
 /// replaced as above, and requests made after the broker is back go out on working connections.
 /// </para>
+/// <para>
+/// As an <see cref="IMajordomoClient"/> it can stand in for <see cref="MajordomoClient"/>: each request then
+/// uses <see cref="MajordomoAsyncClientOptions.Timeout"/> and is not retried.
+/// </para>
 /// <para>Thread-safe. Dispose fails the requests in flight with <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
-public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
+public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly ILoggerFactory? _loggerFactory;
@@ -155,9 +159,6 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
 
         return new ValueTask(_disposal);
     }
-
-    /// <summary>Synchronous <see cref="DisposeAsync"/>.</summary>
-    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     private async Task DisposeCoreAsync()
     {
@@ -543,118 +544,6 @@ public sealed class MajordomoAsyncClient : IAsyncDisposable, IDisposable
         foreach (var (nextLane, next) in sends)
         {
             Send(nextLane, next);
-        }
-    }
-
-    private enum PendingState
-    {
-        New,
-        Waiting,
-        Sent,
-        Done,
-    }
-
-    /// <summary>One DEALER connection and the requests in flight on it, at most one per service.</summary>
-    private sealed class Lane(long id, DealerSocket socket)
-    {
-        public long Id { get; } = id;
-
-        public DealerSocket Socket { get; } = socket;
-
-        public CancellationTokenSource Stop { get; } = new();
-
-        public Dictionary<string, Pending> Slots { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>Services whose request on this connection timed out: their replies, if any, are late.</summary>
-        public HashSet<string> TimedOut { get; } = new(StringComparer.Ordinal);
-
-        /// <summary>Takes no new requests; closed once <see cref="Slots"/> is empty.</summary>
-        public bool Draining { get; set; }
-
-        public Task? ReceiveLoop { get; set; }
-    }
-
-    /// <summary>One request: its completion, timer and cancellation registration. State changes happen under the client's lock.</summary>
-    private sealed class Pending(MajordomoAsyncClient owner, ClientRequest request, TimeSpan timeout, CancellationToken caller)
-    {
-        private readonly TaskCompletionSource<MdpReply> _completion = new(
-            owner.Options.UnsafeInlineCompletions ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously);
-        private ITimer? _timer;
-        private CancellationTokenRegistration _registration;
-
-        public long Id { get; set; }
-
-        public ClientRequest Request { get; } = request;
-
-        public TimeSpan Timeout { get; } = timeout;
-
-        public PendingState State { get; set; }
-
-        public Lane? Lane { get; set; }
-
-        public List<Message> Partials { get; } = [];
-
-        public Task<MdpReply> Task => _completion.Task;
-
-        /// <summary>Starts the timeout and watches the caller's token (after the request was placed, so both may fire at once).</summary>
-        public void Arm()
-        {
-            var timer = owner._time.CreateTimer(static s => ((Pending)s!).TimerFired(), this, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
-            Volatile.Write(ref _timer, timer);
-
-            if (caller.CanBeCanceled)
-            {
-                _registration = caller.UnsafeRegister(static s => ((Pending)s!).CallerCancelled(), this);
-            }
-
-            if (_completion.Task.IsCompleted)
-            {
-                Release();
-            }
-        }
-
-        public void Succeed(MdpReply reply)
-        {
-            Release();
-            _completion.TrySetResult(reply);
-        }
-
-        public void Fail(Exception exception)
-        {
-            Release();
-            CompleteWithoutReply(completion => completion.TrySetException(exception));
-        }
-
-        public void Cancel()
-        {
-            Release();
-            CompleteWithoutReply(completion => completion.TrySetCanceled(caller));
-        }
-
-        /// <summary>
-        /// Ends the task of a request that got no reply. Inline completions mean the I/O thread with a
-        /// reply; a timeout, a cancellation or a disposal must not run the caller's code on the timer
-        /// thread or inside someone's Cancel(), so with UnsafeInlineCompletions it goes to the thread pool.
-        /// </summary>
-        private void CompleteWithoutReply(Action<TaskCompletionSource<MdpReply>> complete)
-        {
-            if (owner.Options.UnsafeInlineCompletions)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static s => s.Complete(s.Completion), (Complete: complete, Completion: _completion), preferLocal: false);
-                return;
-            }
-
-            complete(_completion);
-        }
-
-        private void TimerFired() => owner.Abandon(this, cancelled: false);
-
-        private void CallerCancelled() => owner.Abandon(this, cancelled: true);
-
-        private void Release()
-        {
-            Interlocked.Exchange(ref _timer, null)?.Dispose();
-            _registration.Dispose();
         }
     }
 }

@@ -6,8 +6,15 @@ namespace Reliability.Mdp.Client;
 /// <summary>The answer to a Majordomo request: the final reply's body, and under MDP/0.2 the partial replies that came before it.</summary>
 public sealed class MdpReply
 {
-    internal MdpReply(string service, Message body, IReadOnlyList<Message>? partials, MdpVersion version)
+    /// <summary>Creates a reply; the clients make these, and so can a stand-in for <see cref="IMajordomoClient"/> in tests.</summary>
+    /// <param name="service">The service that answered.</param>
+    /// <param name="body">The final reply's body frames.</param>
+    /// <param name="partials">The MDP/0.2 partial replies before it, in arrival order; none when null.</param>
+    /// <param name="version">The protocol version of the reply.</param>
+    public MdpReply(string service, Message body, IReadOnlyList<Message>? partials = null, MdpVersion version = MdpVersion.V01)
     {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(body);
         Service = service;
         Body = body;
         Partials = partials ?? [];

@@ -343,17 +343,6 @@ public sealed class LazyPirateClientTests
     }
 
     [Fact]
-    public async Task Request_Synchronous_ReturnsReply()
-    {
-        await using var client = CreateClient();
-
-        var pending = Task.Run(() => client.Request(Message.FromStrings("sync")));
-        (await _server.NextAttemptAsync()).Answer("reply");
-
-        (await pending.Within()).GetString(0).Should().Be("reply");
-    }
-
-    [Fact]
     public async Task Metrics_AbandonedRequest_CountsRequestRetriesAndAbandon()
     {
         string endpoint = Limits.UniqueEndpoint();

@@ -74,6 +74,7 @@ internal sealed class FakeServer
 internal sealed class FakeConnection(FakeServer server, long id, int firstEndpoint) : IRequestConnection
 {
     private int _disposed;
+    private FakeAttempt? _current;
 
     public long Id { get; } = id;
 
@@ -83,13 +84,19 @@ internal sealed class FakeConnection(FakeServer server, long id, int firstEndpoi
 
     public int Requests { get; private set; }
 
-    public async ValueTask<Message> RequestAsync(Message request, CancellationToken cancellationToken)
+    public ValueTask SendAsync(Message request, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         Requests++;
-        var attempt = new FakeAttempt(this, request);
+        _current = new FakeAttempt(this, request);
+        server.Arrived(_current);
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask<Message> ReceiveAsync(CancellationToken cancellationToken)
+    {
+        var attempt = _current ?? throw new InvalidOperationException("Receive before send.");
         await using var registration = cancellationToken.Register(() => attempt.Reply.TrySetCanceled(cancellationToken));
-        server.Arrived(attempt);
         return await attempt.Reply.Task.ConfigureAwait(false);
     }
 

@@ -1,37 +1,39 @@
-using Microsoft.Extensions.Logging;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.LazyPirate;
 
-/// <summary>One request channel of the client: a REQ socket in production, a fake in unit tests.</summary>
+/// <summary>One request channel of a Lazy Pirate requester: a socket in production, a fake in unit tests.</summary>
 internal interface IRequestConnection : IAsyncDisposable
 {
     /// <summary>Client-local number, for logs.</summary>
     long Id { get; }
 
-    /// <summary>Sends <paramref name="request"/> (handed over) and waits for its reply, until <paramref name="cancellationToken"/> fires.</summary>
-    ValueTask<Message> RequestAsync(Message request, CancellationToken cancellationToken);
+    /// <summary>Sends <paramref name="request"/> (handed over), waiting until <paramref name="cancellationToken"/> fires at the most.</summary>
+    ValueTask SendAsync(Message request, CancellationToken cancellationToken);
+
+    /// <summary>Waits for the next message from the server, until <paramref name="cancellationToken"/> fires.</summary>
+    ValueTask<Message> ReceiveAsync(CancellationToken cancellationToken);
 }
 
 /// <summary>
-/// A REQ socket connected to every endpoint. It is used for one request at a time and is closed
+/// A socket connected to every endpoint. It is used for one request at a time and is closed
 /// (linger 0) as soon as a request on it is abandoned, so nothing queued for an old attempt is sent
 /// later and no late reply to it can be read.
 /// </summary>
-internal sealed class RequestSocketConnection : IRequestConnection
+internal sealed class SocketConnection : IRequestConnection
 {
-    private readonly RequestSocket _socket;
+    private readonly ZmqSocket _socket;
 
-    /// <summary>Creates the socket and starts connecting, beginning with <c>endpoints[firstEndpoint]</c>.</summary>
+    /// <summary>Takes over <paramref name="socket"/> and starts connecting it, beginning with <c>endpoints[firstEndpoint]</c>.</summary>
     /// <remarks>
     /// REQ sends round-robin starting with the first connected pipe, and a pipe accepts a request
     /// while its peer is still (re)connecting; rotating the connect order makes a fresh socket try a
     /// different server first than the socket it replaces.
     /// </remarks>
-    public RequestSocketConnection(long id, IReadOnlyList<string> endpoints, int firstEndpoint, SocketOptions options, ILoggerFactory? loggerFactory, TimeProvider timeProvider)
+    public SocketConnection(long id, ZmqSocket socket, IReadOnlyList<string> endpoints, int firstEndpoint)
     {
         Id = id;
-        _socket = new RequestSocket(options, loggerFactory, timeProvider);
+        _socket = socket;
         try
         {
             for (int i = 0; i < endpoints.Count; i++)
@@ -48,14 +50,14 @@ internal sealed class RequestSocketConnection : IRequestConnection
 
     public long Id { get; }
 
-    public async ValueTask<Message> RequestAsync(Message request, CancellationToken cancellationToken)
-    {
-        // Infinite socket-level waits: the resilience pipeline's token bounds the attempt, so the
-        // socket options' SendTimeout/ReceiveTimeout cannot turn a timeout into a different exception.
+    // Infinite socket-level waits: the resilience pipeline's token bounds the attempt, so the
+    // socket options' SendTimeout/ReceiveTimeout cannot turn a timeout into a different exception.
+    public async ValueTask SendAsync(Message request, CancellationToken cancellationToken) =>
         await _socket.TrySendAsync(request, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);
-        return await _socket.TryReceiveAsync(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false)
-            ?? throw new InvalidOperationException("An infinite REQ receive returned no message.");
-    }
+
+    public async ValueTask<Message> ReceiveAsync(CancellationToken cancellationToken) =>
+        await _socket.TryReceiveAsync(Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException("An infinite receive returned no message.");
 
     public ValueTask DisposeAsync() => _socket.DisposeAsync();
 }
