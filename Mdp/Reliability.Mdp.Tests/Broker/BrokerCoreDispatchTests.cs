@@ -119,7 +119,7 @@ public sealed class BrokerCoreDispatchTests
         h.Heartbeat("w1");
         h.Request("c2", "echo", "second");
 
-        // Pitfall 7: any traffic is not "ready"; the second request waits for the reply.
+        // docs/wire/mdp.md §9: any traffic is not "ready"; the second request waits for the reply.
         h.TakeWorkerCommands("w1").Should().BeEmpty();
         h.Core.FindWorkerState("w1"u8).Should().Be(WorkerState.Busy);
         h.Reply("w1", "c1", "done");

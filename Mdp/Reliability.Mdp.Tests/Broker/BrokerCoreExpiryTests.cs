@@ -71,7 +71,7 @@ public sealed class BrokerCoreExpiryTests
             h.Heartbeat("w2");
         }
 
-        // Pitfall 6: a busy worker that dies is detected, and its request is not lost.
+        // docs/wire/mdp.md §10: a busy worker that dies is detected, and its request is not lost.
         h.Core.FindWorkerState("w1"u8).Should().BeNull();
         h.TakeRequest("w2").Should().Be(("c1", "job"));
         h.Metric("requests.requeued").Should().Be(1);
@@ -92,7 +92,7 @@ public sealed class BrokerCoreExpiryTests
             h.Heartbeat("alive");
         }
 
-        // Pitfall 5: expiry does not stop at the first live worker in the list.
+        // docs/wire/mdp.md §10: expiry does not stop at the first live worker in the list.
         h.Core.FindWorkerState("silent"u8).Should().BeNull();
         h.Core.FindWorkerState("alive"u8).Should().Be(WorkerState.Ready);
     }

@@ -44,7 +44,7 @@ public sealed class BrokerCoreProtocolTests
             h.Heartbeat("restarted");
         }
 
-        // Pitfall 10: a reconnecting DEALER flushes stale heartbeats; it needs to hear DISCONNECT once.
+        // docs/wire/mdp.md §12: a reconnecting DEALER flushes stale heartbeats; it needs to hear DISCONNECT once.
         h.TakeWorkerCommands("restarted").Should().ContainSingle();
     }
 

@@ -15,7 +15,7 @@ namespace Reliability.Mdp.Client;
 /// <remarks>
 /// <para>
 /// After an attempt times out, its socket is closed with linger 0 and the next attempt uses a new one
-/// (PROTOCOLS.md §5 pitfall 1): a REQ socket whose reply never came cannot send again, and on a fresh
+/// (docs/wire/mdp.md §15): a REQ socket whose reply never came cannot send again, and on a fresh
 /// socket a late reply to the abandoned attempt can never be taken for the answer to a later one.
 /// </para>
 /// <para>

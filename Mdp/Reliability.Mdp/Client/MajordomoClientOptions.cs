@@ -7,7 +7,7 @@ namespace Reliability.Mdp.Client;
 
 /// <summary>
 /// Settings of a <see cref="MajordomoClient"/>. The defaults are the zguide's mdcliapi values
-/// (PROTOCOLS.md §4.3): 2.5 s timeout, three sends in all.
+/// (docs/wire/mdp.md §15): 2.5 s timeout, three sends in all.
 /// </summary>
 public sealed record MajordomoClientOptions
 {
@@ -45,7 +45,7 @@ public sealed record MajordomoClientOptions
     /// <summary>
     /// Settings of the client's sockets. <see cref="SocketOptions.Linger"/> is always replaced by zero: a socket
     /// is only closed when its request is abandoned, and the abandoned request must not be delivered later
-    /// (PROTOCOLS.md §5 pitfalls 1 and 2). REQ relaxed/correlate modes are rejected (the socket is replaced instead).
+    /// (docs/wire/zmtp.md §13 and §14). REQ relaxed/correlate modes are rejected (the socket is replaced instead).
     /// </summary>
     public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.Zero };
 

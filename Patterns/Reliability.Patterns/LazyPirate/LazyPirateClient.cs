@@ -7,14 +7,14 @@ using Reliability.Transport;
 namespace Reliability.Patterns.LazyPirate;
 
 /// <summary>
-/// Lazy Pirate client (zguide ch. 4, PROTOCOLS.md §3.1): sends a request over REQ, waits up to a
+/// Lazy Pirate client (zguide ch. 4, docs/patterns/lazy-pirate.md §2): sends a request over REQ, waits up to a
 /// timeout for the reply, and retries a bounded number of times before giving up with
 /// <see cref="RequestFailedException"/>. Works against any REP server or ROUTER-based queue.
 /// </summary>
 /// <remarks>
 /// <para>
 /// A REQ socket whose reply never came is stuck ("expect reply" forever; a resend is refused,
-/// PROTOCOLS.md §5 pitfall 1). On every abandoned attempt the client therefore closes that socket
+/// docs/wire/zmtp.md §13). On every abandoned attempt the client therefore closes that socket
 /// with linger 0 and makes the next attempt on a new one, as the zguide does. REQ relaxed+correlate
 /// mode would also avoid returning a late reply, but it keeps the old connection: the abandoned
 /// request stays queued while the server is down and is delivered (and worked on again) when it

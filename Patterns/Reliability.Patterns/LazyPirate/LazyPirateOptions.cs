@@ -50,7 +50,7 @@ public sealed record LazyPirateOptions
     /// <summary>
     /// Settings of the REQ sockets the client opens. <see cref="SocketOptions.Linger"/> is always
     /// replaced by zero: a socket is only closed when its request is abandoned, and an abandoned
-    /// request must not be delivered later or hold up the close (PROTOCOLS.md §5 pitfall 2).
+    /// request must not be delivered later or hold up the close (docs/wire/zmtp.md §14).
     /// <see cref="SocketOptions.SendTimeout"/> and <see cref="SocketOptions.ReceiveTimeout"/> are not
     /// used: waiting is bounded by the resilience pipeline. REQ relaxed/correlate modes are rejected,
     /// because the client relies on replacing its socket instead.

@@ -14,7 +14,7 @@ public sealed class RawTcpGoldenBytesTests
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 
     [PyZmqFact]
-    public async Task RawDealer_AgainstPyZmqRouter_MatchesAppendixA()
+    public async Task RawDealer_AgainstPyZmqRouter_MatchesCapturedExchange()
     {
         await using var peer = await PyZmqPeer.StartAsync();
         var router = await peer.CreateSocketAsync("ROUTER");

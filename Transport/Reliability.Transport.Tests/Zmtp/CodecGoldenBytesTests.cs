@@ -109,11 +109,11 @@ public sealed class CodecGoldenBytesTests
     }
 
     [Fact]
-    public void BuildReadyFrame_DealerWithIdentityAbc_MatchesAppendixA()
+    public void BuildReadyFrame_DealerWithIdentityAbc_MatchesCapturedExchange()
     {
-        // Appendix A: 04 ?? 05 "READY" 0b "Socket-Type" 00 00 00 06 "DEALER" 08 "Identity" 00 00 00 03 "abc".
-        // The appendix prints the size octet as 32, but the body it lists is 44 octets (6 + 22 + 16),
-        // i.e. 0x2C; libzmq's own READY in the same capture (41 octets, empty identity) confirms the arithmetic.
+        // docs/wire/zmtp.md §16: 04 2C 05 "READY" 0b "Socket-Type" 00 00 00 06 "DEALER" 08 "Identity" 00 00 00 03 "abc".
+        // The body is 44 octets (6 + 22 + 16) = 0x2C; libzmq's own READY in the same capture (41 octets,
+        // empty identity) confirms the arithmetic.
         var expected = Bytes(Hex("04 2C 05"), "READY", 0x0B, "Socket-Type", Hex("00000006"), "DEALER", 0x08, "Identity", Hex("00000003"), "abc");
 
         Commands.BuildReadyFrame("DEALER", "abc"u8, includeIdentity: true).Should().Equal(expected);
@@ -122,7 +122,7 @@ public sealed class CodecGoldenBytesTests
     [Fact]
     public void ParseReady_LibzmqRouterReady_ReadsTypeAndEmptyIdentity()
     {
-        // Appendix A, what libzmq's ROUTER sent (body after the 2-octet header).
+        // docs/wire/zmtp.md §16, what libzmq's ROUTER sent (body after the 2-octet header).
         var frame = Bytes(Hex("04 29 05 52 45 41 44 59 0b"), "Socket-Type", Hex("00000006"), "ROUTER", 0x08, "Identity", Hex("00000000"));
         Commands.TrySplit(frame.AsSpan(2), out var name, out var data).Should().BeTrue();
         name.SequenceEqual("READY"u8).Should().BeTrue();
@@ -192,7 +192,7 @@ public sealed class CodecGoldenBytesTests
     }
 
     [Fact]
-    public void BuildPongFrame_PingWithContextXy_MatchesAppendixA()
+    public void BuildPongFrame_PingWithContextXy_MatchesCapturedExchange()
     {
         // → 04 09 04 "PING" 00 00 "xy"   ← 04 07 04 "PONG" "xy"
         var ping = Bytes(Hex("04 09 04"), "PING", Hex("0000"), "xy");

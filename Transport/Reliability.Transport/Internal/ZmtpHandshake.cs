@@ -13,7 +13,7 @@ internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, str
 /// </summary>
 internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder decoder, string remoteEndpoint)
 {
-    /// <summary>Sends our greeting and READY at once, then reads and validates the peer's (PROTOCOLS.md §1.3, §1.5).</summary>
+    /// <summary>Sends our greeting and READY at once, then reads and validates the peer's (docs/wire/zmtp.md §3, §6).</summary>
     public async Task<HandshakeResult> RunAsync(CancellationToken cancellationToken)
     {
         var options = owner.Options;

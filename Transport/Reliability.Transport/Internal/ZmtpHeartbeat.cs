@@ -34,7 +34,7 @@ internal sealed class ZmtpHeartbeat(SocketOptions options, TimeProvider clock, A
     }
 
     /// <summary>
-    /// ZMTP 3.1 heartbeats (PROTOCOLS.md §1.7, libzmq's HEARTBEAT_IVL/TIMEOUT/TTL): send PING every
+    /// ZMTP 3.1 heartbeats (docs/wire/zmtp.md §9, libzmq's HEARTBEAT_IVL/TIMEOUT/TTL): send PING every
     /// interval; close when a PING got no traffic back within the timeout, or when the peer's PING
     /// announced a TTL and nothing arrived within it. Closing this way is an I/O failure: the
     /// connecting side reconnects as usual.
