@@ -1,4 +1,5 @@
 using System.Text;
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Mdp.Worker;
 using Reliability.Transport;
@@ -190,6 +191,24 @@ public sealed class MajordomoWorkerTests
         var second = await broker.ExpectAsync<WorkerReady>();
         second.Sender.Should().NotBe(first.Sender);
         worker.Statistics.BrokerDisconnects.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task BrokerDisconnect_OnPeerLostToldWhyAndWhen()
+    {
+        await using var broker = MiniBroker.Start();
+        var lost = new TaskCompletionSource<PeerLostArguments>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var worker = new MajordomoWorker(Options(broker) with { OnPeerLost = e => lost.TrySetResult(e) });
+        worker.Start();
+        var first = await broker.ExpectAsync<WorkerReady>();
+        await broker.SendToWorkerAsync(first.Sender, WorkerHeartbeat.Instance);
+
+        await broker.SendToWorkerAsync(first.Sender, WorkerDisconnect.Instance);
+
+        var e = await lost.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        e.Endpoint.Should().Be(broker.Endpoint);
+        e.Reason.Should().Be("disconnected");
+        e.ReconnectIn.Should().Be(TimeSpan.Zero, "a broker that knew us is answered with a fresh READY at once");
     }
 
     [Fact]

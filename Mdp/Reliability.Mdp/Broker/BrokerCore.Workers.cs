@@ -1,3 +1,4 @@
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
 
@@ -200,30 +201,37 @@ internal sealed partial class BrokerCore
         _liveness.Remove(worker.Id);
         service.WorkerCount--;
         _metrics.WorkersChanged(service.Name, -1);
+        string? expiry = null;
         switch (reason)
         {
             case WorkerRemoval.Expired:
                 BrokerLog.WorkerExpired(_logger, worker.Id, service.Name, state, _options.WorkerExpiry.TotalMilliseconds);
-                _metrics.WorkerExpired("expired");
+                expiry = "expired";
 
                 // It may only be slow or cut off: DISCONNECT tells it to register again if it ever hears us.
                 SendDisconnect(worker.Id.Memory, worker.Version, "expired");
                 break;
             case WorkerRemoval.Violation:
-                _metrics.WorkerExpired("violation");
+                expiry = "violation";
                 SendDisconnect(worker.Id.Memory, worker.Version, "violation");
                 break;
             case WorkerRemoval.Unreachable:
                 BrokerLog.WorkerUnreachable(_logger, worker.Id, service.Name, state);
-                _metrics.WorkerExpired("unreachable");
+                expiry = "unreachable";
                 break;
             case WorkerRemoval.ConnectionLost:
                 BrokerLog.WorkerConnectionLost(_logger, worker.Id, service.Name, state);
-                _metrics.WorkerExpired("connection_lost");
+                expiry = "connection_lost";
                 break;
             default:
                 BrokerLog.WorkerDisconnected(_logger, worker.Id, service.Name, state);
                 break;
+        }
+
+        if (expiry is not null)
+        {
+            _metrics.WorkerExpired(expiry);
+            Callback.Invoke(_options.OnWorkerExpired, new WorkerExpiredArguments(worker.Id.Memory, service.Name, expiry), _logger, nameof(_options.OnWorkerExpired));
         }
 
         return request;

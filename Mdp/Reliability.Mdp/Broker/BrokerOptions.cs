@@ -1,4 +1,5 @@
 using System.Globalization;
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
 
@@ -102,6 +103,13 @@ public sealed record BrokerOptions
     /// (default 500 ms; 0..<see cref="MaxShutdownTimeout"/>), so a service exits within a second.
     /// </summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Called when the broker removes a worker that did not send DISCONNECT (expired, unreachable,
+    /// connection lost, protocol violation), on the broker's loop: keep it short and non-blocking; an
+    /// exception it throws is logged and ignored. Default none.
+    /// </summary>
+    public Action<WorkerExpiredArguments>? OnWorkerExpired { get; init; }
 
     /// <summary>Silence after which a worker is expired: <see cref="HeartbeatInterval"/> × <see cref="Liveness"/>.</summary>
     public TimeSpan WorkerExpiry => HeartbeatInterval * Liveness;

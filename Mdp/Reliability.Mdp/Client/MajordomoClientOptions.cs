@@ -1,4 +1,5 @@
 using Polly;
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Mdp.Worker;
 using Reliability.Transport;
@@ -57,6 +58,12 @@ public sealed record MajordomoClientOptions
     /// are not used. Attempts cancelled by the pipeline count as timeouts: their socket is replaced.
     /// </summary>
     public ResiliencePipeline? Pipeline { get; init; }
+
+    /// <summary>
+    /// Called when an attempt after the first starts, on the thread that runs the request (keep it
+    /// short; an exception it throws is logged and ignored). Default none.
+    /// </summary>
+    public Action<RetryArguments>? OnRetry { get; init; }
 
     /// <summary>Checks every setting and reports all problems together.</summary>
     /// <exception cref="ArgumentException">One or more settings are out of range.</exception>

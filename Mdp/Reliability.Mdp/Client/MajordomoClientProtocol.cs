@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Polly;
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.LazyPirate;
 using Reliability.Transport;
@@ -66,6 +67,7 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
     {
         ClientMetrics.Retries.Add(1, ClientMetrics.Sync);
         ClientLog.Retrying(logger, requestId, request.Service, attempt);
+        Callback.Invoke(options.OnRetry, new RetryArguments(requestId, attempt, request.Service), logger, nameof(options.OnRetry));
     }
 
     public void AttemptAbandoned(long requestId, ClientRequest request, int attempt, long socketId) =>

@@ -3,6 +3,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Transport;
 
@@ -378,19 +379,28 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
                 }
 
                 TimeSpan delay = _liveness.ReconnectDelay(end);
+                string? lost = null;
                 switch (end)
                 {
                     case SessionEnd.BrokerSilent:
                         Interlocked.Increment(ref _brokerSilences);
                         WorkerLog.BrokerSilent(_logger, Options.Service, Options.BrokerEndpoint, (Options.Heartbeat * Options.Liveness).TotalMilliseconds, delay.TotalMilliseconds);
+                        lost = "silent";
                         break;
                     case SessionEnd.BrokerDisconnected:
                         Interlocked.Increment(ref _brokerDisconnects);
                         WorkerLog.BrokerDisconnected(_logger, Options.Service, Options.BrokerEndpoint, delay.TotalMilliseconds);
+                        lost = "disconnected";
                         break;
                     case SessionEnd.ConnectionLost:
                         WorkerLog.ConnectionLost(_logger, Options.Service, Options.BrokerEndpoint, delay.TotalMilliseconds);
+                        lost = "connection_lost";
                         break;
+                }
+
+                if (lost is not null)
+                {
+                    Callback.Invoke(Options.OnPeerLost, new PeerLostArguments(Options.BrokerEndpoint, lost, delay), _logger, nameof(Options.OnPeerLost));
                 }
 
                 // After a handler failure the broker must hear DISCONNECT to requeue the request; after

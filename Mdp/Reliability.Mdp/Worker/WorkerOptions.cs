@@ -1,3 +1,4 @@
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Transport;
@@ -80,6 +81,13 @@ public sealed record WorkerOptions
     /// <see cref="UnsafeInlineHandler"/>).
     /// </summary>
     public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.FromMilliseconds(200) };
+
+    /// <summary>
+    /// Called when the worker gives its broker up (silent, DISCONNECT, connection ended) and is about to
+    /// register again on a fresh socket; on the worker's connection loop, so keep it short. An exception
+    /// it throws is logged and ignored. Default none.
+    /// </summary>
+    public Action<PeerLostArguments>? OnPeerLost { get; init; }
 
     /// <summary>The heartbeat settings in the shared component's terms.</summary>
     internal HeartbeatOptions HeartbeatOptions => new()

@@ -77,6 +77,40 @@ public sealed class LazyPirateClientTests
     }
 
     [Fact]
+    public async Task RequestAsync_FirstAttemptTimesOut_OnRetryToldOfTheSecondAttempt()
+    {
+        var retries = new List<RetryArguments>();
+        string endpoint = Limits.UniqueEndpoint();
+        await using var client = CreateClient(new LazyPirateOptions { Endpoints = [endpoint], OnRetry = retries.Add });
+
+        var pending = client.RequestAsync(Message.FromStrings("job"));
+        (await _server.NextAttemptAsync()).Connection.Should().NotBeNull();
+        retries.Should().BeEmpty("the first attempt is not a retry");
+        _clock.Advance(Timeout);
+        (await _server.NextAttemptAsync()).Answer("done");
+        await pending.Within();
+
+        retries.Should().ContainSingle().Which.Should().Be(new RetryArguments(1, 2, endpoint));
+    }
+
+    [Fact]
+    public async Task RequestAsync_OnRetryThrows_RetryGoesOn()
+    {
+        await using var client = CreateClient(new LazyPirateOptions
+        {
+            Endpoints = [Limits.UniqueEndpoint()],
+            OnRetry = _ => throw new InvalidOperationException("broken hook"),
+        });
+
+        var pending = client.RequestAsync(Message.FromStrings("job"));
+        await _server.NextAttemptAsync();
+        _clock.Advance(Timeout);
+        (await _server.NextAttemptAsync()).Answer("done");
+
+        (await pending.Within()).GetString(0).Should().Be("done");
+    }
+
+    [Fact]
     public async Task RequestAsync_ClockShortOfTimeout_DoesNotRetry()
     {
         await using var client = CreateClient();

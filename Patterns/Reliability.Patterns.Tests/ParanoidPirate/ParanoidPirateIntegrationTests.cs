@@ -89,6 +89,23 @@ public sealed class ParanoidPirateIntegrationTests
     }
 
     [Fact]
+    public async Task RunAsync_SilentWorker_OnWorkerExpiredToldItsIdentity()
+    {
+        var expired = new TaskCompletionSource<WorkerExpiredArguments>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var queue = StartQueue(out var running, onWorkerExpired: e => expired.TrySetResult(e));
+        await using var _ = running;
+        await using var silent = new DealerSocket(new SocketOptions { Linger = TimeSpan.Zero, RoutingId = PirateTestKit.Bytes("quiet") });
+        silent.Connect(queue.BackendEndpoint!);
+        await PirateTestKit.SendAsync(silent, Message.FromFrames(Ready));
+
+        var e = await expired.Task.WaitAsync(PirateTestKit.Wait);
+
+        PirateTestKit.Text(e.WorkerId).Should().Be("quiet");
+        e.Service.Should().BeNull();
+        e.Reason.Should().Be("expired");
+    }
+
+    [Fact]
     public async Task RunAsync_LateReplyFromExpiredWorker_DroppedSoClientGetsOneAnswer()
     {
         await using var queue = StartQueue(out var running, maxRequeues: 1);
@@ -417,7 +434,7 @@ public sealed class ParanoidPirateIntegrationTests
 
         // A reply proves the worker's loop is running with its liveness clock started.
         await PirateTestKit.SendAsync(router, Message.FromFrames(id, PirateTestKit.Bytes("c"), [], PirateTestKit.Bytes("warm-up")));
-        (await NextRequestAsync(router)).GetString(3).Should().Be("warm-up");
+        (await NextReplyAtQueueAsync(router)).GetString(3).Should().Be("warm-up");
 
         // The worker's process "pauses" for ten expiry periods: the clock jumps, nothing ran meanwhile.
         clock.Advance(PirateTestKit.FastHeartbeat.ExpiryTimeout * 10);
@@ -427,7 +444,7 @@ public sealed class ParanoidPirateIntegrationTests
         if (queueAnswers)
         {
             await PirateTestKit.SendAsync(router, Message.FromFrames(id, PirateTestKit.Bytes("c"), [], PirateTestKit.Bytes("after pause")));
-            (await NextRequestAsync(router)).GetString(3).Should().Be("after pause");
+            (await NextReplyAtQueueAsync(router)).GetString(3).Should().Be("after pause");
             clock.Advance(PirateTestKit.FastHeartbeat.Interval);
             worker.Sessions.Should().Be(1, "the queue answered right after the pause; the pause was the worker's own");
             return;
@@ -528,9 +545,9 @@ public sealed class ParanoidPirateIntegrationTests
         Heartbeat = PirateTestKit.FastHeartbeat,
     };
 
-    private static ParanoidPirateQueue StartQueue(out Running running, int maxRequeues = 1, InMemoryLog? log = null)
+    private static ParanoidPirateQueue StartQueue(out Running running, int maxRequeues = 1, InMemoryLog? log = null, Action<WorkerExpiredArguments>? onWorkerExpired = null)
     {
-        var queue = new ParanoidPirateQueue(QueueOptions(maxRequeues: maxRequeues), log);
+        var queue = new ParanoidPirateQueue(QueueOptions(maxRequeues: maxRequeues) with { OnWorkerExpired = onWorkerExpired }, log);
         queue.Bind();
         running = Running.Start(queue.RunAsync);
         return queue;
@@ -540,6 +557,25 @@ public sealed class ParanoidPirateIntegrationTests
     {
         var worker = new ParanoidPirateWorker(handler, WorkerOptions(queue.BackendEndpoint!), log);
         return Running.Start(worker.RunAsync);
+    }
+
+    /// <summary>
+    /// Next reply on a hand-driven queue ROUTER, skipping the worker's heartbeats and READYs, which are
+    /// two frames there (routing id, command): a worker may heartbeat again before it replies.
+    /// </summary>
+    private static async Task<Message> NextReplyAtQueueAsync(RouterSocket queue)
+    {
+        // Bounded: each receive waits at most PirateTestKit.Wait.
+        for (int i = 0; i < 1000; i++)
+        {
+            var message = await PirateTestKit.ReceiveAsync(queue);
+            if (message.Count > 2)
+            {
+                return message;
+            }
+        }
+
+        throw new TimeoutException("no reply among 1000 commands");
     }
 
     /// <summary>Next multi-frame message on a hand-driven worker socket, skipping the queue's heartbeats.</summary>

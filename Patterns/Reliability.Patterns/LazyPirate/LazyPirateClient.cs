@@ -122,6 +122,7 @@ public sealed class LazyPirateClient : IAsyncDisposable
         {
             LazyPirateMetrics.Retries.Add(1, _tags);
             LazyPirateLog.Retrying(logger, requestId, attempt, endpoints);
+            Callback.Invoke(options.OnRetry, new RetryArguments(requestId, attempt, endpoints), logger, nameof(options.OnRetry));
         }
 
         public void AttemptAbandoned(long requestId, Message request, int attempt, long socketId) =>

@@ -68,6 +68,12 @@ public sealed record LazyPirateOptions
     /// </summary>
     public ResiliencePipeline? Pipeline { get; init; }
 
+    /// <summary>
+    /// Called when an attempt after the first starts, on the thread that runs the request (keep it
+    /// short; an exception it throws is logged and ignored). Default none.
+    /// </summary>
+    public Action<RetryArguments>? OnRetry { get; init; }
+
     /// <summary>Checks every setting and reports all problems together.</summary>
     /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
     public void Validate()

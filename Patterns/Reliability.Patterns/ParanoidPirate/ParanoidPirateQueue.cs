@@ -377,6 +377,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "heartbeat"));
             ParanoidPirateLog.WorkerExpired(_logger, new PeerName(removed.Worker), removed.State, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
             Raise(QueueEventKind.WorkerExpired, removed.Worker);
+            Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "expired"), _logger, nameof(Options.OnWorkerExpired));
             Report(removed.Worker, removed.Lost);
         }
     }
@@ -387,6 +388,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "unreachable"));
         ParanoidPirateLog.WorkerUnreachable(_logger, new PeerName(removed.Worker), removed.State);
         Raise(QueueEventKind.WorkerUnreachable, removed.Worker);
+        Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "unreachable"), _logger, nameof(Options.OnWorkerExpired));
         Report(removed.Worker, removed.Lost);
     }
 

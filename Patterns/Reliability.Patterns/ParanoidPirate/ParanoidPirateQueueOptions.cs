@@ -39,6 +39,12 @@ public sealed record ParanoidPirateQueueOptions
     /// </summary>
     public TimeSpan RequeueMaxAge { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Called when the queue removes a worker (heartbeats stopped, or a send found it gone), on the
+    /// queue's loop: keep it short and non-blocking; an exception it throws is logged and ignored. Default none.
+    /// </summary>
+    public Action<WorkerExpiredArguments>? OnWorkerExpired { get; init; }
+
     /// <summary>Checks every setting and reports all problems together.</summary>
     /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
     public void Validate()

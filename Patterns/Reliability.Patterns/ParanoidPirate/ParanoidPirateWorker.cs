@@ -105,7 +105,7 @@ public sealed class ParanoidPirateWorker
             // Bounded by cancellation: every pass is one connection, then a back-off wait.
             while (!cancellationToken.IsCancellationRequested)
             {
-                await RunSessionAsync(backoff, cancellationToken).ConfigureAwait(false);
+                string? lost = await RunSessionAsync(backoff, cancellationToken).ConfigureAwait(false);
                 if (cancellationToken.IsCancellationRequested)
                 {
                     break;
@@ -114,6 +114,10 @@ public sealed class ParanoidPirateWorker
                 var delay = backoff.NextDelay();
                 PirateMetrics.WorkerReconnects.Add(1);
                 ParanoidPirateLog.Reconnecting(_logger, Options.Endpoint, delay.TotalMilliseconds, backoff.Attempts);
+                if (lost is not null)
+                {
+                    Callback.Invoke(Options.OnPeerLost, new PeerLostArguments(Options.Endpoint, lost, delay), _logger, nameof(Options.OnPeerLost));
+                }
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
@@ -125,7 +129,8 @@ public sealed class ParanoidPirateWorker
         ParanoidPirateLog.WorkerStopped(_logger, RepliesSent);
     }
 
-    private async Task RunSessionAsync(ReconnectBackoff backoff, CancellationToken cancellationToken)
+    /// <summary>One connection to the queue, from Connect to its end; returns why the queue was given up (null: it never answered, or the socket ended).</summary>
+    private async Task<string?> RunSessionAsync(ReconnectBackoff backoff, CancellationToken cancellationToken)
     {
         var identity = Options.RoutingId.IsEmpty ? PirateProtocol.RandomIdentity() : Options.RoutingId;
         var name = new PeerName(identity);
@@ -176,7 +181,7 @@ public sealed class ParanoidPirateWorker
             if (!await handshake.Task.WaitAsync(cancellationToken).ConfigureAwait(false))
             {
                 ParanoidPirateLog.HandshakeFailed(_logger, name, Options.Endpoint);
-                return;
+                return null;
             }
 
             var liveness = new PeerLiveness(Options.Heartbeat, _time);
@@ -190,7 +195,7 @@ public sealed class ParanoidPirateWorker
                 {
                     if (!receive.IsCompletedSuccessfully)
                     {
-                        return;
+                        return null;
                     }
 
                     var message = receive.Result;
@@ -219,7 +224,7 @@ public sealed class ParanoidPirateWorker
                 if (connectionLost.Task.IsCompleted)
                 {
                     ParanoidPirateLog.QueueConnectionLost(_logger, name, Options.Endpoint);
-                    return;
+                    return "connection_lost";
                 }
 
                 if (!pauses.MayExpire())
@@ -229,7 +234,7 @@ public sealed class ParanoidPirateWorker
                 else if (liveness.IsExpired)
                 {
                     ParanoidPirateLog.QueueSilent(_logger, name, Options.Endpoint, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
-                    return;
+                    return "silent";
                 }
 
                 if (liveness.Heartbeat.TryFire())

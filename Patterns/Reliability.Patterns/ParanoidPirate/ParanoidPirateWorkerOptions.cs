@@ -31,6 +31,13 @@ public sealed record ParanoidPirateWorkerOptions
     /// </summary>
     public int MaxQueuedRequests { get; init; } = 16;
 
+    /// <summary>
+    /// Called when the worker gives its queue up (silent, connection ended) and is about to
+    /// register again on a fresh socket; on the worker's connection loop, so keep it short. An exception
+    /// it throws is logged and ignored. Default none.
+    /// </summary>
+    public Action<PeerLostArguments>? OnPeerLost { get; init; }
+
     /// <summary>Checks every setting and reports all problems together.</summary>
     /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
     public void Validate()
