@@ -10,8 +10,6 @@ namespace Reliability.Mdp.Broker;
 /// </summary>
 internal sealed class BrokerMetrics : IDisposable
 {
-    public const string MeterName = "Reliability.Mdp";
-
     private readonly Counter<long> _requestsReceived;
     private readonly Counter<long> _repliesSent;
     private readonly Counter<long> _requestsDispatched;
@@ -23,10 +21,13 @@ internal sealed class BrokerMetrics : IDisposable
     private readonly Counter<long> _disconnectsSent;
     private readonly UpDownCounter<long> _queueDepth;
     private readonly UpDownCounter<long> _workers;
+    private readonly bool _ownsMeter;
 
-    public BrokerMetrics()
+    /// <param name="meterFactory">The application's meter factory; without one the broker owns its meter.</param>
+    public BrokerMetrics(IMeterFactory? meterFactory = null)
     {
-        Meter = new Meter(MeterName, "1.0");
+        Meter = MdpMeter.Create(meterFactory);
+        _ownsMeter = meterFactory is null;
         _requestsReceived = Meter.CreateCounter<long>("reliability.mdp.broker.requests.received", "{request}", "Client requests received (MMI included).");
         _repliesSent = Meter.CreateCounter<long>("reliability.mdp.broker.replies.sent", "{reply}", "Final replies (REPLY or FINAL) handed to clients, MMI answers included.");
         _requestsDispatched = Meter.CreateCounter<long>("reliability.mdp.broker.requests.dispatched", "{request}", "Requests sent to workers (requeued ones again).");
@@ -82,6 +83,13 @@ internal sealed class BrokerMetrics : IDisposable
         }
     }
 
-    public void Dispose() => Meter.Dispose();
+    /// <summary>Ends the broker's own meter; one from a factory lives as long as the factory.</summary>
+    public void Dispose()
+    {
+        if (_ownsMeter)
+        {
+            Meter.Dispose();
+        }
+    }
 
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
@@ -110,6 +111,12 @@ public sealed record BrokerOptions
     /// exception it throws is logged and ignored. Default none.
     /// </summary>
     public Action<WorkerExpiredArguments>? OnWorkerExpired { get; init; }
+
+    /// <summary>
+    /// Creates the broker's <c>Reliability.Mdp</c> meter, so the application's metrics pipeline (e.g. the
+    /// one a .NET host registers) owns it; without one (default) the broker creates and disposes its own.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>Silence after which a worker is expired: <see cref="HeartbeatInterval"/> × <see cref="Liveness"/>.</summary>
     public TimeSpan WorkerExpiry => HeartbeatInterval * Liveness;

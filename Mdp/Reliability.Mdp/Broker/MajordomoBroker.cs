@@ -17,7 +17,7 @@ namespace Reliability.Mdp.Broker;
 /// messages are logged, counted and dropped; the broker keeps serving.</para>
 /// <para>Besides <c>mmi.service</c> (200/404), the broker answers <see cref="WorkersService"/> and
 /// <see cref="ServicesService"/>; any other <c>mmi.*</c> service gets 501.</para>
-/// <para>Metrics are published on the <c>Reliability.Mdp</c> meter.</para>
+/// <para>Metrics are published on a <c>Reliability.Mdp</c> meter (created through <see cref="BrokerOptions.MeterFactory"/> when set).</para>
 /// </remarks>
 public sealed class MajordomoBroker : IAsyncDisposable
 {
@@ -35,7 +35,7 @@ public sealed class MajordomoBroker : IAsyncDisposable
 
     private readonly RouterSocket _socket;
     private readonly BrokerCore _core;
-    private readonly BrokerMetrics _metrics = new();
+    private readonly BrokerMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly List<string> _bound = [];
@@ -57,6 +57,7 @@ public sealed class MajordomoBroker : IAsyncDisposable
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger("Reliability.Mdp.Broker");
         _time = timeProvider ?? TimeProvider.System;
+        _metrics = new BrokerMetrics(options.MeterFactory);
 
         // ROUTER_MANDATORY: a send to a vanished peer fails at once instead of vanishing silently
         // (docs/wire/mdp.md §13). Handover: a worker restarted with a fixed identity is not locked out (same section).

@@ -9,10 +9,7 @@ namespace Reliability.Mdp.Client;
 /// </summary>
 internal static class ClientMetrics
 {
-    /// <summary>The meter name shared by everything in Reliability.Mdp.</summary>
-    public const string MeterName = "Reliability.Mdp";
-
-    private static readonly Meter Meter = new(MeterName, "1.0");
+    private static readonly Meter Meter = MdpMeter.Shared;
 
     public static readonly Counter<long> Requests =
         Meter.CreateCounter<long>("reliability.mdp.client.requests", "{request}", "Requests started by Majordomo clients.");

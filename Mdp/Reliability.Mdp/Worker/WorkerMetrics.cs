@@ -9,10 +9,7 @@ namespace Reliability.Mdp.Worker;
 /// </summary>
 internal static class WorkerMetrics
 {
-    /// <summary>The meter name shared by everything in Reliability.Mdp.</summary>
-    public const string MeterName = "Reliability.Mdp";
-
-    private static readonly Meter Meter = new(MeterName, "1.0");
+    private static readonly Meter Meter = MdpMeter.Shared;
 
     public static readonly Counter<long> Requests =
         Meter.CreateCounter<long>("reliability.mdp.worker.requests", "{request}", "Requests received by workers from the broker.");

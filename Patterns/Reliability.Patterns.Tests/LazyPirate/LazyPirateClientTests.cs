@@ -384,7 +384,7 @@ public sealed class LazyPirateClientTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == "Reliability.Patterns" && instrument.Name.StartsWith("reliability.patterns.lazy_pirate.", StringComparison.Ordinal))
+            if (instrument.Meter.Name == "Reliability.Patterns" && instrument.Name.StartsWith("reliability.lazy_pirate.", StringComparison.Ordinal))
             {
                 l.EnableMeasurementEvents(instrument);
             }
@@ -417,9 +417,9 @@ public sealed class LazyPirateClientTests
         {
             seen.Should().BeEquivalentTo(new Dictionary<string, long>
             {
-                ["reliability.patterns.lazy_pirate.requests"] = 1,
-                ["reliability.patterns.lazy_pirate.retries"] = 2,
-                ["reliability.patterns.lazy_pirate.abandoned"] = 1,
+                ["reliability.lazy_pirate.requests"] = 1,
+                ["reliability.lazy_pirate.retries"] = 2,
+                ["reliability.lazy_pirate.abandoned"] = 1,
             });
         }
     }

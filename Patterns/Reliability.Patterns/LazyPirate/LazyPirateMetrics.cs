@@ -9,19 +9,16 @@ namespace Reliability.Patterns.LazyPirate;
 /// </summary>
 internal static class LazyPirateMetrics
 {
-    /// <summary>The meter name shared by every pattern in Reliability.Patterns.</summary>
-    public const string MeterName = "Reliability.Patterns";
-
-    private static readonly Meter Meter = new(MeterName, "1.0");
+    private static readonly Meter Meter = PatternsMeter.Instance;
 
     public static readonly Counter<long> Requests =
-        Meter.CreateCounter<long>("reliability.patterns.lazy_pirate.requests", "{request}", "Lazy Pirate requests started.");
+        Meter.CreateCounter<long>("reliability.lazy_pirate.requests", "{request}", "Lazy Pirate requests started.");
 
     public static readonly Counter<long> Retries =
-        Meter.CreateCounter<long>("reliability.patterns.lazy_pirate.retries", "{retry}", "Lazy Pirate attempts after the first of their request (each on a fresh socket after a timeout).");
+        Meter.CreateCounter<long>("reliability.lazy_pirate.retries", "{retry}", "Lazy Pirate attempts after the first of their request (each on a fresh socket after a timeout).");
 
     public static readonly Counter<long> Abandoned =
-        Meter.CreateCounter<long>("reliability.patterns.lazy_pirate.abandoned", "{request}", "Lazy Pirate requests abandoned after the pipeline gave up.");
+        Meter.CreateCounter<long>("reliability.lazy_pirate.abandoned", "{request}", "Lazy Pirate requests abandoned after the pipeline gave up.");
 
     public static TagList Tags(string endpoint) => new() { { "endpoint", endpoint } };
 }

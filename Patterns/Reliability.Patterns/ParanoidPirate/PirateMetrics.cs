@@ -10,13 +10,10 @@ namespace Reliability.Patterns.ParanoidPirate;
 /// </summary>
 internal static class PirateMetrics
 {
-    /// <summary>The meter name shared by every pattern component of this assembly.</summary>
-    public const string MeterName = "Reliability.Patterns";
-
     public const string Simple = "simple";
     public const string Paranoid = "paranoid";
 
-    private static readonly Meter Meter = new(MeterName, "1.0");
+    private static readonly Meter Meter = PatternsMeter.Instance;
 
     public static readonly UpDownCounter<long> WorkersAlive =
         Meter.CreateUpDownCounter<long>("reliability.pirate.workers.alive", "{worker}", "Workers a Pirate queue currently knows (ready or busy).");
