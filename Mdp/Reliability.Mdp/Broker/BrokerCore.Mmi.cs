@@ -50,7 +50,7 @@ internal sealed partial class BrokerCore
         int count;
         if (request.Body.Count == 0 || request.Body[0].IsEmpty)
         {
-            count = _workers.Count;
+            count = _pool.Count;
         }
         else if (request.Body[0].Length > _options.MaxServiceNameLength)
         {

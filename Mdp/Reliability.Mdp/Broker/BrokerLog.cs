@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
