@@ -1,7 +1,7 @@
-using Reliability.Patterns.Queueing;
-using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
+using Reliability.Patterns;
 
 namespace Reliability.Mdp.Broker;
 
@@ -78,7 +78,7 @@ internal sealed partial class BrokerCore
                 // again on a new socket. Once only, then silence (docs/wire/mdp.md §12).
                 if (!_silenced.IsSilenced(sender.Span, Now))
                 {
-                    BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new PeerId(sender), version);
+                    BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new RoutingKey(sender), version);
                     SendDisconnect(sender, version, "unknown_worker");
                 }
 
@@ -102,7 +102,7 @@ internal sealed partial class BrokerCore
 
         if (refusal is not null || service is null)
         {
-            BrokerLog.ReadyRefused(_logger, new PeerId(sender), serviceName, refusal ?? "refused");
+            BrokerLog.ReadyRefused(_logger, new RoutingKey(sender), serviceName, refusal ?? "refused");
             SendDisconnect(sender, version, "ready_refused");
             return;
         }
@@ -256,7 +256,7 @@ internal sealed partial class BrokerCore
         if (_invalidMessageLog.TryTake())
         {
             ReportSuppressedInvalidMessages();
-            BrokerLog.InvalidMessage(_logger, new PeerId(sender), error);
+            BrokerLog.InvalidMessage(_logger, new RoutingKey(sender), error);
         }
 
         // RFC 7: the broker SHOULD treat the sender of an invalid message as invalid.
