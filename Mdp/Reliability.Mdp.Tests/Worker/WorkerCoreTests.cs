@@ -272,6 +272,8 @@ public sealed class WorkerCoreTests : IAsyncDisposable
     {
         public long Id { get; } = id;
 
+        public CancellationToken Closing => CancellationToken.None;
+
         public List<Message> Sent { get; } = [];
 
         public List<(Message Message, Action<SendOutcome> Done)> Waiting { get; } = [];

@@ -42,6 +42,9 @@ internal interface ISessionLink
     /// <summary>The connection's number (1 for the first, then one more for each reconnect).</summary>
     long Id { get; }
 
+    /// <summary>Cancelled when this connection ends: work the core started for it (a handler) should stop.</summary>
+    CancellationToken Closing { get; }
+
     /// <summary>Sends a control message if the socket can take it at once (never waits); false when its queue is full.</summary>
     bool TrySend(Message message);
 
@@ -75,4 +78,5 @@ internal enum SendOutcome
 /// <summary>How a connection is closed and when the next one opens.</summary>
 /// <param name="Farewell">Sent before closing, lingering for it to leave; null closes at once and drops what is queued.</param>
 /// <param name="ReconnectIn">Wait before the next connection (ignored when stopping).</param>
-internal readonly record struct SessionClosing(Message? Farewell, TimeSpan ReconnectIn);
+/// <param name="Quiesce">Work of the ended connection (a cancelled handler) to finish before the next connection opens or the session stops; null for none.</param>
+internal readonly record struct SessionClosing(Message? Farewell, TimeSpan ReconnectIn, Task? Quiesce = null);

@@ -76,11 +76,21 @@ internal sealed class SessionDriver<TCommand>
                 catch
                 {
                     await CloseAsync(link, farewell: null).ConfigureAwait(false);
+                    link.Dispose();
                     throw;
                 }
 
                 var closing = _core.OnClosed(end);
                 await CloseAsync(link, closing.Farewell).ConfigureAwait(false);
+                if (closing.Quiesce is { } quiesce)
+                {
+                    // The core's own work was cancelled with the connection; its failures are the core's to report.
+                    await quiesce.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+
+                // Only now: the cancelled work may still have been looking at the connection's token.
+                link.Dispose();
+
                 if (end == SessionEnd.Stopping)
                 {
                     break;
@@ -211,7 +221,6 @@ internal sealed class SessionDriver<TCommand>
 
         await link.Socket.DisposeAsync().ConfigureAwait(false);
         await link.StopPumpAsync().ConfigureAwait(false);
-        link.Dispose();
         while (link.TakeWaitingSend() is { } send)
         {
             send.Done(SendOutcome.Closed);
@@ -251,6 +260,8 @@ internal sealed class SessionDriver<TCommand>
         public ZmqSocket Socket { get; } = socket;
 
         public SessionEnd? EndReason { get; private set; }
+
+        public CancellationToken Closing => _pumpStop.Token;
 
         public bool TrySend(Message message)
         {
