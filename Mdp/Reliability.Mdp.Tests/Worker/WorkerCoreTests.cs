@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Mdp.Protocol;
 using Reliability.Mdp.Worker;
 using Reliability.Patterns.Sessions;
+using Reliability.Patterns.Tests.Sessions;
 using Reliability.Testing;
 using Reliability.Transport;
 
@@ -267,42 +268,4 @@ public sealed class WorkerCoreTests : IAsyncDisposable
             var other => other?.GetType().Name ?? parsed.Error!,
         };
     }).ToList();
-
-    private sealed class RecordingLink(long id) : ISessionLink
-    {
-        public long Id { get; } = id;
-
-        public CancellationToken Closing => CancellationToken.None;
-
-        public List<Message> Sent { get; } = [];
-
-        public List<(Message Message, Action<SendOutcome> Done)> Waiting { get; } = [];
-
-        public SessionEnd? Ended { get; private set; }
-
-        public bool TrySend(Message message)
-        {
-            Sent.Add(message);
-            return true;
-        }
-
-        public void SendWaiting(Message message, TimeSpan maxWait, Action<SendOutcome> done, CancellationToken cancellationToken) => Waiting.Add((message, done));
-
-        public void End(SessionEnd reason) => Ended ??= reason;
-
-        public void CompleteWaitingSends(SendOutcome outcome)
-        {
-            foreach (var (message, done) in Waiting)
-            {
-                if (outcome == SendOutcome.Sent)
-                {
-                    Sent.Add(message);
-                }
-
-                done(outcome);
-            }
-
-            Waiting.Clear();
-        }
-    }
 }
