@@ -1,3 +1,4 @@
+using Reliability.Transport.Internal;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.Sessions;
 
@@ -15,7 +16,7 @@ namespace Reliability.Mdp.Worker;
 internal sealed class WorkerLiveness
 {
     private readonly PeerLiveness _broker;
-    private readonly ReconnectBackoff _backoff;
+    private readonly Backoff _backoff;
     private readonly bool _expireWhileBusy;
     private bool _brokerAnswered;
     private volatile bool _busy;
@@ -24,7 +25,7 @@ internal sealed class WorkerLiveness
     {
         var heartbeat = options.HeartbeatOptions;
         _broker = new PeerLiveness(heartbeat, timeProvider);
-        _backoff = new ReconnectBackoff(heartbeat);
+        _backoff = heartbeat.CreateBackoff();
         _expireWhileBusy = options.BrokerHeartbeatsBusyWorkers;
     }
 

@@ -21,7 +21,7 @@ namespace Reliability.Patterns.ParanoidPirate;
 /// worker started before its queue, or waiting for a restarted one, joins it as soon as it is up.
 /// Once connected, when nothing has arrived from the queue for interval × liveness, the worker closes its
 /// socket without lingering (queued heartbeats and READYs are discarded, docs/wire/ppp.md §11), waits
-/// (<see cref="ReconnectBackoff"/>: doubling, reset by any message from the queue), and connects
+/// (<see cref="HeartbeatOptions.ReconnectInitial"/> doubling to <see cref="HeartbeatOptions.ReconnectMax"/>, reset by any message from the queue), and connects
 /// a fresh socket that sends READY. A request being handled at that moment is cancelled: its reply
 /// could no longer reach the client.</para>
 /// <para>The handler should be asynchronous: one that blocks its thread for a long time takes a

@@ -1,3 +1,4 @@
+using Reliability.Transport.Internal;
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Reliability.Patterns.Heartbeating;
@@ -22,7 +23,7 @@ internal sealed class PirateWorkerCore : ISessionCore<HandlerDone>
     private readonly Func<Message, CancellationToken, ValueTask<Message>> _handler;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
-    private readonly ReconnectBackoff _backoff;
+    private readonly Backoff _backoff;
     private readonly Queue<Message> _pending = new();
     private readonly Action<HandlerDone> _post;
     private PeerName _name;
@@ -52,7 +53,7 @@ internal sealed class PirateWorkerCore : ISessionCore<HandlerDone>
         _post = post;
         _time = timeProvider;
         _logger = logger;
-        _backoff = new ReconnectBackoff(options.Heartbeat, random);
+        _backoff = options.Heartbeat.CreateBackoff(random);
     }
 
     /// <summary>Raised with the identity of each new connection, after its READY was queued (for tests).</summary>
