@@ -59,7 +59,7 @@ internal sealed class BrokerMetrics : IDisposable
         }
     }
 
-    public void ReplyDropped(string reason) => _repliesDropped.Add(1, new KeyValuePair<string, object?>("reason", reason));
+    public void ReplyDropped(string reason, int count = 1) => _repliesDropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     public void WorkerExpired(string reason) => _workersExpired.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
