@@ -63,7 +63,7 @@ internal sealed partial class BrokerCore
         _requestExpiryUnits = ToUnits(options.RequestExpiry);
         _workerExpiryUnits = ToUnits(options.WorkerExpiry);
         _invalidMessageLog = new LogBudget(InvalidMessageLinesPerSecond, TimeSpan.FromSeconds(1), timeProvider);
-        _flow = new FlowControl(options.FlowLimits, sender);
+        _flow = new FlowControl(options.FlowLimits, new MeteredSwitch(sender, metrics));
         _backlog = new ReplyBacklog(sender, _flow);
     }
 
@@ -371,6 +371,18 @@ internal sealed partial class BrokerCore
     private long ToUnits(TimeSpan duration) => Timestamps.ToUnits(duration, _time.TimestampFrequency);
 
     private static int Utf8Length(string text) => Encoding.UTF8.GetByteCount(text);
+
+    /// <summary>Counts every pause on the way to the socket.</summary>
+    private sealed class MeteredSwitch(IFlowSwitch socket, BrokerMetrics metrics) : IFlowSwitch
+    {
+        public void Pause(RoutingKey client)
+        {
+            metrics.ClientPaused();
+            socket.Pause(client);
+        }
+
+        public void Resume(RoutingKey client) => socket.Resume(client);
+    }
 
     private static string Hex(ReadOnlyMemory<byte> id) => id.IsEmpty ? "(none)" : Convert.ToHexString(id.Span);
 }
