@@ -39,7 +39,11 @@ internal sealed partial class BrokerCore
     private void RefuseRequest(ReadOnlyMemory<byte> sender, string service, string reason, string description)
     {
         // No reply: MDP has no error reply for clients; the client times out and retries or gives up.
-        BrokerLog.RequestRefused(_logger, new RoutingKey(sender), service, description);
+        if (_dropLog.TryTake(reason))
+        {
+            BrokerLog.RequestRefused(_logger, new RoutingKey(sender), service, description);
+        }
+
         _metrics.RequestsDropped(reason);
     }
 

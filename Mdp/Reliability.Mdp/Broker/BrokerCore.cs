@@ -25,6 +25,10 @@ internal sealed partial class BrokerCore
     // Enough to diagnose a misbehaving peer; a flood of garbage is summarised instead of logged line by line.
     private const int InvalidMessageLinesPerSecond = 10;
 
+    // The same for requests dropped one by one (refused, requeued too often): a few lines, then a summary per reason.
+    private const int DropLinesPerWindow = 10;
+    private static readonly TimeSpan DropLogWindow = TimeSpan.FromSeconds(10);
+
     private readonly BrokerOptions _options;
     private readonly IBrokerSender _sender;
     private readonly TimeProvider _time;
@@ -35,6 +39,7 @@ internal sealed partial class BrokerCore
     private readonly HeartbeatTimer _heartbeat;
     private readonly SilencedPeers _silenced = new(SilencedCapacity);
     private readonly LogBudget _invalidMessageLog;
+    private readonly LogBudget _dropLog;
     private readonly FlowControl _flow;
     private readonly ReplyBacklog _backlog;
     private readonly long _halfIntervalUnits;
@@ -63,6 +68,7 @@ internal sealed partial class BrokerCore
         _requestExpiryUnits = ToUnits(options.RequestExpiry);
         _workerExpiryUnits = ToUnits(options.WorkerExpiry);
         _invalidMessageLog = new LogBudget(InvalidMessageLinesPerSecond, TimeSpan.FromSeconds(1), timeProvider);
+        _dropLog = new LogBudget(DropLinesPerWindow, DropLogWindow, timeProvider);
         _flow = new FlowControl(options.FlowLimits, new MeteredSwitch(sender, metrics));
         _backlog = new ReplyBacklog(sender, _flow);
     }
@@ -199,6 +205,11 @@ internal sealed partial class BrokerCore
         ExpireWorkers();
         _backlog.Flush();
         ReportSuppressedInvalidMessages();
+        foreach (var (reason, count) in _dropLog.TakeSuppressedByReason())
+        {
+            BrokerLog.DropsSummarised(_logger, count, DropLogWindow.TotalSeconds, reason, DropLinesPerWindow);
+        }
+
         if (_heartbeat.TryFire())
         {
             SendHeartbeats();
