@@ -59,4 +59,25 @@ public sealed class BrokerFlowControlTests
         await stop.CancelAsync();
         await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(10));
     }
+
+    [PyZmqFact]
+    public async Task PyZmqClientThatPipelinesEverything_GetsEveryReply()
+    {
+        const int requests = 30_000;
+        await using var broker = LoopbackBroker.Start(LoopbackBroker.FastOptions with { RequestExpiry = TimeSpan.FromMinutes(5) });
+        using var stop = new CancellationTokenSource();
+        var workers = Enumerable.Range(0, 2)
+            .Select(_ => new MajordomoWorker(new WorkerOptions { BrokerEndpoint = broker.Endpoint, Service = "echo" }).RunAsync(static (r, _) => ValueTask.FromResult(r.Body), stop.Token))
+            .ToList();
+        await broker.WaitForWorkersAsync(2);
+
+        await using var client = await PyZmqMdpPeer.StartPipelineClientAsync(broker.Endpoint, "echo", requests);
+        var done = await client.WaitForAsync("done", TimeSpan.FromSeconds(120));
+
+        done["ok"]!.GetValue<int>().Should().Be(requests);
+        done["wrong"]!.GetValue<int>().Should().Be(0);
+        broker.Metric("requests.dropped").Should().Be(0);
+        await stop.CancelAsync();
+        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(10));
+    }
 }
