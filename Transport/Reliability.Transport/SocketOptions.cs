@@ -49,6 +49,14 @@ public sealed record SocketOptions
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Oldest ZMTP version a peer may speak (default 2.0: ZMTP 2.0 peers such as libzmq 3.x and
+    /// JeroMQ 0.3 are served). Set 3.0 or 3.1 to refuse older peers; they are logged, counted and
+    /// raised as HandshakeFailed. Sockets with PLAIN security refuse ZMTP 2.0 peers whatever this
+    /// says, since that version has no mechanisms (docs/wire/zmtp.md §17).
+    /// </summary>
+    public Version MinimumZmtpVersion { get; init; } = new(2, 0);
+
+    /// <summary>
     /// Largest inbound message accepted, in bytes over all frames (default -1 = no limit).
     /// A peer that sends a larger one is disconnected; other peers are unaffected.
     /// </summary>
@@ -150,6 +158,11 @@ public sealed record SocketOptions
         if (HandshakeTimeout < TimeSpan.Zero)
         {
             problems.Add($"HandshakeTimeout must not be negative (was {HandshakeTimeout})");
+        }
+
+        if (MinimumZmtpVersion is null || MinimumZmtpVersion < new Version(2, 0) || MinimumZmtpVersion > new Version(3, 1))
+        {
+            problems.Add($"MinimumZmtpVersion must be between 2.0 and 3.1 (was {MinimumZmtpVersion})");
         }
 
         if (MaxMessageSize is < -1 or 0)

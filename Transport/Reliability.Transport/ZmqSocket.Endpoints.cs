@@ -340,10 +340,26 @@ public abstract partial class ZmqSocket
         catch (ProtocolException ex)
         {
             MarkProtocolFailure(endpoint, true);
-            ReportProtocolError(endpoint, ex.Error, ex.Message, SocketEventKind.HandshakeFailed);
+            ReportHandshakeError(endpoint, ex.Error, ex.Message);
             return null;
         }
-        catch (Exception ex) when (ex is SocketException or EndOfStreamException or ObjectDisposedException or IOException or OperationCanceledException)
+        catch (EndOfStreamException ex)
+        {
+            // The peer hung up mid-handshake (often an older or foreign peer refusing our greeting): say so.
+            MarkProtocolFailure(endpoint, false);
+            if (HandshakeWarnings.ShouldWarn(endpoint))
+            {
+                Log.HandshakeAbandoned(Logger, Type, endpoint, ex.Message);
+            }
+            else
+            {
+                Log.ConnectionEnded(Logger, Type, endpoint, ex.Message);
+            }
+
+            Raise(new SocketEvent(SocketEventKind.HandshakeFailed, endpoint) { Exception = ex });
+            return null;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or OperationCanceledException)
         {
             MarkProtocolFailure(endpoint, false);
             Log.ConnectionEnded(Logger, Type, endpoint, ex.Message);
@@ -355,7 +371,7 @@ public abstract partial class ZmqSocket
         {
             // A timeout is treated like an I/O error: libzmq reconnects after it.
             MarkProtocolFailure(endpoint, result.Error != ProtocolError.HandshakeTimeout);
-            ReportProtocolError(endpoint, result.Error!.Value, result.Reason, SocketEventKind.HandshakeFailed);
+            ReportHandshakeError(endpoint, result.Error!.Value, result.Reason);
             return null;
         }
 
@@ -378,12 +394,28 @@ public abstract partial class ZmqSocket
         ? "routing id already in use by another connection"
         : "the socket already has its one peer";
 
-    private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind, ReadOnlyMemory<byte> peerRoutingId = default)
+    private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind, ReadOnlyMemory<byte> peerRoutingId = default, bool warn = true)
     {
         TransportMetrics.ProtocolErrors.Add(1, new KeyValuePair<string, object?>("error", error.ToString()));
-        Log.ProtocolViolation(Logger, Type, endpoint, error, reason);
+        if (warn)
+        {
+            Log.ProtocolViolation(Logger, Type, endpoint, error, reason);
+        }
+        else
+        {
+            Log.ProtocolViolationRepeated(Logger, Type, endpoint, error, reason);
+        }
+
         Raise(new SocketEvent(kind, endpoint) { Error = error, Exception = new ProtocolException(error, reason), PeerRoutingId = peerRoutingId });
     }
+
+    private WarningLimiter? _handshakeWarningLimiter;
+
+    private WarningLimiter HandshakeWarnings => LazyInitializer.EnsureInitialized(ref _handshakeWarningLimiter, () => new WarningLimiter(TimeProvider));
+
+    /// <summary>A handshake failure: counted and raised every time, logged at Warning once per endpoint per minute.</summary>
+    private void ReportHandshakeError(string endpoint, ProtocolError error, string reason) =>
+        ReportProtocolError(endpoint, error, reason, SocketEventKind.HandshakeFailed, warn: HandshakeWarnings.ShouldWarn(endpoint));
 
     /// <summary>Reports a connection that ended after its handshake; ROUTER names the peer, so owners can act on it at once.</summary>
     private void ReportEnd(string endpoint, ConnectionEnd end, ReadOnlyMemory<byte> peerRoutingId)

@@ -29,6 +29,7 @@ internal sealed class ZmtpConnection : IPeerConnection
     private readonly ZmqSocket _owner;
     private readonly ZmtpDecoder _decoder;
     private readonly ZmtpHeartbeat _heartbeat;
+    private bool _heartbeats = true;
     private int _disposed;
     private volatile string? _abortReason;
     private long _lastFlush;
@@ -79,14 +80,22 @@ internal sealed class ZmtpConnection : IPeerConnection
     public string RemoteEndpoint { get; }
 
     /// <summary>Runs the ZMTP handshake; traffic the peer sent right after it stays buffered for <see cref="RunAsync"/>.</summary>
-    public Task<HandshakeResult> HandshakeAsync(CancellationToken cancellationToken) =>
-        new ZmtpHandshake(_owner, _socket, _decoder, RemoteEndpoint).RunAsync(cancellationToken);
+    public async Task<HandshakeResult> HandshakeAsync(CancellationToken cancellationToken)
+    {
+        var result = await new ZmtpHandshake(_owner, _socket, _decoder, RemoteEndpoint).RunAsync(cancellationToken).ConfigureAwait(false);
+        _heartbeats = result.PeerMajor >= Greeting.MajorVersion;
+        return result;
+    }
 
     /// <summary>Runs both loops until either ends; returns why the connection ended.</summary>
     public async Task<ConnectionEnd> RunAsync(Pipe pipe, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _heartbeat.Start(pipe);
+        if (_heartbeats)
+        {
+            // PING and PONG are ZMTP 3.1 commands; older peers rely on TCP keepalive and the patterns' heartbeats.
+            _heartbeat.Start(pipe);
+        }
         var receive = ReceiveLoopAsync(pipe, stop.Token);
         var send = SendLoopAsync(pipe, stop.Token);
         Task<ConnectionEnd> first;

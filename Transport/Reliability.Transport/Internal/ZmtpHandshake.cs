@@ -4,14 +4,14 @@ using Reliability.Transport.Zmtp;
 namespace Reliability.Transport.Internal;
 
 /// <summary>Result of the greeting and READY exchange.</summary>
-internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor);
+internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor, byte PeerMajor = Greeting.MajorVersion);
 
 /// <summary>
 /// The opening of a ZMTP connection: greetings, the security mechanism (NULL, or PLAIN as client or
 /// server) and the metadata exchange. Reads through the decoder's buffer, which keeps whatever the
 /// peer sent after its last handshake command for the traffic that follows.
 /// </summary>
-internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder decoder, string remoteEndpoint)
+internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder decoder, string remoteEndpoint)
 {
     /// <summary>Sends our greeting and READY at once, then reads and validates the peer's (docs/wire/zmtp.md §3, §6).</summary>
     public async Task<HandshakeResult> RunAsync(CancellationToken cancellationToken)
@@ -35,14 +35,32 @@ internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder 
                 : Commands.BuildCommandFrame(Commands.HelloName, Commands.BuildHelloData(plain.UserName, plain.Password));
             var opening = new byte[Greeting.Length + first.Length];
             Greeting.Write(opening, plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism, plainServer);
+            LegacyGreeting.WriteSignature(opening, OwnIdentity.Length);
             first.CopyTo(opening, Greeting.Length);
-            await SendAsync(opening, linked.Token).ConfigureAwait(false);
 
+            // Version detection (docs/wire/zmtp.md §3): signature, then our major version once the
+            // peer's signature is in, then the rest in whichever version the peer's revision names.
+            await SendAsync(opening.AsMemory(0, LegacyGreeting.SignatureLength), linked.Token).ConfigureAwait(false);
+            await EnsureAsync(LegacyGreeting.SignatureLength, linked.Token, greeting: true).ConfigureAwait(false);
+            await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength, 1), linked.Token).ConfigureAwait(false);
+            await EnsureAsync(LegacyGreeting.SignatureLength + 1, linked.Token, greeting: true).ConfigureAwait(false);
+            byte revision = decoder.Buffered[LegacyGreeting.SignatureLength];
+            if (revision <= LegacyGreeting.LastV2Revision)
+            {
+                return await RunV2Async(revision, linked.Token).ConfigureAwait(false);
+            }
+
+            await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength + 1), linked.Token).ConfigureAwait(false);
             await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
             var greeting = Greeting.Parse(decoder.Buffered[..Greeting.Length], plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism);
             if (greeting.Error is { } greetingError)
             {
                 return Fail(greetingError, greeting.Reason!);
+            }
+
+            if (MinimumVersionRefusal(revision, greeting.PeerMinor) is { } tooOld)
+            {
+                return tooOld;
             }
 
             decoder.Consume(Greeting.Length);
@@ -204,15 +222,16 @@ internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder 
     private ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         ZmtpConnection.SendAllAsync(socket, data, cancellationToken);
 
-    /// <summary>Reads until at least <paramref name="count"/> bytes are buffered.</summary>
-    private async ValueTask EnsureAsync(int count, CancellationToken cancellationToken)
+    /// <summary>Reads until at least <paramref name="count"/> bytes are buffered; with <paramref name="greeting"/>, checks each read as it arrives.</summary>
+    private async ValueTask EnsureAsync(int count, CancellationToken cancellationToken, bool greeting = false)
     {
-        while (decoder.Buffered.Length < count)
+        while (greeting ? !CheckGreetingPrefix(count) : decoder.Buffered.Length < count)
         {
             int read = await socket.ReceiveAsync(decoder.SpaceFor(count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
             if (read == 0)
             {
-                throw new EndOfStreamException("peer closed the connection during the handshake");
+                throw new EndOfStreamException(
+                    $"peer closed the connection during the handshake after sending {decoder.Buffered.Length} octet(s) [{LegacyGreeting.Hex(decoder.Buffered)}]");
             }
 
             decoder.Commit(read);
