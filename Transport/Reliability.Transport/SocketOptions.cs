@@ -53,12 +53,13 @@ public sealed record SocketOptions
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Oldest ZMTP version a peer may speak (default 2.0: ZMTP 2.0 peers such as libzmq 3.x and
-    /// JeroMQ 0.3 are served). Set 3.0 or 3.1 to refuse older peers; they are logged, counted and
-    /// raised as HandshakeFailed. Sockets with PLAIN security refuse ZMTP 2.0 peers whatever this
-    /// says, since that version has no mechanisms (docs/wire/zmtp.md §17).
+    /// Oldest ZMTP version a peer may speak (default 1.0: ZMTP 1.0 and 2.0 peers such as libzmq 2.x
+    /// and 3.x or JeroMQ 0.3 are served, as libzmq 4 serves them). Set 2.0, 3.0 or 3.1 to refuse older
+    /// peers: they are logged, counted and raised as HandshakeFailed with UnsupportedVersion. A socket
+    /// with PLAIN security refuses 1.0 and 2.0 peers whatever this says, since those versions have no
+    /// security mechanism (docs/wire/zmtp.md §17).
     /// </summary>
-    public Version MinimumZmtpVersion { get; init; } = new(2, 0);
+    public Version MinimumZmtpVersion { get; init; } = new(1, 0);
 
     /// <summary>
     /// Largest inbound message accepted, in bytes over all frames (default -1 = no limit).
@@ -164,9 +165,9 @@ public sealed record SocketOptions
             problems.Add($"HandshakeTimeout must not be negative (was {HandshakeTimeout})");
         }
 
-        if (MinimumZmtpVersion is null || MinimumZmtpVersion < new Version(2, 0) || MinimumZmtpVersion > new Version(3, 1))
+        if (MinimumZmtpVersion is null || MinimumZmtpVersion < new Version(1, 0) || MinimumZmtpVersion > new Version(3, 1))
         {
-            problems.Add($"MinimumZmtpVersion must be between 2.0 and 3.1 (was {MinimumZmtpVersion})");
+            problems.Add($"MinimumZmtpVersion must be between 1.0 and 3.1 (was {MinimumZmtpVersion?.ToString() ?? "null"})");
         }
 
         if (MaxMessageSize is < -1 or 0)

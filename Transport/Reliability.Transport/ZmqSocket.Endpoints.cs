@@ -176,6 +176,8 @@ public abstract partial class ZmqSocket
             return;
         }
 
+        SubscribeLegacyPeer(pipe, handshake);
+
         if (UsesLoadBalancing)
         {
             AddLoadBalanced(pipe);
@@ -258,6 +260,8 @@ public abstract partial class ZmqSocket
                         delay = backoff.NextDelay();
                         continue;
                     }
+
+                    SubscribeLegacyPeer(pipe, handshake);
 
                     TransportMetrics.Connections.Add(1);
                     Log.HandshakeSucceeded(Logger, Type, endpoint, handshake.PeerSocketType);
@@ -400,6 +404,15 @@ public abstract partial class ZmqSocket
     }
 
     private WarningLimiter? _handshakeWarningLimiter;
+
+    /// <summary>A ZMTP/1.0 subscriber sends no subscriptions: a publisher subscribes it to everything (docs/wire/zmtp.md §17).</summary>
+    private void SubscribeLegacyPeer(Pipe pipe, HandshakeResult handshake)
+    {
+        if (handshake.PeerFiltersItself)
+        {
+            OnPeerSubscription(pipe, subscribe: true, []);
+        }
+    }
 
     private WarningLimiter HandshakeWarnings => LazyInitializer.EnsureInitialized(ref _handshakeWarningLimiter, () => new WarningLimiter(TimeProvider));
 

@@ -4,7 +4,11 @@ using Reliability.Transport.Zmtp;
 namespace Reliability.Transport.Internal;
 
 /// <summary>Result of the greeting and READY exchange.</summary>
-internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor, byte PeerMajor = Greeting.MajorVersion);
+internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor, byte PeerMajor = Greeting.MajorVersion)
+{
+    /// <summary>A ZMTP/1.0 peer without a signature: it sends no subscriptions, so a publisher sends it everything.</summary>
+    public bool PeerFiltersItself { get; init; }
+}
 
 /// <summary>
 /// The opening of a ZMTP connection: greetings, the security mechanism (NULL, or PLAIN as client or
@@ -38,16 +42,20 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
             LegacyGreeting.WriteSignature(opening, OwnIdentity.Length);
             first.CopyTo(opening, Greeting.Length);
 
-            // Version detection (docs/wire/zmtp.md §3): signature, then our major version once the
-            // peer's signature is in, then the rest in whichever version the peer's revision names.
+            // Version detection (docs/wire/zmtp.md §17), in libzmq's steps: our signature; once the
+            // peer's is in, our major version; once its revision is in, the rest in its version.
             await SendAsync(opening.AsMemory(0, LegacyGreeting.SignatureLength), linked.Token).ConfigureAwait(false);
-            await EnsureAsync(LegacyGreeting.SignatureLength, linked.Token, greeting: true).ConfigureAwait(false);
+            if (!await ReadSignatureAsync(linked.Token).ConfigureAwait(false))
+            {
+                return await RunUnversionedAsync(linked.Token).ConfigureAwait(false);
+            }
+
             await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength, 1), linked.Token).ConfigureAwait(false);
-            await EnsureAsync(LegacyGreeting.SignatureLength + 1, linked.Token, greeting: true).ConfigureAwait(false);
+            await EnsureAsync(LegacyGreeting.SignatureLength + 1, linked.Token).ConfigureAwait(false);
             byte revision = decoder.Buffered[LegacyGreeting.SignatureLength];
             if (revision <= LegacyGreeting.LastV2Revision)
             {
-                return await RunV2Async(revision, linked.Token).ConfigureAwait(false);
+                return await RunRevisionedAsync(revision, linked.Token).ConfigureAwait(false);
             }
 
             await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength + 1), linked.Token).ConfigureAwait(false);
@@ -58,7 +66,7 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
                 return Fail(greetingError, greeting.Reason!);
             }
 
-            if (MinimumVersionRefusal(revision, greeting.PeerMinor) is { } tooOld)
+            if (MinimumVersionRefusal(revision, greeting.PeerMinor, $"ZMTP {revision}.{greeting.PeerMinor}") is { } tooOld)
             {
                 return tooOld;
             }
@@ -199,13 +207,16 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
     private static HandshakeResult Fail(ProtocolError error, string reason) =>
         new(false, error, reason, string.Empty, [], 0);
 
-    private async ValueTask<(FrameFlags Flags, ReadOnlyMemory<byte> Body)> ReadFrameAsync(CancellationToken cancellationToken)
+    /// <summary>One handshake frame, in ZMTP/1.0 framing with <paramref name="zmtp1"/>.</summary>
+    private async ValueTask<(FrameFlags Flags, ReadOnlyMemory<byte> Body)> ReadFrameAsync(CancellationToken cancellationToken, bool zmtp1 = false)
     {
         await EnsureAsync(2, cancellationToken).ConfigureAwait(false);
-        if (!FrameHeader.TryRead(decoder.Buffered, out var flags, out long size, out int headerLength))
+        FrameFlags flags;
+        long size;
+        int headerLength;
+        while (zmtp1 ? !FrameHeader.TryReadV1(decoder.Buffered, out flags, out size, out headerLength) : !FrameHeader.TryRead(decoder.Buffered, out flags, out size, out headerLength))
         {
-            await EnsureAsync(9, cancellationToken).ConfigureAwait(false);
-            FrameHeader.TryRead(decoder.Buffered, out flags, out size, out headerLength);
+            await ReceiveAsync(FrameHeader.MaxLength, cancellationToken).ConfigureAwait(false);
         }
 
         if (size is < 0 or > ZmtpDecoder.MaxCommandSize)
@@ -222,20 +233,12 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
     private ValueTask SendAsync(ReadOnlyMemory<byte> data, CancellationToken cancellationToken) =>
         ZmtpConnection.SendAllAsync(socket, data, cancellationToken);
 
-    /// <summary>Reads until at least <paramref name="count"/> bytes are buffered; with <paramref name="greeting"/>, checks each read as it arrives.</summary>
-    private async ValueTask EnsureAsync(int count, CancellationToken cancellationToken, bool greeting = false)
+    /// <summary>Reads until at least <paramref name="count"/> bytes are buffered.</summary>
+    private async ValueTask EnsureAsync(int count, CancellationToken cancellationToken)
     {
-        while (greeting ? !CheckGreetingPrefix(count) : decoder.Buffered.Length < count)
+        while (decoder.Buffered.Length < count)
         {
-            int read = await socket.ReceiveAsync(decoder.SpaceFor(count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new EndOfStreamException(
-                    $"peer closed the connection during the handshake after sending {decoder.Buffered.Length} octet(s) [{LegacyGreeting.Hex(decoder.Buffered)}]");
-            }
-
-            decoder.Commit(read);
-            TransportMetrics.BytesReceived.Add(read);
+            await ReceiveAsync(count, cancellationToken).ConfigureAwait(false);
         }
     }
 }

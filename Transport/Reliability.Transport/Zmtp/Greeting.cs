@@ -50,7 +50,8 @@ internal static class Greeting
         byte major = greeting[10];
         if (major < MajorVersion)
         {
-            return new GreetingResult(ProtocolError.UnsupportedVersion, 0, $"peer speaks ZMTP {major}.x, we need 3.0 or later");
+            // Revisions 0 and 1 (ZMTP 1.0 and 2.0) never get here (docs/wire/zmtp.md §17); no version uses 2.
+            return new GreetingResult(ProtocolError.UnsupportedVersion, 0, $"peer announces revision {major:x2}, which is no ZMTP version (00 = 1.0, 01 = 2.0, 03 = 3.x)");
         }
 
         var mechanism = greeting.Slice(MechanismOffset, MechanismLength);
