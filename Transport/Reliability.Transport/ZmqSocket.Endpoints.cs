@@ -160,7 +160,7 @@ public abstract partial class ZmqSocket
         string remote = accepted.RemoteEndPoint is IPEndPoint ip ? TransportEndpoint.Format(ip) : TransportEndpoint.Format(accepted.LocalEndPoint);
         Raise(new SocketEvent(SocketEventKind.Accepted, remote));
         using var connection = new ZmtpConnection(this, accepted, remote);
-        var handshake = await HandshakeAsync(connection, remote).ConfigureAwait(false);
+        var handshake = await HandshakeAsync(connection, remote, accepted: true).ConfigureAwait(false);
         if (handshake is null || _closing)
         {
             return;
@@ -235,7 +235,7 @@ public abstract partial class ZmqSocket
                 Raise(new SocketEvent(SocketEventKind.Connected, endpoint));
                 using (var connection = new ZmtpConnection(this, tcp, endpoint))
                 {
-                    var handshake = await HandshakeAsync(connection, endpoint).ConfigureAwait(false);
+                    var handshake = await HandshakeAsync(connection, endpoint, accepted: false).ConfigureAwait(false);
                     if (handshake is null)
                     {
                         if (connector.ProtocolFailure)
@@ -324,7 +324,7 @@ public abstract partial class ZmqSocket
     }
 
     /// <summary>Runs the handshake; reports failures. Returns null when it failed.</summary>
-    private async Task<HandshakeResult?> HandshakeAsync(ZmtpConnection connection, string endpoint)
+    private async Task<HandshakeResult?> HandshakeAsync(ZmtpConnection connection, string endpoint, bool accepted)
     {
         HandshakeResult result;
         try
@@ -334,14 +334,14 @@ public abstract partial class ZmqSocket
         catch (ProtocolException ex)
         {
             MarkProtocolFailure(endpoint, true);
-            ReportHandshakeError(endpoint, ex.Error, ex.Message);
+            ReportHandshakeError(endpoint, accepted, ex.Error, ex.Message);
             return null;
         }
         catch (EndOfStreamException ex)
         {
             // The peer hung up mid-handshake (often an older or foreign peer refusing our greeting): say so.
             MarkProtocolFailure(endpoint, false);
-            if (HandshakeWarnings.ShouldWarn(endpoint))
+            if (HandshakeWarnings.ShouldWarn(WarningKey(endpoint, accepted)))
             {
                 Log.HandshakeAbandoned(Logger, Type, endpoint, ex.Message);
             }
@@ -365,7 +365,7 @@ public abstract partial class ZmqSocket
         {
             // A timeout is treated like an I/O error: libzmq reconnects after it.
             MarkProtocolFailure(endpoint, result.Error != ProtocolError.HandshakeTimeout);
-            ReportHandshakeError(endpoint, result.Error!.Value, result.Reason);
+            ReportHandshakeError(endpoint, accepted, result.Error!.Value, result.Reason);
             return null;
         }
 
@@ -417,8 +417,18 @@ public abstract partial class ZmqSocket
     private WarningLimiter HandshakeWarnings => LazyInitializer.EnsureInitialized(ref _handshakeWarningLimiter, () => new WarningLimiter(TimeProvider));
 
     /// <summary>A handshake failure: counted and raised every time, logged at Warning once per endpoint per minute.</summary>
-    private void ReportHandshakeError(string endpoint, ProtocolError error, string reason) =>
-        ReportProtocolError(endpoint, error, reason, SocketEventKind.HandshakeFailed, warn: HandshakeWarnings.ShouldWarn(endpoint));
+    private void ReportHandshakeError(string endpoint, bool accepted, ProtocolError error, string reason) =>
+        ReportProtocolError(endpoint, error, reason, SocketEventKind.HandshakeFailed, warn: HandshakeWarnings.ShouldWarn(WarningKey(endpoint, accepted)));
+
+    /// <summary>
+    /// What warnings are limited by: the endpoint we connect to, or the host of an accepted peer,
+    /// whose every reconnection comes from a new port.
+    /// </summary>
+    private static string WarningKey(string endpoint, bool accepted)
+    {
+        int port = endpoint.LastIndexOf(':');
+        return accepted && endpoint.StartsWith("tcp://", StringComparison.Ordinal) && port > "tcp://".Length ? endpoint[..port] : endpoint;
+    }
 
     /// <summary>Reports a connection that ended after its handshake; ROUTER names the peer, so owners can act on it at once.</summary>
     private void ReportEnd(string endpoint, ConnectionEnd end, ReadOnlyMemory<byte> peerRoutingId)

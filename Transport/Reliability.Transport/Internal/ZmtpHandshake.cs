@@ -58,6 +58,12 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
                 return await RunRevisionedAsync(revision, linked.Token).ConfigureAwait(false);
             }
 
+            if (revision < Greeting.MajorVersion)
+            {
+                // Known at octet 11: no need to wait for the rest of a 3.x greeting that will not come.
+                return Fail(ProtocolError.UnsupportedVersion, $"peer announces revision {revision:x2}, which is no ZMTP version (00 = 1.0, 01 = 2.0, 03 = 3.x)");
+            }
+
             await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength + 1), linked.Token).ConfigureAwait(false);
             await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
             var greeting = Greeting.Parse(decoder.Buffered[..Greeting.Length], plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism);
