@@ -38,6 +38,33 @@ public sealed class LegacyGoldenBytesTests
     }
 
     [Fact]
+    public async Task Zmtp2_HeartbeatsConfigured_NoPingEverReachesTheOldPeer()
+    {
+        // PING is a 3.1 command: sent to a 2.0 peer it would corrupt the stream, and, unanswered,
+        // close the connection after HeartbeatTimeout. Every octet of 20 replies is checked.
+        await using var rep = new ReplySocket(new SocketOptions
+        {
+            Linger = TimeSpan.Zero,
+            HeartbeatInterval = TimeSpan.FromMilliseconds(5),
+            HeartbeatTimeout = TimeSpan.FromMilliseconds(5),
+        });
+        string endpoint = rep.Bind("tcp://127.0.0.1:0");
+        using var peer = await RawPeer.ConnectAsync(endpoint);
+        await peer.SendAsync(TheirSignature);
+        (await peer.ReadAsync(11)).Should().Equal([.. OurSignature, 0x03]);
+        await peer.SendAsync(Hex("01 03 00 00"));
+        (await peer.ReadAsync(3)).Should().Equal(Hex("04 00 00"));
+
+        for (int i = 0; i < 20; i++)
+        {
+            await peer.SendAsync(Bytes(Hex("01 00 00 05"), "hello"));
+            (await rep.ReceiveWithin()).GetString(0).Should().Be("hello");
+            await rep.SendAsync(Message.FromStrings("world"));
+            (await peer.ReadAsync(9)).Should().Equal(Bytes(Hex("01 00 00 05"), "world"), $"reply {i} comes alone, with no command before it");
+        }
+    }
+
+    [Fact]
     public async Task Zmtp2_Connecting_DealerWithRoutingId_SendsIdentityFrameAndLongFrames()
     {
         using var listener = Listen(out string endpoint);
@@ -63,14 +90,7 @@ public sealed class LegacyGoldenBytesTests
     public async Task Zmtp1Unversioned_Accepting_PullReadsRfc13Frames()
     {
         await using var pull = new PullSocket(new SocketOptions { Linger = TimeSpan.Zero });
-        string endpoint = pull.Bind("tcp://127.0.0.1:0");
-        var ready = pull.NextEvent(SocketEventKind.HandshakeSucceeded);
-        using var peer = await RawPeer.ConnectAsync(endpoint);
-
-        // A libzmq 2.x PUSH: its identity frame (length 1 = flags only, empty identity) and no signature.
-        await peer.SendAsync(Hex("01 00"));
-        (await peer.ReadAsync(10)).Should().Equal(OurSignature, "to a 1.0 peer our signature is the long header of our (empty) identity frame");
-        await ready.Within();
+        using var peer = await ConnectAsZmtp1Async(pull);
 
         await peer.SendAsync(
             Bytes(Hex("06 00"), "hello"),
@@ -106,12 +126,7 @@ public sealed class LegacyGoldenBytesTests
     public async Task Zmtp1Unversioned_Subscriber_GetsEverythingWithoutSubscribing()
     {
         await using var pub = new PublisherSocket(new SocketOptions { Linger = TimeSpan.Zero });
-        string endpoint = pub.Bind("tcp://127.0.0.1:0");
-        var ready = pub.NextEvent(SocketEventKind.HandshakeSucceeded);
-        using var peer = await RawPeer.ConnectAsync(endpoint);
-        await peer.SendAsync(Hex("01 00"));
-        (await peer.ReadAsync(10)).Should().Equal(OurSignature);
-        await ready.Within();
+        using var peer = await ConnectAsZmtp1Async(pub);
 
         await pub.SendAsync(Message.FromStrings("news"));
         (await peer.ReadAsync(6)).Should().Equal(Bytes(Hex("05 00"), "news"), "a 2.x subscriber filters by itself, as libzmq 4 assumes");
@@ -133,6 +148,20 @@ public sealed class LegacyGoldenBytesTests
         (await rep.ReceiveWithin()).GetString(0).Should().Be("hello");
         await rep.SendAsync(Message.FromStrings("world"));
         (await peer.ReadAsync(9)).Should().Equal(Bytes(Hex("01 01 06 00"), "world"));
+    }
+
+    /// <summary>Binds <paramref name="socket"/> and connects a libzmq 2.x peer to it, up to the end of the handshake.</summary>
+    private static async Task<RawPeer> ConnectAsZmtp1Async(ZmqSocket socket)
+    {
+        string endpoint = socket.Bind("tcp://127.0.0.1:0");
+        var ready = socket.NextEvent(SocketEventKind.HandshakeSucceeded);
+        var peer = await RawPeer.ConnectAsync(endpoint);
+
+        // Its identity frame (length 1 = flags only, empty identity) and no signature.
+        await peer.SendAsync(Hex("01 00"));
+        (await peer.ReadAsync(10)).Should().Equal(OurSignature, "to a 1.0 peer our signature is the long header of our (empty) identity frame");
+        await ready.Within();
+        return peer;
     }
 
     private static TcpListener Listen(out string endpoint)

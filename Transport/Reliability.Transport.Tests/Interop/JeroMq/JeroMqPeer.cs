@@ -50,25 +50,7 @@ internal static class JeroMqEnvironment
 /// <summary>A JeroMQ fact: skipped with a reason when JeroMQ or the JDK is missing (never under CI=true).</summary>
 public sealed class JeroMqFactAttribute : FactAttribute
 {
-    public JeroMqFactAttribute()
-    {
-        if (JeroMqEnvironment.SkipReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
-}
-
-/// <summary>The <see cref="TheoryAttribute"/> counterpart of <see cref="JeroMqFactAttribute"/>.</summary>
-public sealed class JeroMqTheoryAttribute : TheoryAttribute
-{
-    public JeroMqTheoryAttribute()
-    {
-        if (JeroMqEnvironment.SkipReason is { } reason)
-        {
-            Skip = reason;
-        }
-    }
+    public JeroMqFactAttribute() => Skip = JeroMqEnvironment.SkipReason;
 }
 
 /// <summary>One running JeroPeer (see JeroPeer.java for what each type does); killed on dispose.</summary>
