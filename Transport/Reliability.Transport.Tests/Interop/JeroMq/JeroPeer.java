@@ -12,15 +12,21 @@ import java.util.List;
  *   REQ, DEALER: send COUNT requests ("request i"; DEALER adds the empty delimiter), print the replies.
  *   PUSH: send COUNT two-frame messages. PULL, SUB (subscribed to "A"): print COUNT messages.
  *   PUB: publish "A i" and "B i" every 20 ms until killed or 1500 rounds.
+ *   MDPWORKER: an MDP/0.1 worker for service "echo" (DEALER), heartbeating every 250 ms, answers
+ *     COUNT requests with "jero:" + body. MDPCLIENT: an MDP/0.1 client (REQ), COUNT requests to "echo".
  */
 public final class JeroPeer {
     public static void main(String[] args) throws Exception {
         String type = args[0];
+        if (type.equals("MDPWORKER")) {
+            mdpWorker(args[2], Integer.parseInt(args[3]));
+            return;
+        }
         boolean bind = args[1].equals("bind");
         String endpoint = args[2];
         int count = Integer.parseInt(args[3]);
         ZMQ.Context context = ZMQ.context(1);
-        ZMQ.Socket socket = context.socket(typeOf(type));
+        ZMQ.Socket socket = context.socket(typeOf(type.equals("MDPCLIENT") ? "REQ" : type));
         socket.setLinger(1000);
         socket.setReceiveTimeOut(20000);
         if (type.equals("SUB")) {
@@ -46,6 +52,10 @@ public final class JeroPeer {
                     send(socket, List.of(new byte[0], ("request " + i).getBytes("US-ASCII")));
                     receive(socket);
                     break;
+                case "MDPCLIENT":
+                    send(socket, List.of("MDPC01".getBytes("US-ASCII"), "echo".getBytes("US-ASCII"), ("request " + i).getBytes("US-ASCII")));
+                    receive(socket);
+                    break;
                 case "PUSH":
                     send(socket, List.of(("push " + i).getBytes("US-ASCII"), new byte[] {0, 1, (byte) 0xFF}));
                     break;
@@ -60,6 +70,54 @@ public final class JeroPeer {
                 default:
                     receive(socket);
                     break;
+            }
+        }
+        System.out.println("DONE");
+        System.out.flush();
+        socket.close();
+        context.term();
+    }
+
+    /** MDP/0.1 worker (RFC 7): READY, then REQUEST to REPLY, HEARTBEAT both ways, DISCONNECT ends it. */
+    private static void mdpWorker(String endpoint, int count) throws Exception {
+        ZMQ.Context context = ZMQ.context(1);
+        ZMQ.Socket socket = context.socket(ZMQ.DEALER);
+        socket.setLinger(1000);
+        socket.setReceiveTimeOut(250);
+        socket.connect(endpoint);
+        byte[] empty = new byte[0];
+        byte[] header = "MDPW01".getBytes("US-ASCII");
+        send(socket, List.of(empty, header, new byte[] {1}, "echo".getBytes("US-ASCII")));
+        long deadline = System.currentTimeMillis() + 20000;
+        int served = 0;
+        while (served < count) {
+            if (System.currentTimeMillis() > deadline) {
+                System.out.println("TIMEOUT");
+                System.out.flush();
+                System.exit(2);
+            }
+            byte[] first = socket.recv(0);
+            if (first == null) {
+                send(socket, List.of(empty, header, new byte[] {4}));
+                continue;
+            }
+            List<byte[]> frames = new ArrayList<>();
+            frames.add(first);
+            while (socket.hasReceiveMore()) {
+                frames.add(socket.recv(0));
+            }
+            byte command = frames.get(2)[0];
+            if (command == 5) {
+                System.out.println("DISCONNECT");
+                System.exit(3);
+            }
+            if (command == 2) {
+                byte[] body = frames.get(frames.size() - 1);
+                byte[] reply = new byte[body.length + 5];
+                System.arraycopy("jero:".getBytes("US-ASCII"), 0, reply, 0, 5);
+                System.arraycopy(body, 0, reply, 5, body.length);
+                send(socket, List.of(empty, header, new byte[] {3}, frames.get(3), empty, reply));
+                served++;
             }
         }
         System.out.println("DONE");
