@@ -17,7 +17,10 @@ internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, str
 /// </summary>
 internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder decoder, string remoteEndpoint)
 {
-    /// <summary>Sends our greeting and READY at once, then reads and validates the peer's (docs/wire/zmtp.md §3, §6).</summary>
+    /// <summary>
+    /// Greets in libzmq's steps, answers the peer in its version (docs/wire/zmtp.md §3, §17) and,
+    /// with a 3.x peer, sends READY right behind the greeting and validates the peer's (§6).
+    /// </summary>
     public async Task<HandshakeResult> RunAsync(CancellationToken cancellationToken)
     {
         var options = owner.Options;
@@ -61,7 +64,7 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
             if (revision < Greeting.MajorVersion)
             {
                 // Known at octet 11: no need to wait for the rest of a 3.x greeting that will not come.
-                return Fail(ProtocolError.UnsupportedVersion, $"peer announces revision {revision:x2}, which is no ZMTP version (00 = 1.0, 01 = 2.0, 03 = 3.x)");
+                return Fail(ProtocolError.UnsupportedVersion, Greeting.NotVersion3(revision));
             }
 
             await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength + 1), linked.Token).ConfigureAwait(false);
