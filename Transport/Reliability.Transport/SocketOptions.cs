@@ -99,7 +99,7 @@ public sealed record SocketOptions
     /// <summary>REQ: prefix each request with a request id and accept only the reply that carries it.</summary>
     public bool RequestCorrelate { get; init; }
 
-    /// <summary>ZMTP heartbeat: send a PING this often on every connection (default zero = off; libzmq HEARTBEAT_IVL).</summary>
+    /// <summary>ZMTP heartbeat: send a PING this often on every ZMTP 3.x connection (default zero = off; libzmq HEARTBEAT_IVL); ZMTP 1.0 and 2.0 peers have no PING (docs/wire/zmtp.md §17).</summary>
     public TimeSpan HeartbeatInterval { get; init; }
 
     /// <summary>Close a connection that sends nothing within this time after our PING (default zero = the interval; libzmq HEARTBEAT_TIMEOUT).</summary>
