@@ -92,12 +92,7 @@ public sealed record LazyPirateOptions
 
             for (int i = 0; i < Endpoints.Count; i++)
             {
-                string? endpoint = Endpoints[i];
-                int separator = endpoint?.IndexOf("://", StringComparison.Ordinal) ?? -1;
-                if (string.IsNullOrWhiteSpace(endpoint) || separator <= 0 || separator + 3 >= endpoint.Length)
-                {
-                    problems.Add($"Endpoints[{i}] must look like transport://address (was '{endpoint}')");
-                }
+                EndpointCheck.Shape(Endpoints[i], $"Endpoints[{i}]", problems);
             }
 
             if (Endpoints.Distinct(StringComparer.Ordinal).Count() != Endpoints.Count)
