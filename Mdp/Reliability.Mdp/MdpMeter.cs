@@ -7,7 +7,7 @@ namespace Reliability.Mdp;
 /// <c>reliability.mdp.&lt;component&gt;.&lt;thing&gt;</c> (components <c>broker</c>, <c>client</c>, <c>worker</c>).
 /// Clients and workers share <see cref="Shared"/>; a broker creates its own through the application's
 /// <see cref="IMeterFactory"/> when it is given one, so a host's metrics pipeline owns it (and tests
-/// listen to exactly their own broker).
+/// listen to exactly their own broker). Which instruments show which reliability claim: docs/reliability.md §3.
 /// </summary>
 internal static class MdpMeter
 {

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using Reliability.Mdp.Broker;
 using Reliability.Mdp.Protocol;
 

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using System.Text;
 using Reliability.Mdp.Broker;
 using Reliability.Mdp.Protocol;

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using System.Text;
 using Reliability.Mdp.Broker;
 using Reliability.Mdp.Protocol;
@@ -77,15 +78,15 @@ public sealed class FairRequestQueueTests
         queue.TryDequeue(out _).Should().BeFalse();
     }
 
-    private static PendingRequest Request(string client, string body, long queuedAt = 0) =>
-        new(new RoutingKey(Encoding.UTF8.GetBytes(client)), MdpVersion.V01, [Encoding.UTF8.GetBytes(body)], queuedAt);
+    private static PendingRequest<MdpRequest> Request(string client, string body, long queuedAt = 0) =>
+        new(new RoutingKey(Encoding.UTF8.GetBytes(client)), new MdpRequest(MdpVersion.V01, [Encoding.UTF8.GetBytes(body)]), queuedAt);
 
     private static List<string> Drain(FairRequestQueue queue)
     {
         var bodies = new List<string>();
         while (queue.TryDequeue(out var request))
         {
-            bodies.Add(Encoding.UTF8.GetString(request.Body[0].Span));
+            bodies.Add(Encoding.UTF8.GetString(request.Payload.Body[0].Span));
         }
 
         return bodies;

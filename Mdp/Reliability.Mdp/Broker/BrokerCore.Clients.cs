@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
 
@@ -35,7 +36,7 @@ internal sealed partial class BrokerCore
 
         // Queued even when a worker is idle: Dispatch takes it straight out again, and every request
         // then goes through the same fair order.
-        service.Queue.Enqueue(new PendingRequest(new RoutingKey(sender.Span), version, request.Body, Now));
+        service.Queue.Enqueue(new PendingRequest<MdpRequest>(new RoutingKey(sender.Span), new MdpRequest(version, request.Body), Now));
         _metrics.QueueDepthChanged(service.Name, 1);
         Dispatch(service);
     }
@@ -43,7 +44,7 @@ internal sealed partial class BrokerCore
     private void RefuseRequest(ReadOnlyMemory<byte> sender, string service, string reason, string description)
     {
         // No reply: MDP has no error reply for clients; the client times out and retries or gives up.
-        BrokerLog.RequestRefused(_logger, new PeerId(sender), service, description);
+        BrokerLog.RequestRefused(_logger, new RoutingKey(sender), service, description);
         _metrics.RequestsDropped(reason);
     }
 
@@ -52,10 +53,10 @@ internal sealed partial class BrokerCore
     /// client gets the final reply as REPLY and never sees PARTIAL replies: MDP/0.1 has exactly one
     /// reply per request, and joining partials would need unbounded buffering and change the body.
     /// </summary>
-    private void SendReply(PendingRequest request, string service, IReadOnlyList<ReadOnlyMemory<byte>> body, bool final)
+    private void SendReply(PendingRequest<MdpRequest> request, string service, IReadOnlyList<ReadOnlyMemory<byte>> body, bool final)
     {
         MdpClientCommand reply;
-        if (request.ClientVersion == MdpVersion.V01)
+        if (request.Payload.ClientVersion == MdpVersion.V01)
         {
             if (!final)
             {
@@ -71,7 +72,7 @@ internal sealed partial class BrokerCore
             reply = final ? new ClientFinal(service, body) : new ClientPartial(service, body);
         }
 
-        var result = _sender.TrySend(MdpCodec.BuildToClient(request.Client.Memory, reply, request.ClientVersion));
+        var result = _sender.TrySend(MdpCodec.BuildToClient(request.Client.Memory, reply, request.Payload.ClientVersion));
         if (result == BrokerSendResult.Sent)
         {
             if (final)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Reliability.Mdp.Protocol;
+using Reliability.Patterns.Heartbeating;
 
 namespace Reliability.Mdp.Broker;
 
@@ -39,7 +40,7 @@ internal sealed partial class BrokerCore
             _metrics.ReplyDropped(result == BrokerSendResult.Unreachable ? "client_gone" : "client_queue_full");
         }
 
-        BrokerLog.MmiAnswered(_logger, request.Service, new PeerId(sender), status);
+        BrokerLog.MmiAnswered(_logger, request.Service, new RoutingKey(sender), status);
     }
 
     private bool HasWorkers(string service) => _services.TryGetValue(service, out var entry) && entry.WorkerCount > 0;
@@ -50,7 +51,7 @@ internal sealed partial class BrokerCore
         int count;
         if (request.Body.Count == 0 || request.Body[0].IsEmpty)
         {
-            count = _workers.Count;
+            count = _pool.Count;
         }
         else if (request.Body[0].Length > _options.MaxServiceNameLength)
         {

@@ -1,6 +1,7 @@
-using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
+using Reliability.Patterns;
 
 namespace Reliability.Mdp.Broker;
 
@@ -27,14 +28,14 @@ internal sealed partial class BrokerCore
 {
     private void OnWorkerCommand(ReadOnlyMemory<byte> sender, MdpVersion version, MdpWorkerCommand command)
     {
-        if (!_workerLookup.TryGetValue(sender.Span, out var worker))
+        if (!_pool.TryGet(sender.Span, out var worker))
         {
             OnUnknownWorker(sender, version, command);
             return;
         }
 
         // Every command counts as a heartbeat, whatever it is (RFC 7; docs/wire/mdp.md §8).
-        _liveness.Touch(worker.Id);
+        _pool.Touch(worker);
         if (version != worker.Version)
         {
             Violate(worker, $"{CommandName(command)} in {version.DisplayName()}");
@@ -77,7 +78,7 @@ internal sealed partial class BrokerCore
                 // again on a new socket. Once only, then silence (docs/wire/mdp.md §12).
                 if (!_silenced.IsSilenced(sender.Span, Now))
                 {
-                    BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new PeerId(sender), version);
+                    BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new RoutingKey(sender), version);
                     SendDisconnect(sender, version, "unknown_worker");
                 }
 
@@ -90,7 +91,7 @@ internal sealed partial class BrokerCore
         string? refusal =
             Mmi.IsMmiService(serviceName) ? "mmi.* services are answered by the broker itself (RFC 8)"
             : Utf8Length(serviceName) > _options.MaxServiceNameLength ? $"service name longer than {_options.MaxServiceNameLength} bytes"
-            : _workers.Count >= _options.MaxWorkers ? $"the broker already has {_options.MaxWorkers} workers (MaxWorkers)"
+            : _pool.Count >= _options.MaxWorkers ? $"the broker already has {_options.MaxWorkers} workers (MaxWorkers)"
             : null;
         ServiceEntry? service = null;
         if (refusal is null)
@@ -101,7 +102,7 @@ internal sealed partial class BrokerCore
 
         if (refusal is not null || service is null)
         {
-            BrokerLog.ReadyRefused(_logger, new PeerId(sender), serviceName, refusal ?? "refused");
+            BrokerLog.ReadyRefused(_logger, new RoutingKey(sender), serviceName, refusal ?? "refused");
             SendDisconnect(sender, version, "ready_refused");
             return;
         }
@@ -109,12 +110,10 @@ internal sealed partial class BrokerCore
         var id = new RoutingKey(sender.Span);
         _silenced.Remove(sender.Span);
         var worker = new WorkerEntry(id, version, service);
-        _workers.Add(id, worker);
-        _liveness.Touch(id);
+        _pool.Add(worker);
         service.WorkerCount++;
         _metrics.WorkersChanged(service.Name, 1);
         BrokerLog.WorkerRegistered(_logger, id, version, service.Name, service.WorkerCount);
-        service.Idle.AddLast(worker.IdleNode);
         Dispatch(service);
     }
 
@@ -126,11 +125,9 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        var request = worker.FinishWork();
-        SendReply(request, worker.Service.Name, reply.Body, final: true);
-
         // Least recently used first: a worker that just finished goes to the back.
-        worker.Service.Idle.AddLast(worker.IdleNode);
+        var request = _pool.MakeReady(worker)!;
+        SendReply(request, worker.Service.Name, reply.Body, final: true);
         Dispatch(worker.Service);
     }
 
@@ -142,8 +139,7 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        worker.Request!.PartialsSent = true;
-        SendReply(worker.Request, worker.Service.Name, partial.Body, final: false);
+        SendReply(worker.Request!, worker.Service.Name, partial.Body, final: false);
     }
 
     private bool IsReplyExpected(WorkerEntry worker, WorkerEnvelopeCommand reply)
@@ -187,18 +183,11 @@ internal sealed partial class BrokerCore
     /// Takes a worker off the books (state <see cref="WorkerState.Expired"/>) and returns the request
     /// it was working on. Does not dispatch or forget the service: the caller does, once its own state is consistent.
     /// </summary>
-    private PendingRequest? RemoveWorker(WorkerEntry worker, WorkerRemoval reason)
+    private PendingRequest<MdpRequest>? RemoveWorker(WorkerEntry worker, WorkerRemoval reason)
     {
         var service = worker.Service;
         var state = worker.State;
-        if (worker.IdleNode.List is not null)
-        {
-            service.Idle.Remove(worker.IdleNode);
-        }
-
-        var request = worker.Expire();
-        _workers.Remove(worker.Id);
-        _liveness.Remove(worker.Id);
+        var request = _pool.Remove(worker);
         service.WorkerCount--;
         _metrics.WorkersChanged(service.Name, -1);
         string? expiry = null;
@@ -238,9 +227,9 @@ internal sealed partial class BrokerCore
     }
 
     /// <summary>Gives a request whose worker was lost back to the head of the queue, at most <see cref="BrokerOptions.MaxRequeues"/> times.</summary>
-    private void Requeue(ServiceEntry service, PendingRequest request)
+    private void Requeue(ServiceEntry service, PendingRequest<MdpRequest> request)
     {
-        if (request.Requeues >= _options.MaxRequeues)
+        if (_pool.Requeue(request, service.Queue) != LostRequestFate.Requeued)
         {
             // The client's own retry recovers it; a request that kills every worker must not go round forever.
             BrokerLog.RequeueLimitReached(_logger, request.Client, service.Name, request.Requeues);
@@ -248,9 +237,6 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        request.Requeues++;
-        request.QueuedAt = Now;
-        service.Queue.EnqueueFront(request);
         _metrics.QueueDepthChanged(service.Name, 1);
         _metrics.RequestRequeued("worker_lost");
         BrokerLog.RequestRequeued(_logger, request.Client, service.Name, request.Requeues, _options.MaxRequeues);
@@ -270,11 +256,11 @@ internal sealed partial class BrokerCore
         if (_invalidMessageLog.TryTake())
         {
             ReportSuppressedInvalidMessages();
-            BrokerLog.InvalidMessage(_logger, new PeerId(sender), error);
+            BrokerLog.InvalidMessage(_logger, new RoutingKey(sender), error);
         }
 
         // RFC 7: the broker SHOULD treat the sender of an invalid message as invalid.
-        if (!sender.IsEmpty && _workerLookup.TryGetValue(sender.Span, out var worker))
+        if (!sender.IsEmpty && _pool.TryGet(sender.Span, out var worker))
         {
             Violate(worker, "an invalid message");
         }

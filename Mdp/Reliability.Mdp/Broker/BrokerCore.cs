@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Broker;
@@ -29,10 +30,8 @@ internal sealed partial class BrokerCore
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly BrokerMetrics _metrics;
-    private readonly Dictionary<RoutingKey, WorkerEntry> _workers = new(RoutingKeyComparer.Instance);
-    private readonly Dictionary<RoutingKey, WorkerEntry>.AlternateLookup<ReadOnlySpan<byte>> _workerLookup;
+    private readonly WorkerPool<WorkerEntry, MdpRequest> _pool;
     private readonly Dictionary<string, ServiceEntry> _services = new(StringComparer.Ordinal);
-    private readonly LivenessTracker<RoutingKey> _liveness;
     private readonly HeartbeatTimer _heartbeat;
     private readonly SilencedPeers _silenced = new(SilencedCapacity);
     private readonly LogBudget _invalidMessageLog;
@@ -56,8 +55,7 @@ internal sealed partial class BrokerCore
         _time = timeProvider;
         _logger = logger;
         _metrics = metrics;
-        _workerLookup = _workers.GetAlternateLookup<ReadOnlySpan<byte>>();
-        _liveness = new LivenessTracker<RoutingKey>(options.WorkerExpiry, timeProvider, RoutingKeyComparer.Instance);
+        _pool = new WorkerPool<WorkerEntry, MdpRequest>(options.WorkerExpiry, options.MaxRequeues, Timeout.InfiniteTimeSpan, timeProvider);
         _heartbeat = new HeartbeatTimer(options.HeartbeatInterval, timeProvider);
         _halfIntervalUnits = ToUnits(options.HeartbeatInterval / 2);
         _requestExpiryUnits = ToUnits(options.RequestExpiry);
@@ -66,7 +64,7 @@ internal sealed partial class BrokerCore
     }
 
     /// <summary>Registered workers (ready and busy).</summary>
-    public int WorkerCount => _workers.Count;
+    public int WorkerCount => _pool.Count;
 
     /// <summary>Known services (each has workers or queued requests).</summary>
     public int ServiceCount => _services.Count;
@@ -78,7 +76,7 @@ internal sealed partial class BrokerCore
     public bool IsStopped => _stopped;
 
     /// <summary>Timestamp at which <see cref="OnTimer"/> must next run: a heartbeat is due or a worker expires.</summary>
-    public long NextDeadline => Math.Min(_heartbeat.DueAt, _liveness.NextExpiry ?? long.MaxValue);
+    public long NextDeadline => Math.Min(_heartbeat.DueAt, _pool.NextExpiry ?? long.MaxValue);
 
     /// <summary>Time until <see cref="NextDeadline"/>, zero when it has passed: the loop's receive timeout.</summary>
     /// <remarks>Rounded up, so the loop never wakes just before the deadline and spins.</remarks>
@@ -100,7 +98,7 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        if (_workerLookup.TryGetValue(id.Span, out var worker))
+        if (_pool.TryGet(id.Span, out var worker))
         {
             LoseWorker(worker, WorkerRemoval.ConnectionLost);
             return;
@@ -200,13 +198,12 @@ internal sealed partial class BrokerCore
 
         _stopped = true;
         int queued = QueuedRequestCount;
-        BrokerLog.Stopping(_logger, _workers.Count, queued);
-        foreach (var worker in _workers.Values)
+        BrokerLog.Stopping(_logger, _pool.Count, queued);
+        foreach (var worker in _pool.Workers)
         {
             // Best effort: a worker that is already gone needs no goodbye.
             SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerDisconnect.Instance, worker.Version));
             _metrics.DisconnectSent("shutdown");
-            worker.Expire();
         }
 
         foreach (var service in _services.Values)
@@ -216,15 +213,14 @@ internal sealed partial class BrokerCore
         }
 
         _metrics.RequestsDropped("shutdown", queued);
-        _workers.Clear();
+        _pool.Clear();
         _services.Clear();
-        _liveness.Clear();
         _silenced.Clear();
     }
 
     /// <summary>The state of the worker with routing id <paramref name="id"/>, or null if it is not registered.</summary>
     internal WorkerState? FindWorkerState(ReadOnlySpan<byte> id) =>
-        _workerLookup.TryGetValue(id, out var worker) ? worker.State : null;
+        _pool.TryGet(id, out var worker) ? worker.State : null;
 
     /// <summary>The service named <paramref name="name"/>, or null if it is not known.</summary>
     internal ServiceEntry? FindService(string name) => _services.GetValueOrDefault(name);
@@ -239,8 +235,7 @@ internal sealed partial class BrokerCore
         while (service.Queue.Count > 0 && service.Idle.First is { } node)
         {
             var worker = node.Value;
-            service.Idle.RemoveFirst();
-            if (IsExpired(worker))
+            if (_pool.IsExpired(worker))
             {
                 // Never hand a request to a worker whose deadline has passed (docs/wire/mdp.md §10).
                 RemoveWorker(worker, WorkerRemoval.Expired);
@@ -249,7 +244,7 @@ internal sealed partial class BrokerCore
 
             service.Queue.TryDequeue(out var request);
             _metrics.QueueDepthChanged(service.Name, -1);
-            var message = MdpCodec.BuildToWorker(worker.Id.Memory, new WorkerRequest(request.Client.Memory, request.Body), worker.Version);
+            var message = MdpCodec.BuildToWorker(worker.Id.Memory, new WorkerRequest(request.Client.Memory, request.Payload.Body), worker.Version);
             if (SendToWorker(worker, message) != BrokerSendResult.Sent)
             {
                 // Never delivered, so it does not count as a requeue.
@@ -259,15 +254,12 @@ internal sealed partial class BrokerCore
                 continue;
             }
 
-            worker.StartWork(request);
+            _pool.StartWork(worker, request);
             _metrics.RequestDispatched();
         }
 
         ForgetIfEmpty(service);
     }
-
-    private bool IsExpired(WorkerEntry worker) =>
-        !_liveness.TryGetExpiresAt(worker.Id, out long expiresAt) || expiresAt <= Now;
 
     private ServiceEntry? GetOrCreateService(string name)
     {
@@ -298,10 +290,10 @@ internal sealed partial class BrokerCore
 
     private void ExpireWorkers()
     {
-        var expired = _liveness.CollectExpired();
-        foreach (var id in expired)
+        foreach (var worker in _pool.CollectExpired())
         {
-            if (_workers.TryGetValue(id, out var worker))
+            // A worker lost earlier in this pass is already gone.
+            if (worker.State != WorkerState.Expired)
             {
                 LoseWorker(worker, WorkerRemoval.Expired);
             }
@@ -314,7 +306,7 @@ internal sealed partial class BrokerCore
         // and the gap a worker sees stays below 1.5 intervals.
         long cutoff = Now - _halfIntervalUnits;
         List<WorkerEntry>? unreachable = null;
-        foreach (var worker in _workers.Values)
+        foreach (var worker in _pool.Workers)
         {
             if (worker.LastSentAt > cutoff)
             {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 
 namespace Reliability.Mdp.Broker;
 
@@ -41,10 +42,10 @@ internal static partial class BrokerLog
     public static partial void WorkerViolation(ILogger logger, RoutingKey workerId, string service, string command, WorkerState state);
 
     [LoggerMessage(EventId = 3015, Level = LogLevel.Warning, Message = "READY from {WorkerId} for service '{Service}' refused: {Reason}; DISCONNECT sent")]
-    public static partial void ReadyRefused(ILogger logger, PeerId workerId, string service, string reason);
+    public static partial void ReadyRefused(ILogger logger, RoutingKey workerId, string service, string reason);
 
     [LoggerMessage(EventId = 3016, Level = LogLevel.Information, Message = "{Command} from unknown worker {WorkerId} ({Version}): DISCONNECT sent so that it registers again")]
-    public static partial void UnknownWorker(ILogger logger, CommandLabel command, PeerId workerId, MdpVersion version);
+    public static partial void UnknownWorker(ILogger logger, CommandLabel command, RoutingKey workerId, MdpVersion version);
 
     [LoggerMessage(EventId = 3020, Level = LogLevel.Information, Message = "Request of client {ClientId} for '{Service}' requeued ({Requeues} of at most {MaxRequeues}) after its worker was lost")]
     public static partial void RequestRequeued(ILogger logger, RoutingKey clientId, string service, int requeues, int maxRequeues);
@@ -59,13 +60,13 @@ internal static partial class BrokerLog
     public static partial void ClientRequestsDropped(ILogger logger, int count, RoutingKey clientId, string service);
 
     [LoggerMessage(EventId = 3023, Level = LogLevel.Warning, Message = "Request of client {ClientId} for '{Service}' dropped: {Reason}")]
-    public static partial void RequestRefused(ILogger logger, PeerId clientId, string service, string reason);
+    public static partial void RequestRefused(ILogger logger, RoutingKey clientId, string service, string reason);
 
     [LoggerMessage(EventId = 3024, Level = LogLevel.Debug, Message = "Reply for client {ClientId} from '{Service}' dropped: {Reason}")]
     public static partial void ReplyDropped(ILogger logger, RoutingKey clientId, string service, string reason);
 
     [LoggerMessage(EventId = 3030, Level = LogLevel.Warning, Message = "Invalid message from {PeerId} dropped: {Error}")]
-    public static partial void InvalidMessage(ILogger logger, PeerId peerId, string error);
+    public static partial void InvalidMessage(ILogger logger, RoutingKey peerId, string error);
 
     [LoggerMessage(EventId = 3034, Level = LogLevel.Warning, Message = "{Count} more invalid message(s) dropped without a log line (at most {PerSecond} are logged per second; the invalid-message metric counts them all)")]
     public static partial void InvalidMessagesSuppressed(ILogger logger, long count, int perSecond);
@@ -77,13 +78,7 @@ internal static partial class BrokerLog
     public static partial void ServiceForgotten(ILogger logger, string service);
 
     [LoggerMessage(EventId = 3033, Level = LogLevel.Debug, Message = "MMI {Service} from client {ClientId} answered {Status}")]
-    public static partial void MmiAnswered(ILogger logger, string service, PeerId clientId, string status);
-}
-
-/// <summary>A routing id printed as hex in logs, formatted only when the message is written.</summary>
-internal readonly record struct PeerId(ReadOnlyMemory<byte> Bytes)
-{
-    public override string ToString() => Bytes.IsEmpty ? "(none)" : Convert.ToHexString(Bytes.Span);
+    public static partial void MmiAnswered(ILogger logger, string service, RoutingKey clientId, string status);
 }
 
 /// <summary>A command's name (READY, HEARTBEAT, ...) in logs, formatted only when the message is written.</summary>

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using Reliability.Patterns.Heartbeating;
 
 namespace Reliability.Mdp.Broker;
@@ -8,7 +9,7 @@ namespace Reliability.Mdp.Broker;
 /// one wait behind all of them (RFC 7: the broker SHOULD be fair to clients).
 /// </summary>
 /// <remarks>Not thread-safe: owned by the broker loop.</remarks>
-internal sealed class FairRequestQueue
+internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
 {
     private readonly Dictionary<RoutingKey, Lane> _lanes = new(RoutingKeyComparer.Instance);
     private readonly LinkedList<Lane> _rotation = new();
@@ -20,7 +21,7 @@ internal sealed class FairRequestQueue
     public int ClientCount => _lanes.Count;
 
     /// <summary>Queues <paramref name="request"/> behind its client's earlier requests.</summary>
-    public void Enqueue(PendingRequest request)
+    public void Enqueue(PendingRequest<MdpRequest> request)
     {
         GetOrAddLane(request.Client, front: false).Requests.AddLast(request.Node);
         Count++;
@@ -30,7 +31,7 @@ internal sealed class FairRequestQueue
     /// Puts <paramref name="request"/> back at the head of the queue: it was already taken once (its
     /// worker was lost, or it could not be sent), so it goes before everything that arrived after it.
     /// </summary>
-    public void EnqueueFront(PendingRequest request)
+    public void EnqueueFront(PendingRequest<MdpRequest> request)
     {
         var lane = GetOrAddLane(request.Client, front: true);
         if (lane.RotationNode.Previous is not null)
@@ -43,8 +44,11 @@ internal sealed class FairRequestQueue
         Count++;
     }
 
+    /// <inheritdoc />
+    public void Requeue(PendingRequest<MdpRequest> request) => EnqueueFront(request);
+
     /// <summary>Takes the oldest request of the client whose turn it is, and moves that client to the back.</summary>
-    public bool TryDequeue(out PendingRequest request)
+    public bool TryDequeue(out PendingRequest<MdpRequest> request)
     {
         var laneNode = _rotation.First;
         if (laneNode is null)
@@ -171,7 +175,7 @@ internal sealed class FairRequestQueue
 
         public RoutingKey Client { get; }
 
-        public LinkedList<PendingRequest> Requests { get; } = new();
+        public LinkedList<PendingRequest<MdpRequest>> Requests { get; } = new();
 
         public LinkedListNode<Lane> RotationNode { get; }
     }

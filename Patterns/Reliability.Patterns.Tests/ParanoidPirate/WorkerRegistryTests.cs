@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.ParanoidPirate;
 using Reliability.Testing;
@@ -187,7 +188,7 @@ public sealed class WorkerRegistryTests
         again.Should().BeSameAs(request);
         registry.TryDispatch(again, out var worker).Should().BeTrue();
         worker.Should().Be(B);
-        request.Dispatches.Should().Be(2);
+        request.Requeues.Should().Be(1);
     }
 
     [Fact]
@@ -274,7 +275,7 @@ public sealed class WorkerRegistryTests
     }
 
     [Fact]
-    public void Remove_UndeliveredRequest_BackAtTheHeadWithoutCountingADelivery()
+    public void Remove_UndeliveredRequest_BackAtTheHeadWithoutCountingARequeue()
     {
         var registry = Create(maxRequeues: 0);
         registry.OnReady(A);
@@ -288,7 +289,7 @@ public sealed class WorkerRegistryTests
         var removed = registry.Remove(worker, requestDelivered: false);
 
         removed!.Value.Lost!.Value.Fate.Should().Be(LostRequestFate.Requeued, "a request that never left the queue is not lost");
-        request.Dispatches.Should().Be(0);
+        request.Requeues.Should().Be(0);
         registry.TryTakeRequeued(out var next).Should().BeTrue();
         next.Should().BeSameAs(request);
     }
@@ -345,6 +346,6 @@ public sealed class WorkerRegistryTests
     private WorkerRegistry Create(int maxRequeues = 1, TimeSpan? requeueMaxAge = null) =>
         new(Expiry, maxRequeues, requeueMaxAge ?? TimeSpan.FromSeconds(30), _clock);
 
-    private PendingRequest Request(string body) =>
-        new(Message.FromFrames([1, 2, 3]).AppendEmpty().Append(body), _clock.GetTimestamp());
+    private PendingRequest<Message> Request(string body) =>
+        new(new RoutingKey(Client), Message.FromFrames(Client).AppendEmpty().Append(body), _clock.GetTimestamp());
 }

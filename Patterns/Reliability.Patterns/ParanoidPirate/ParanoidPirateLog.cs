@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Reliability.Patterns.Queueing;
 
 namespace Reliability.Patterns.ParanoidPirate;
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.ParanoidPirate;
@@ -208,7 +209,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 continue;
             }
 
-            Dispatch(new PendingRequest(message, _time.GetTimestamp()));
+            Dispatch(new PendingRequest<Message>(new RoutingKey(message[0]), message, _time.GetTimestamp()));
             DispatchRequeued();
         }
     }
@@ -291,7 +292,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", reason));
     }
 
-    private void Dispatch(PendingRequest request)
+    private void Dispatch(PendingRequest<Message> request)
     {
         if (!_registry.TryDispatch(request, out var worker))
         {
@@ -299,8 +300,8 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             throw new InvalidOperationException("No free worker to dispatch to.");
         }
 
-        var outgoing = new Message(request.Frames.Count + 1).Append(worker.Memory);
-        foreach (var frame in request.Frames)
+        var outgoing = new Message(request.Payload.Count + 1).Append(worker.Memory);
+        foreach (var frame in request.Payload)
         {
             outgoing.Append(frame);
         }
@@ -310,7 +311,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             PirateMetrics.RequestsRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             if (_logger.IsEnabled(LogLevel.Debug))
             {
-                ParanoidPirateLog.RequestDispatched(_logger, new PeerName(request.Frames[0]), new PeerName(worker));
+                ParanoidPirateLog.RequestDispatched(_logger, new PeerName(request.Payload[0]), new PeerName(worker));
             }
 
             Raise(QueueEventKind.RequestDispatched, worker);
@@ -399,7 +400,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             return;
         }
 
-        var client = new PeerName(loss.Request.Frames[0]);
+        var client = new PeerName(loss.Request.Client);
         if (loss.Fate == LostRequestFate.Requeued)
         {
             PirateMetrics.RequestsRequeued.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
@@ -418,8 +419,8 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         foreach (var request in _registry.DropStaleRequeued())
         {
             PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "too_old"));
-            ParanoidPirateLog.RequeuedRequestExpired(_logger, new PeerName(request.Frames[0]));
-            Raise(QueueEventKind.RequestAbandoned, new RoutingKey(request.Frames[0]));
+            ParanoidPirateLog.RequeuedRequestExpired(_logger, new PeerName(request.Payload[0]));
+            Raise(QueueEventKind.RequestAbandoned, request.Client);
         }
     }
 

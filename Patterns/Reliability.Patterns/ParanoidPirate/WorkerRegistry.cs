@@ -1,30 +1,8 @@
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.ParanoidPirate;
-
-/// <summary>Where a worker stands with the queue. Expired workers are removed, so they have no state.</summary>
-internal enum WorkerState
-{
-    /// <summary>Free: in the least-recently-used list, may receive the next request.</summary>
-    Ready,
-
-    /// <summary>Holding exactly one request; gets no other until it replies or says READY again.</summary>
-    Busy,
-}
-
-/// <summary>What became of a request whose worker died or restarted before replying.</summary>
-internal enum LostRequestFate
-{
-    /// <summary>Queued again; the next free worker gets it before any new client request.</summary>
-    Requeued,
-
-    /// <summary>Dropped: it was already handed to workers more than the configured number of requeues (a request that kills workers must not kill them all).</summary>
-    AbandonedRequeueLimit,
-
-    /// <summary>Dropped: it is older than the requeue age limit, so its client has retried or given up.</summary>
-    AbandonedTooOld,
-}
 
 /// <summary>How a READY changed the registry.</summary>
 internal enum ReadyOutcome
@@ -58,25 +36,8 @@ internal enum ReplyOutcome
     WrongRequest,
 }
 
-/// <summary>A client request as received on the frontend: <c>[client…][""][body…]</c> plus bookkeeping.</summary>
-/// <remarks>
-/// <see cref="Frames"/> is never handed to a socket (sending consumes a message); each dispatch
-/// copies the frame list, so the request can be requeued after its worker died.
-/// </remarks>
-internal sealed class PendingRequest(Message frames, long receivedAt)
-{
-    /// <summary>The client's envelope and body; frames are shared read-only memory.</summary>
-    public Message Frames { get; } = frames;
-
-    /// <summary>Timestamp (<see cref="TimeProvider.GetTimestamp"/>) at which the frontend received it.</summary>
-    public long ReceivedAt { get; } = receivedAt;
-
-    /// <summary>How many times the request was delivered to a worker.</summary>
-    public int Dispatches { get; set; }
-}
-
 /// <summary>A request lost with its worker, and what the registry decided to do with it.</summary>
-internal readonly record struct LostRequest(PendingRequest Request, LostRequestFate Fate);
+internal readonly record struct LostRequest(PendingRequest<Message> Request, LostRequestFate Fate);
 
 /// <summary>The result of a READY.</summary>
 internal readonly record struct ReadyResult(ReadyOutcome Outcome, LostRequest? Lost);
@@ -103,13 +64,10 @@ internal readonly record struct RemovedWorker(RoutingKey Worker, WorkerState Sta
 /// </remarks>
 internal sealed class WorkerRegistry
 {
-    private readonly Dictionary<RoutingKey, Worker> _workers = new(RoutingKeyComparer.Instance);
-    private readonly LinkedList<RoutingKey> _ready = new();
-    private readonly LinkedList<PendingRequest> _requeued = new();
-    private readonly LivenessTracker<RoutingKey> _liveness;
+    private readonly LinkedList<QueueWorker> _ready = new();
+    private readonly RequeuedRequests _requeued = new();
+    private readonly WorkerPool<QueueWorker, Message> _pool;
     private readonly TimeProvider _time;
-    private readonly int _maxRequeues;
-    private readonly long _requeueMaxAgeUnits;
 
     /// <summary>Creates an empty registry.</summary>
     /// <param name="expiryTimeout">Silence after which a worker is dead (heartbeat interval × liveness).</param>
@@ -119,22 +77,19 @@ internal sealed class WorkerRegistry
     public WorkerRegistry(TimeSpan expiryTimeout, int maxRequeues, TimeSpan requeueMaxAge, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(timeProvider);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxRequeues);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(requeueMaxAge, TimeSpan.Zero);
         _time = timeProvider;
-        _liveness = new LivenessTracker<RoutingKey>(expiryTimeout, timeProvider, RoutingKeyComparer.Instance);
-        _maxRequeues = maxRequeues;
-        _requeueMaxAgeUnits = Timestamps.ToUnits(requeueMaxAge, timeProvider.TimestampFrequency);
+        _pool = new WorkerPool<QueueWorker, Message>(expiryTimeout, maxRequeues, requeueMaxAge, timeProvider);
     }
 
     /// <summary>Number of known workers, ready or busy.</summary>
-    public int Count => _workers.Count;
+    public int Count => _pool.Count;
 
     /// <summary>Number of free workers.</summary>
     public int ReadyCount => _ready.Count;
 
     /// <summary>Number of workers holding a request.</summary>
-    public int BusyCount => _workers.Count - _ready.Count;
+    public int BusyCount => _pool.Count - _ready.Count;
 
     /// <summary>Number of lost requests waiting for a free worker.</summary>
     public int RequeuedCount => _requeued.Count;
@@ -146,75 +101,52 @@ internal sealed class WorkerRegistry
     public bool CanAcceptClientRequest => _ready.Count > 0 && _requeued.Count == 0;
 
     /// <summary>Every known worker, ready and busy: the heartbeat recipients (busy ones need them most).</summary>
-    public IEnumerable<RoutingKey> Workers => _workers.Keys;
+    public IEnumerable<RoutingKey> Workers => _pool.Workers.Select(w => w.Id);
 
     /// <summary>Time until the next worker deadline or requeued-request age limit, or null when there is none.</summary>
     public TimeSpan? NextDeadlineIn
     {
         get
         {
-            long? next = _liveness.NextExpiry;
+            long next = _pool.NextExpiry ?? long.MaxValue;
             foreach (var request in _requeued)
             {
-                long tooOld = request.ReceivedAt + _requeueMaxAgeUnits;
-                next = next is long n ? Math.Min(n, tooOld) : tooOld;
+                next = Math.Min(next, _pool.RequeueDeadline(request));
             }
 
-            if (next is not long deadline)
-            {
-                return null;
-            }
-
-            return Timestamps.Until(_time.GetTimestamp(), deadline, _time.TimestampFrequency);
+            return next == long.MaxValue ? null : Timestamps.Until(_time.GetTimestamp(), next, _time.TimestampFrequency);
         }
     }
 
     /// <summary>The state of <paramref name="worker"/>, if known.</summary>
     public bool TryGetState(RoutingKey worker, out WorkerState state)
     {
-        if (_workers.TryGetValue(worker, out var entry))
-        {
-            state = entry.State;
-            return true;
-        }
-
-        state = default;
-        return false;
+        bool known = _pool.TryGet(worker.Span, out var entry);
+        state = known ? entry.State : default;
+        return known;
     }
 
     /// <summary>Handles READY: registers a new worker, or frees a busy one whose request is then lost.</summary>
     public ReadyResult OnReady(RoutingKey worker)
     {
-        _liveness.Touch(worker);
-        if (!_workers.TryGetValue(worker, out var entry))
+        if (!_pool.TryGet(worker.Span, out var entry))
         {
-            entry = new Worker(worker);
-            _workers.Add(worker, entry);
-            MakeReady(entry);
+            _pool.Add(new QueueWorker(worker, _ready));
             return new ReadyResult(ReadyOutcome.Registered, null);
         }
 
+        _pool.Touch(entry);
         if (entry.State == WorkerState.Ready)
         {
             return new ReadyResult(ReadyOutcome.AlreadyReady, null);
         }
 
-        var request = entry.Request!;
-        MakeReady(entry);
+        var request = _pool.MakeReady(entry)!;
         return new ReadyResult(ReadyOutcome.WasBusy, Lose(request));
     }
 
     /// <summary>Handles HEARTBEAT: refreshes a known worker's deadline and nothing else. False for an unknown worker (it must send READY first).</summary>
-    public bool OnHeartbeat(RoutingKey worker)
-    {
-        if (!_workers.ContainsKey(worker))
-        {
-            return false;
-        }
-
-        _liveness.Touch(worker);
-        return true;
-    }
+    public bool OnHeartbeat(RoutingKey worker) => TouchKnown(worker);
 
     /// <summary>
     /// Handles a reply addressed to <paramref name="client"/> (its first envelope frame): accepted
@@ -223,64 +155,49 @@ internal sealed class WorkerRegistry
     /// </summary>
     public ReplyOutcome OnReply(RoutingKey worker, ReadOnlySpan<byte> client)
     {
-        if (!_workers.TryGetValue(worker, out var entry))
+        if (!_pool.TryGet(worker.Span, out var entry))
         {
             return ReplyOutcome.UnknownWorker;
         }
 
-        _liveness.Touch(worker);
+        _pool.Touch(entry);
         if (entry.State != WorkerState.Busy)
         {
             return ReplyOutcome.NotBusy;
         }
 
-        if (!entry.Request!.Frames[0].Span.SequenceEqual(client))
+        if (!entry.Request!.Client.Equals(client))
         {
             return ReplyOutcome.WrongRequest;
         }
 
-        MakeReady(entry);
+        _pool.MakeReady(entry);
         return ReplyOutcome.Accepted;
     }
 
     /// <summary>A malformed message from <paramref name="worker"/> still proves it is alive. Returns whether it is known.</summary>
-    public bool OnInvalid(RoutingKey worker)
-    {
-        if (!_workers.ContainsKey(worker))
-        {
-            return false;
-        }
-
-        _liveness.Touch(worker);
-        return true;
-    }
+    public bool OnInvalid(RoutingKey worker) => TouchKnown(worker);
 
     /// <summary>
     /// Hands <paramref name="request"/> to the least recently used free worker, which becomes busy.
     /// False when no worker is free.
     /// </summary>
-    public bool TryDispatch(PendingRequest request, out RoutingKey worker)
+    public bool TryDispatch(PendingRequest<Message> request, out RoutingKey worker)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var first = _ready.First;
-        if (first is null)
+        if (_ready.First is not { } first)
         {
             worker = default;
             return false;
         }
 
-        worker = first.Value;
-        var entry = _workers[worker];
-        _ready.Remove(first);
-        entry.Node = null;
-        entry.State = WorkerState.Busy;
-        entry.Request = request;
-        request.Dispatches++;
+        _pool.StartWork(first.Value, request);
+        worker = first.Value.Id;
         return true;
     }
 
     /// <summary>Takes the oldest requeued request, when a worker is free to take it.</summary>
-    public bool TryTakeRequeued(out PendingRequest request)
+    public bool TryTakeRequeued(out PendingRequest<Message> request)
     {
         if (_ready.Count == 0 || _requeued.First is not { } first)
         {
@@ -288,7 +205,7 @@ internal sealed class WorkerRegistry
             return false;
         }
 
-        _requeued.RemoveFirst();
+        _requeued.Remove(first);
         request = first.Value;
         return true;
     }
@@ -296,19 +213,11 @@ internal sealed class WorkerRegistry
     /// <summary>Removes and returns every worker whose deadline passed, busy or not, with the fate of its request.</summary>
     public IReadOnlyList<RemovedWorker> CollectExpired()
     {
-        var expired = _liveness.CollectExpired();
-        if (expired.Count == 0)
-        {
-            return [];
-        }
-
+        var expired = _pool.CollectExpired();
         var removed = new List<RemovedWorker>(expired.Count);
-        foreach (var key in expired)
+        foreach (var entry in expired)
         {
-            if (_workers.TryGetValue(key, out var entry))
-            {
-                removed.Add(RemoveEntry(entry, requestDelivered: true));
-            }
+            removed.Add(RemoveEntry(entry, requestDelivered: true));
         }
 
         return removed;
@@ -317,23 +226,15 @@ internal sealed class WorkerRegistry
     /// <summary>
     /// Removes a worker that cannot be reached (its connection is gone). When
     /// <paramref name="requestDelivered"/> is false, the request it was just given never left the
-    /// queue: it goes back to the head of the requeued list without counting as a delivery.
+    /// queue: it goes back to the head of the requeued list without counting as a requeue.
     /// </summary>
-    public RemovedWorker? Remove(RoutingKey worker, bool requestDelivered = true)
-    {
-        if (!_workers.TryGetValue(worker, out var entry))
-        {
-            return null;
-        }
-
-        _liveness.Remove(worker);
-        return RemoveEntry(entry, requestDelivered);
-    }
+    public RemovedWorker? Remove(RoutingKey worker, bool requestDelivered = true) =>
+        _pool.TryGet(worker.Span, out var entry) ? RemoveEntry(entry, requestDelivered) : null;
 
     /// <summary>Drops requeued requests that have grown older than the age limit while waiting for a worker.</summary>
-    public IReadOnlyList<PendingRequest> DropStaleRequeued()
+    public IReadOnlyList<PendingRequest<Message>> DropStaleRequeued()
     {
-        List<PendingRequest>? stale = null;
+        List<PendingRequest<Message>>? stale = null;
         long now = _time.GetTimestamp();
         var node = _requeued.First;
 
@@ -341,7 +242,7 @@ internal sealed class WorkerRegistry
         while (node is not null)
         {
             var next = node.Next;
-            if (IsTooOld(node.Value, now))
+            if (_pool.IsTooOld(node.Value, now))
             {
                 _requeued.Remove(node);
                 (stale ??= []).Add(node.Value);
@@ -350,82 +251,59 @@ internal sealed class WorkerRegistry
             node = next;
         }
 
-        return stale ?? (IReadOnlyList<PendingRequest>)[];
+        return stale ?? (IReadOnlyList<PendingRequest<Message>>)[];
     }
 
     /// <summary>Forgets every worker and request (shutdown). Returns how many workers were known.</summary>
     public int Clear()
     {
-        int count = _workers.Count;
-        _workers.Clear();
-        _ready.Clear();
         _requeued.Clear();
-        _liveness.Clear();
-        return count;
+        return _pool.Clear();
     }
 
-    private RemovedWorker RemoveEntry(Worker entry, bool requestDelivered)
+    private bool TouchKnown(RoutingKey worker)
     {
-        _workers.Remove(entry.Key);
-        var state = entry.State;
-        if (entry.Node is { } node)
+        if (!_pool.TryGet(worker.Span, out var entry))
         {
-            _ready.Remove(node);
-            entry.Node = null;
+            return false;
         }
 
+        _pool.Touch(entry);
+        return true;
+    }
+
+    private RemovedWorker RemoveEntry(QueueWorker entry, bool requestDelivered)
+    {
+        var state = entry.State;
         LostRequest? lost = null;
-        if (entry.Request is { } request)
+        if (_pool.Remove(entry) is { } request)
         {
-            entry.Request = null;
             if (requestDelivered)
             {
                 lost = Lose(request);
             }
             else
             {
-                request.Dispatches--;
-                _requeued.AddFirst(request);
+                // It never left: back to the head as it was, not counted as a requeue.
+                _requeued.AddFirst(request.Node);
                 lost = new LostRequest(request, LostRequestFate.Requeued);
             }
         }
 
-        return new RemovedWorker(entry.Key, state, lost);
+        return new RemovedWorker(entry.Id, state, lost);
     }
 
-    private void MakeReady(Worker entry)
+    private LostRequest Lose(PendingRequest<Message> request) => new(request, _pool.Requeue(request, _requeued));
+
+    /// <summary>A worker of the queue: nothing beyond what the pool tracks.</summary>
+    private sealed class QueueWorker(RoutingKey id, LinkedList<QueueWorker> idle) : PooledWorker<QueueWorker, Message>(id, idle);
+
+    /// <summary>
+    /// Requests lost with their workers, oldest first. New client requests wait in the frontend
+    /// socket, not here, so every entry is ahead of them.
+    /// </summary>
+    private sealed class RequeuedRequests : LinkedList<PendingRequest<Message>>, IRequeueTarget<Message>
     {
-        entry.State = WorkerState.Ready;
-        entry.Request = null;
-        entry.Node ??= _ready.AddLast(entry.Key);
-    }
-
-    private LostRequest Lose(PendingRequest request)
-    {
-        if (IsTooOld(request, _time.GetTimestamp()))
-        {
-            return new LostRequest(request, LostRequestFate.AbandonedTooOld);
-        }
-
-        if (request.Dispatches > _maxRequeues)
-        {
-            return new LostRequest(request, LostRequestFate.AbandonedRequeueLimit);
-        }
-
-        _requeued.AddLast(request);
-        return new LostRequest(request, LostRequestFate.Requeued);
-    }
-
-    private bool IsTooOld(PendingRequest request, long now) => now - request.ReceivedAt > _requeueMaxAgeUnits;
-
-    private sealed class Worker(RoutingKey key)
-    {
-        public RoutingKey Key { get; } = key;
-
-        public WorkerState State { get; set; }
-
-        public PendingRequest? Request { get; set; }
-
-        public LinkedListNode<RoutingKey>? Node { get; set; }
+        public void Requeue(PendingRequest<Message> request) => AddLast(request.Node);
     }
 }
