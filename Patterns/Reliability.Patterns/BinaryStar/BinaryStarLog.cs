@@ -19,4 +19,7 @@ internal static partial class BinaryStarLog
 
     [LoggerMessage(EventId = 2254, Level = LogLevel.Debug, Message = "Binary Star {Role}: client request rejected in state {State}")]
     public static partial void RequestRejected(ILogger logger, BinaryStarRole role, BinaryStarState state);
+
+    [LoggerMessage(EventId = 2255, Level = LogLevel.Warning, Message = "Binary Star server: dropped a client message of {Frames} frame(s) without a REQ envelope")]
+    public static partial void InvalidRequest(ILogger logger, int frames);
 }

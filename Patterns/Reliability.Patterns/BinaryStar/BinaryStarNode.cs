@@ -24,18 +24,22 @@ namespace Reliability.Patterns.BinaryStar;
 /// </para>
 /// <para>Thread-safe: the vote may be asked from any thread while <see cref="RunAsync"/> runs.</para>
 /// </remarks>
-public sealed class BinaryStarNode
+public sealed class BinaryStarNode : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly ILoggerFactory? _loggerFactory;
     private readonly TimeProvider _time;
     private readonly BinaryStarCore _core;
     private readonly object _gate = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly PublisherSocket _publisher;
+    private readonly SubscriberSocket _subscriber;
     private long _invalidPeerMessages;
     private long _rejectedRequests;
-    private int _running;
+    private int _started;
+    private Task? _run;
 
-    /// <summary>Creates the node in its role's state. Nothing is bound until <see cref="RunAsync"/>.</summary>
+    /// <summary>Creates the node in its role's state. Nothing is bound until <see cref="Bind"/> or <see cref="RunAsync"/>.</summary>
     /// <param name="options">Settings; validated here.</param>
     /// <param name="loggerFactory">Logging for the node and its sockets; none when null.</param>
     /// <param name="timeProvider">Clock for the heartbeat and the peer's expiry; <see cref="TimeProvider.System"/> when null.</param>
@@ -49,10 +53,18 @@ public sealed class BinaryStarNode
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<BinaryStarNode>();
         _time = timeProvider ?? TimeProvider.System;
         _core = new BinaryStarCore(options.Role, options.Heartbeat, _time.GetTimestamp(), _time.TimestampFrequency);
+
+        // Linger 0: a state is worth nothing once the node stops, and closing must not wait for a gone peer.
+        var socketOptions = new SocketOptions { Linger = TimeSpan.Zero };
+        _publisher = new PublisherSocket(socketOptions, loggerFactory, _time);
+        _subscriber = new SubscriberSocket(socketOptions, loggerFactory, _time);
     }
 
     /// <summary>The settings the node was created with.</summary>
     public BinaryStarOptions Options { get; }
+
+    /// <summary>Where the state publisher is bound; null until <see cref="Bind"/> (or <see cref="RunAsync"/>) has bound it.</summary>
+    public string? BoundEndpoint { get; private set; }
 
     /// <summary>The node's current state.</summary>
     public BinaryStarState State
@@ -75,7 +87,7 @@ public sealed class BinaryStarNode
     /// <summary>
     /// The vote: call it for every client request before serving it. True when this node is active,
     /// or becomes active now because the peer has been silent for two heartbeats; false when the
-    /// request must be left unanswered (the peer is active, or may still be).
+    /// request must be left unanswered (the peer is active, or may still be, or the pair split).
     /// </summary>
     /// <returns>Whether to serve the request.</returns>
     public bool AllowClientRequest()
@@ -98,39 +110,87 @@ public sealed class BinaryStarNode
     }
 
     /// <summary>
-    /// Binds the state publisher, connects to the peer and runs until cancelled: publishes the state
-    /// every heartbeat and feeds the peer's states to the state machine.
+    /// Binds the state publisher on <see cref="BinaryStarOptions.LocalEndpoint"/> unless bound
+    /// already (<see cref="RunAsync"/> does it too). Call it first to learn the endpoint bound for a
+    /// wildcard or port 0, or to report a bind failure before serving.
     /// </summary>
-    /// <param name="cancellationToken">Stops the node (its sockets close without lingering).</param>
-    /// <returns>A task that ends when <paramref name="cancellationToken"/> is cancelled.</returns>
+    /// <returns>The bound endpoint, e.g. <c>tcp://127.0.0.1:5003</c>.</returns>
+    /// <exception cref="EndpointException">The local endpoint cannot be bound.</exception>
+    /// <exception cref="ObjectDisposedException">The node was disposed.</exception>
+    public string Bind()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_stop.IsCancellationRequested, this);
+            return BoundEndpoint ??= _publisher.Bind(Options.LocalEndpoint);
+        }
+    }
+
+    /// <summary>
+    /// Binds (unless done), connects to the peer and runs until cancelled or disposed: publishes the
+    /// state every heartbeat and feeds the peer's states to the state machine. Allowed once.
+    /// </summary>
+    /// <param name="cancellationToken">Stops the node, as <see cref="DisposeAsync"/> does.</param>
+    /// <returns>A task that completes when the node is stopped.</returns>
     /// <exception cref="SplitBrainException">The peer is in the same active or passive state as this node.</exception>
     /// <exception cref="EndpointException">The local endpoint cannot be bound or the remote one is invalid.</exception>
-    /// <exception cref="InvalidOperationException">The node is already running.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <exception cref="InvalidOperationException">The node is already running or has run.</exception>
+    public Task RunAsync(CancellationToken cancellationToken = default)
     {
-        if (Interlocked.Exchange(ref _running, 1) != 0)
+        if (Interlocked.Exchange(ref _started, 1) != 0)
         {
-            throw new InvalidOperationException("The Binary Star node is already running.");
+            throw new InvalidOperationException("The Binary Star node is already running or has run.");
         }
 
-        var socketOptions = new SocketOptions { Linger = TimeSpan.Zero };
-        await using var publisher = new PublisherSocket(socketOptions, _loggerFactory, _time);
-        await using var subscriber = new SubscriberSocket(socketOptions, _loggerFactory, _time);
-        string local = publisher.Bind(Options.LocalEndpoint);
-        subscriber.Subscribe(string.Empty);
-        subscriber.Connect(Options.RemoteEndpoint);
+        string local = Bind();
+        _subscriber.Subscribe(string.Empty);
+        _subscriber.Connect(Options.RemoteEndpoint);
         BinaryStarLog.Started(_logger, Options.Role, local, Options.RemoteEndpoint, Options.Heartbeat.TotalMilliseconds);
+        _run = RunCoreAsync(cancellationToken);
+        return _run;
+    }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var publishing = PublishLoopAsync(publisher, stop.Token);
+    /// <summary>Stops the node (if running), waits for it and closes both sockets. Idempotent.</summary>
+    /// <returns>A task that completes when the sockets are closed.</returns>
+    public async ValueTask DisposeAsync()
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+        }
+
+        if (_run is { } run)
+        {
+            try
+            {
+                await run.ConfigureAwait(false);
+            }
+            catch (SplitBrainException)
+            {
+                // Already reported to whoever awaits RunAsync; disposal only closes.
+            }
+        }
+
+        await _publisher.DisposeAsync().ConfigureAwait(false);
+        await _subscriber.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task RunCoreAsync(CancellationToken cancellationToken)
+    {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stop.Token);
+        var token = linked.Token;
+        var publishing = PublishLoopAsync(token);
         try
         {
-            await ReceiveLoopAsync(subscriber, stop.Token).ConfigureAwait(false);
+            await ReceiveLoopAsync(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        {
+            // Normal shutdown.
         }
         finally
         {
-            await stop.CancelAsync().ConfigureAwait(false);
+            await linked.CancelAsync().ConfigureAwait(false);
             try
             {
                 await publishing.ConfigureAwait(false);
@@ -139,26 +199,29 @@ public sealed class BinaryStarNode
             {
                 // The publisher stops with the node.
             }
+
+            await _publisher.DisposeAsync().ConfigureAwait(false);
+            await _subscriber.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    private async Task PublishLoopAsync(PublisherSocket publisher, CancellationToken token)
+    private async Task PublishLoopAsync(CancellationToken token)
     {
         // Bounded by the node's lifetime; a PUB never blocks (it drops when the peer is slow or gone).
         while (true)
         {
             string state = ((int)State).ToString(CultureInfo.InvariantCulture);
-            await publisher.SendAsync(Message.FromStrings(state), token).ConfigureAwait(false);
+            await _publisher.SendAsync(Message.FromStrings(state), token).ConfigureAwait(false);
             await Task.Delay(Options.Heartbeat, _time, token).ConfigureAwait(false);
         }
     }
 
-    private async Task ReceiveLoopAsync(SubscriberSocket subscriber, CancellationToken token)
+    private async Task ReceiveLoopAsync(CancellationToken token)
     {
-        // Bounded by the node's lifetime: ends when cancelled or on split brain.
+        // Bounded by the node's lifetime: ends when stopped or on split brain.
         while (true)
         {
-            var message = await subscriber.ReceiveAsync(token).ConfigureAwait(false);
+            var message = await _subscriber.ReceiveAsync(token).ConfigureAwait(false);
             if (!TryParseState(message, out var peer))
             {
                 Interlocked.Increment(ref _invalidPeerMessages);
