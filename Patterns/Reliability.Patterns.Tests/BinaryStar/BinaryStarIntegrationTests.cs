@@ -58,7 +58,9 @@ public sealed class BinaryStarIntegrationTests
         }
 
         await backupActive.Task.WaitAsync(Wait);
-        backup.Served.Should().Be(5);
+        // At least once: an attempt answered just after the client's timeout is answered again on retry.
+        backup.Served.Should().BeGreaterThanOrEqualTo(5);
+        long servedByBackup = backup.Served;
         backup.Node.State.Should().Be(BinaryStarState.Active);
         client.Statistics.Retries.Should().BeGreaterThan(0);
 
@@ -68,7 +70,7 @@ public sealed class BinaryStarIntegrationTests
         var restartedRun = restarted.RunAsync();
         await restartedPassive.WaitAsync(Wait);
         (await client.RequestAsync(Message.FromStrings("later")).WaitAsync(Wait)).GetString(0).Should().Be("later");
-        backup.Served.Should().Be(6);
+        backup.Served.Should().BeGreaterThan(servedByBackup);
         restarted.Served.Should().Be(0);
 
         await restarted.DisposeAsync();

@@ -64,7 +64,7 @@ public sealed class BinaryStarServer : IAsyncDisposable
     /// <summary>The frontend's bound endpoint; null until bound.</summary>
     public string? FrontendEndpoint { get; private set; }
 
-    /// <summary>Requests answered.</summary>
+    /// <summary>Requests answered (replies handed to the frontend).</summary>
     public long Served => Interlocked.Read(ref _served);
 
     /// <summary>Frontend messages without a REQ envelope, dropped.</summary>
@@ -166,9 +166,10 @@ public sealed class BinaryStarServer : IAsyncDisposable
                     envelope.Append(frame);
                 }
 
-                // A client that gave up and closed its socket is gone: the ROUTER drops the reply.
-                await _frontend.SendAsync(envelope, token).ConfigureAwait(false);
+                // Counted before the send, so a client holding its reply also sees it counted. A client
+                // that gave up and closed its socket is gone: the ROUTER drops the reply.
                 Interlocked.Increment(ref _served);
+                await _frontend.SendAsync(envelope, token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
