@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Patterns.LazyPirate;
-using Reliability.Transport;
 
 namespace Reliability.Examples;
 
@@ -37,49 +36,10 @@ internal static partial class BinaryStarClientExample
             RetryDelay = TimeSpan.FromMilliseconds(settleMs),
             Attempts = retries,
         };
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException ex)
-        {
-            throw new ExampleUsageException(ex.Message);
-        }
-
-        var loggerFactory = arguments.CreateLoggerFactory();
-        var logger = loggerFactory.CreateLogger("bstarcli");
-        var client = new LazyPirateClient(options, loggerFactory);
         string pair = string.Join(",", endpoints);
-        Starting(logger, requests, pair, timeoutMs, settleMs, retries);
-
-        var tally = await SequentialEchoRun.RunAsync<RequestFailedException>(
-            requests,
-            async (body, token) =>
-            {
-                var reply = await client.RequestAsync(Message.FromStrings(body), token);
-                if (reply.Count == 1 && reply.GetString(0) == body)
-                {
-                    return true;
-                }
-
-                WrongReply(logger, reply, body);
-                return false;
-            },
-            (body, ex) => RequestFailed(logger, body, ex.Message),
-            () => Interrupted(logger),
-            cancellationToken);
-        return await tally.FinishAsync("bstarcli", requests, client.Statistics.Retries, client, loggerFactory);
+        return await LazyPirateClientExample.RunEchoAsync(arguments, "bstarcli", options, requests, logger => Starting(logger, requests, pair, timeoutMs, settleMs, retries), cancellationToken);
     }
 
     [LoggerMessage(EventId = 2264, Level = LogLevel.Information, Message = "bstarcli: {Requests} requests to {Endpoints}, timeout {Timeout} ms, settle {Settle} ms, {Attempts} tries each")]
     private static partial void Starting(ILogger logger, int requests, string endpoints, int timeout, int settle, int attempts);
-
-    [LoggerMessage(EventId = 2265, Level = LogLevel.Error, Message = "wrong reply {Reply} to request {Body}")]
-    private static partial void WrongReply(ILogger logger, Message reply, string body);
-
-    [LoggerMessage(EventId = 2266, Level = LogLevel.Error, Message = "request {Body} failed: {Reason}")]
-    private static partial void RequestFailed(ILogger logger, string body, string reason);
-
-    [LoggerMessage(EventId = 2267, Level = LogLevel.Information, Message = "bstarcli: interrupted")]
-    private static partial void Interrupted(ILogger logger);
 }

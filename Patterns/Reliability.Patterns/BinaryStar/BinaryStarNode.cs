@@ -154,23 +154,39 @@ public sealed class BinaryStarNode : IAsyncDisposable
     /// <returns>A task that completes when the sockets are closed.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (!_stop.IsCancellationRequested)
+        await StopAsync(_stop, _run).ConfigureAwait(false);
+        await CloseSocketsAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The first half of disposing a node or a server: signals <paramref name="stop"/> and waits for
+    /// <paramref name="run"/> (if started). A split brain was already reported to whoever awaits the
+    /// run, so disposal does not throw it again.
+    /// </summary>
+    internal static async Task StopAsync(CancellationTokenSource stop, Task? run)
+    {
+        if (!stop.IsCancellationRequested)
         {
-            await _stop.CancelAsync().ConfigureAwait(false);
+            await stop.CancelAsync().ConfigureAwait(false);
         }
 
-        if (_run is { } run)
+        if (run is null)
         {
-            try
-            {
-                await run.ConfigureAwait(false);
-            }
-            catch (SplitBrainException)
-            {
-                // Already reported to whoever awaits RunAsync; disposal only closes.
-            }
+            return;
         }
 
+        try
+        {
+            await run.ConfigureAwait(false);
+        }
+        catch (SplitBrainException)
+        {
+            // Reported by RunAsync.
+        }
+    }
+
+    private async Task CloseSocketsAsync()
+    {
         await _publisher.DisposeAsync().ConfigureAwait(false);
         await _subscriber.DisposeAsync().ConfigureAwait(false);
     }
@@ -200,8 +216,7 @@ public sealed class BinaryStarNode : IAsyncDisposable
                 // The publisher stops with the node.
             }
 
-            await _publisher.DisposeAsync().ConfigureAwait(false);
-            await _subscriber.DisposeAsync().ConfigureAwait(false);
+            await CloseSocketsAsync().ConfigureAwait(false);
         }
     }
 

@@ -102,23 +102,12 @@ public sealed class BinaryStarServer : IAsyncDisposable
     /// <returns>A task that completes when everything is closed.</returns>
     public async ValueTask DisposeAsync()
     {
-        if (!_stop.IsCancellationRequested)
-        {
-            await _stop.CancelAsync().ConfigureAwait(false);
-        }
+        await BinaryStarNode.StopAsync(_stop, _run).ConfigureAwait(false);
+        await CloseAsync().ConfigureAwait(false);
+    }
 
-        if (_run is { } run)
-        {
-            try
-            {
-                await run.ConfigureAwait(false);
-            }
-            catch (SplitBrainException)
-            {
-                // Already reported to whoever awaits RunAsync; disposal only closes.
-            }
-        }
-
+    private async Task CloseAsync()
+    {
         await Node.DisposeAsync().ConfigureAwait(false);
         await _frontend.DisposeAsync().ConfigureAwait(false);
     }
@@ -131,8 +120,7 @@ public sealed class BinaryStarServer : IAsyncDisposable
         // Whichever ends first ends both: a split brain stops serving, a stop stops the node.
         await Task.WhenAny(node, serving).ConfigureAwait(false);
         await linked.CancelAsync().ConfigureAwait(false);
-        await Node.DisposeAsync().ConfigureAwait(false);
-        await _frontend.DisposeAsync().ConfigureAwait(false);
+        await CloseAsync().ConfigureAwait(false);
         await serving.ConfigureAwait(false);
         await node.ConfigureAwait(false);
     }
