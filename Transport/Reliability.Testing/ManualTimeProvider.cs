@@ -96,6 +96,31 @@ public sealed class ManualTimeProvider : TimeProvider
         }
     }
 
+    /// <summary>
+    /// Simulates a pause of the whole process (GC, CPU starvation, a suspended VM) for <paramref name="by"/>: the
+    /// clock jumps at once, and every timer that fell due meanwhile fires late, once, at the new time, in due order.
+    /// </summary>
+    public void Stall(TimeSpan by)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(by, TimeSpan.Zero);
+        List<ManualTimer> overdue;
+        lock (_gate)
+        {
+            _now += by;
+            _ticks += by.Ticks;
+            overdue = _timers.Where(t => t.DueAt is long due && due <= _ticks).OrderBy(t => t.DueAt!.Value).ToList();
+            foreach (var timer in overdue)
+            {
+                timer.DueAt = timer.Period > 0 ? _ticks + timer.Period : null;
+            }
+        }
+
+        foreach (var timer in overdue)
+        {
+            timer.Fire();
+        }
+    }
+
     private sealed class ManualTimer(ManualTimeProvider owner, TimerCallback callback, object? state) : ITimer
     {
         private bool _disposed;

@@ -24,7 +24,11 @@ public sealed record SocketOptions
     /// </summary>
     public TimeSpan Linger { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Wait before reconnecting after a connection is lost or refused (default 100 ms).</summary>
+    /// <summary>
+    /// Wait before reconnecting after a connection is lost or refused (default 100 ms). Each wait is randomly
+    /// shortened by up to half, so that many peers that lost the same server do not come back in the same
+    /// instant; the same back-off rule as the patterns' sessions (docs/architecture.md, "Back-off").
+    /// </summary>
     public TimeSpan ReconnectInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>

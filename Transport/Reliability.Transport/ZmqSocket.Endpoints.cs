@@ -192,12 +192,16 @@ public abstract partial class ZmqSocket
         ReportEnd(remote, end, pipe.RoutingId);
     }
 
+    /// <summary>Fraction by which the transport's reconnect delays are randomly shortened (see <see cref="SocketOptions.ReconnectInterval"/>).</summary>
+    private const double ReconnectJitter = 0.5;
+
     private async Task ConnectLoopAsync(Connector connector)
     {
         var token = connector.Stop.Token;
         var pipe = connector.Pipe;
         string endpoint = connector.Endpoint.Original;
-        var backoff = Options.ReconnectInterval;
+        // Half the interval of jitter: a crowd of peers that lost the same server spreads its retries over it.
+        var backoff = new Backoff(Options.ReconnectInterval, Options.ReconnectIntervalMax, ReconnectJitter);
         TimeSpan delay = TimeSpan.Zero;
         try
         {
@@ -220,7 +224,7 @@ public abstract partial class ZmqSocket
                 }
                 catch (Exception ex) when (ex is SocketException or EndpointException or TimeoutException)
                 {
-                    delay = NextDelay(ref backoff);
+                    delay = backoff.NextDelay();
                     Log.ConnectRetry(Logger, Type, endpoint, ex.Message, (long)delay.TotalMilliseconds);
                     Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { Exception = ex, RetryIn = delay });
                     continue;
@@ -239,19 +243,19 @@ public abstract partial class ZmqSocket
                             return;
                         }
 
-                        delay = NextDelay(ref backoff);
+                        delay = backoff.NextDelay();
                         Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { RetryIn = delay });
                         continue;
                     }
 
-                    backoff = Options.ReconnectInterval;
+                    backoff.Reset();
                     pipe.Connection = connection;
                     pipe.PeerMinor = handshake.PeerMinor;
                     if (OnPeerReady(pipe, handshake.PeerIdentity) is { } refusal)
                     {
                         pipe.Connection = null;
                         ReportProtocolError(endpoint, refusal, RefusalReason(refusal), SocketEventKind.HandshakeFailed);
-                        delay = NextDelay(ref backoff);
+                        delay = backoff.NextDelay();
                         continue;
                     }
 
@@ -275,7 +279,7 @@ public abstract partial class ZmqSocket
                     return;
                 }
 
-                delay = NextDelay(ref backoff);
+                delay = backoff.NextDelay();
                 Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { RetryIn = delay });
             }
         }
@@ -313,20 +317,6 @@ public abstract partial class ZmqSocket
             tcp.Dispose();
             throw;
         }
-    }
-
-    /// <summary>Reconnect wait: the current interval plus up to one base interval of jitter; doubles toward the maximum.</summary>
-    private TimeSpan NextDelay(ref TimeSpan backoff)
-    {
-        var jitter = TimeSpan.FromTicks((long)(Random.Shared.NextDouble() * Options.ReconnectInterval.Ticks));
-        var delay = backoff + jitter;
-        if (Options.ReconnectIntervalMax > Options.ReconnectInterval)
-        {
-            var doubled = backoff * 2;
-            backoff = doubled > Options.ReconnectIntervalMax ? Options.ReconnectIntervalMax : doubled;
-        }
-
-        return delay;
     }
 
     /// <summary>Runs the handshake; reports failures. Returns null when it failed.</summary>

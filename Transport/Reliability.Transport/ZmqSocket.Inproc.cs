@@ -83,7 +83,7 @@ public abstract partial class ZmqSocket
         var pipe = connector.Pipe;
         string endpoint = connector.Endpoint.Original;
         string name = connector.Endpoint.InprocName!;
-        var backoff = Options.ReconnectInterval;
+        var backoff = new Backoff(Options.ReconnectInterval, Options.ReconnectIntervalMax, ReconnectJitter);
         try
         {
             // Connect() starts this loop on the caller's thread; attaching runs the peer's hooks, event
@@ -124,7 +124,7 @@ public abstract partial class ZmqSocket
 
                 if (outcome == InprocAttachOutcome.Refused)
                 {
-                    var delay = NextDelay(ref backoff);
+                    var delay = backoff.NextDelay();
                     Raise(new SocketEvent(SocketEventKind.ConnectRetried, endpoint) { RetryIn = delay });
                     await Task.Delay(delay, TimeProvider, token).ConfigureAwait(false);
                     continue;
@@ -136,7 +136,7 @@ public abstract partial class ZmqSocket
                     continue;
                 }
 
-                backoff = Options.ReconnectInterval;
+                backoff.Reset();
                 ConnectionEnd end;
                 using (token.Register(static c => ((InprocConnection)c!).Dispose(), link))
                 {

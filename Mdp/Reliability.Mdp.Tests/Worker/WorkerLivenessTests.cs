@@ -1,4 +1,5 @@
 using Reliability.Mdp.Worker;
+using Reliability.Patterns.Sessions;
 using Reliability.Testing;
 
 namespace Reliability.Mdp.Tests.Worker;
@@ -121,7 +122,7 @@ public sealed class WorkerLivenessTests
         liveness.Connected();
         liveness.Received(provesRegistration: true);
 
-        liveness.ReconnectDelay(SessionEnd.BrokerDisconnected).Should().Be(TimeSpan.Zero);
+        liveness.ReconnectDelay(SessionEnd.PeerDisconnected).Should().Be(TimeSpan.Zero);
     }
 
     [Fact]
@@ -142,9 +143,9 @@ public sealed class WorkerLivenessTests
         var liveness = Create();
         liveness.Connected();
 
-        liveness.ReconnectDelay(SessionEnd.BrokerDisconnected).Should().Be(Interval);
+        liveness.ReconnectDelay(SessionEnd.PeerDisconnected).Should().Be(Interval);
         liveness.Connected();
-        liveness.ReconnectDelay(SessionEnd.BrokerDisconnected).Should().Be(Interval * 2);
+        liveness.ReconnectDelay(SessionEnd.PeerDisconnected).Should().Be(Interval * 2);
     }
 
     [Fact]
@@ -155,14 +156,14 @@ public sealed class WorkerLivenessTests
         for (int i = 0; i < 4; i++)
         {
             liveness.Connected();
-            delays.Add(liveness.ReconnectDelay(SessionEnd.BrokerSilent));
+            delays.Add(liveness.ReconnectDelay(SessionEnd.PeerSilent));
         }
 
         delays.Should().Equal(Interval, Interval * 2, TimeSpan.FromSeconds(6), TimeSpan.FromSeconds(6));
 
         liveness.Connected();
         liveness.Received(provesRegistration: true);
-        liveness.ReconnectDelay(SessionEnd.BrokerSilent).Should().Be(Interval);
+        liveness.ReconnectDelay(SessionEnd.PeerSilent).Should().Be(Interval);
     }
 
     [Fact]

@@ -1,10 +1,8 @@
-using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Reliability.Patterns;
-using Reliability.Mdp.Protocol;
+using Reliability.Patterns.Sessions;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Worker;
@@ -15,8 +13,8 @@ namespace Reliability.Mdp.Worker;
 /// </summary>
 /// <remarks>
 /// <para>
-/// A connection loop of its own owns the DEALER socket: it sends READY and receives requests, and a
-/// timer of the connection sends HEARTBEAT when nothing else went out for <see cref="WorkerOptions.Heartbeat"/>
+/// A session loop of its own owns the DEALER socket (its decisions are in a core with no I/O,
+/// docs/architecture.md): it sends READY and receives requests, and on the loop's timer sends HEARTBEAT when nothing else went out for <see cref="WorkerOptions.Heartbeat"/>
 /// (also while a handler is busy, so the broker can tell a slow worker from a dead one, docs/wire/mdp.md §8) and
 /// declares the broker dead after heartbeat × liveness of silence. It then closes the socket without lingering and
 /// connects a new one after a back-off (docs/wire/mdp.md §12: nothing queued for the dead connection is sent
@@ -31,35 +29,16 @@ namespace Reliability.Mdp.Worker;
 /// </para>
 /// <para>Thread-safe. Dispose (or the end of <see cref="RunAsync"/>) sends DISCONNECT and closes the socket.</para>
 /// </remarks>
-public sealed partial class MajordomoWorker : IAsyncDisposable
+public sealed class MajordomoWorker : IAsyncDisposable
 {
     private readonly ILogger _logger;
-    private readonly ILoggerFactory? _loggerFactory;
-    private readonly TimeProvider _time;
-    private readonly WorkerLiveness _liveness;
     private readonly Channel<MdpRequest> _requests;
-
+    private readonly WorkerCore _core;
+    private readonly SessionDriver<WorkerCommand> _session;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
-    private readonly TagList _tags;
-    private readonly string _version;
-    private readonly TimeSpan _replySendTimeout;
-    private readonly SocketOptions _socketOptions;
-    private Connection? _connection;
     private Task? _loop;
     private Task? _disposal;
-    private long _connections;
-    private long _reconnects;
-    private long _requestsReceived;
-    private long _repliesSent;
-    private long _partialsSent;
-    private long _heartbeatsSent;
-    private long _heartbeatsReceived;
-    private long _brokerDisconnects;
-    private long _brokerSilences;
-    private long _handlerFailures;
-    private long _staleReplies;
-    private long _invalidMessages;
 
     /// <summary>Creates the worker. Nothing is connected until <see cref="Start"/>, <see cref="ReceiveAsync"/> or <see cref="RunAsync"/>.</summary>
     /// <param name="options">Settings; validated here.</param>
@@ -72,46 +51,27 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
         options.Validate();
         Options = options;
 
-        // The connection loop only parses commands and queues requests (the handler runs behind the
-        // request channel, on the thread pool), so it may run on the I/O thread that delivered them.
-        // The broker knows a worker by its connection: once that ends (a peer event, after whatever the
-        // connection delivered), waiting for DISCONNECT or for the broker's silence only delays the fresh
-        // registration that follows anyway.
-        _socketOptions = options.Socket with { InlineReceiveContinuations = true, ReceivePeerEvents = true };
+        // The session loop only parses commands and queues requests (the handler runs behind the request
+        // channel, on the thread pool), so it may run on the I/O thread that delivered them. Peer events tell
+        // the loop at once that the broker's connection (and with it our registration) is gone.
+        var socketOptions = options.Socket with { InlineReceiveContinuations = true, ReceivePeerEvents = true };
 
-        // Synchronous continuations run the receiver of a request (the handler loop) inside the
-        // connection loop's write; only when the handler is declared quick and non-blocking.
+        // Synchronous continuations run the receiver of a request (the handler loop) inside the session
+        // loop's write; only when the handler is declared quick and non-blocking.
         _requests = Channel.CreateUnbounded<MdpRequest>(
             new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = options.UnsafeInlineHandler });
-        _loggerFactory = loggerFactory;
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MajordomoWorker>();
-        _time = timeProvider ?? TimeProvider.System;
-        _liveness = new WorkerLiveness(options, _time);
-        _tags = WorkerMetrics.Tags(options.Service);
-        _version = options.Version.Number();
-
-        // A reply may wait for room in a full outbound queue, but not past the point where the broker
-        // would be declared dead anyway.
-        _replySendTimeout = options.Heartbeat * options.Liveness;
+        var time = timeProvider ?? TimeProvider.System;
+        _core = new WorkerCore(options, time, _logger, (connection, request, version) => _requests.Writer.TryWrite(new MdpRequest(this, connection, request, version)));
+        _session = new SessionDriver<WorkerCommand>(
+            _core, () => new DealerSocket(socketOptions, loggerFactory, time), options.BrokerEndpoint, time, _core.Abandon);
     }
 
     /// <summary>The settings the worker was created with.</summary>
     public WorkerOptions Options { get; }
 
     /// <summary>Counts since the worker was created (each counter read atomically; not one snapshot across them).</summary>
-    public WorkerStatistics Statistics => new(
-        Interlocked.Read(ref _connections),
-        Interlocked.Read(ref _reconnects),
-        Interlocked.Read(ref _requestsReceived),
-        Interlocked.Read(ref _repliesSent),
-        Interlocked.Read(ref _partialsSent),
-        Interlocked.Read(ref _heartbeatsSent),
-        Interlocked.Read(ref _heartbeatsReceived),
-        Interlocked.Read(ref _brokerDisconnects),
-        Interlocked.Read(ref _brokerSilences),
-        Interlocked.Read(ref _handlerFailures),
-        Interlocked.Read(ref _staleReplies),
-        Interlocked.Read(ref _invalidMessages));
+    public WorkerStatistics Statistics => _core.Statistics;
 
     /// <summary>Starts the connection loop (connect, READY, heartbeats) if it is not running yet. Idempotent.</summary>
     /// <exception cref="ObjectDisposedException">The worker was disposed.</exception>
@@ -120,7 +80,7 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposal is not null, this);
-            _loop ??= Task.Run(ConnectionLoopAsync);
+            _loop ??= Task.Run(SessionLoopAsync);
         }
     }
 
@@ -154,14 +114,14 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
                 throw new ObjectDisposedException(nameof(MajordomoWorker), "The worker has stopped.");
             }
 
-            var current = Volatile.Read(ref _connection);
-            if (current is not null && current.Id == request.ConnectionId)
+            long current = _session.CurrentId;
+            if (current == request.ConnectionId)
             {
                 return request;
             }
 
             // Queued before a reconnect: the broker no longer waits for its reply.
-            WorkerLog.StaleRequest(_logger, Options.Service, request.ConnectionId, current?.Id ?? 0);
+            WorkerLog.StaleRequest(_logger, Options.Service, request.ConnectionId, current);
         }
     }
 
@@ -216,10 +176,9 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
-                    Interlocked.Increment(ref _handlerFailures);
-                    WorkerMetrics.HandlerFailures.Add(1, _tags);
+                    _core.CountHandlerFailure();
                     WorkerLog.HandlerFailed(_logger, Options.Service, ex);
-                    RequestReconnect(request.ConnectionId);
+                    _session.Post(new ReconnectCommand(request.ConnectionId));
                     continue;
                 }
 
@@ -265,161 +224,25 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
         _requests.Writer.TryComplete();
     }
 
-    /// <summary>Asks the connection loop to re-register (handler failure), if <paramref name="connectionId"/> is still current.</summary>
-    internal void RequestReconnect(long connectionId)
+    /// <summary>Sends a request's (partial or final) reply on the connection it came from, through the session loop.</summary>
+    internal ValueTask<bool> SendReplyAsync(MdpRequest request, Message body, bool final, CancellationToken cancellationToken)
     {
-        var current = Volatile.Read(ref _connection);
-        if (current is not null && current.Id == connectionId)
+        // Asynchronous continuations: a handler waiting for room must not go on running inside the session loop.
+        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var reply = new ReplyCommand(request, body, final, done, cancellationToken);
+        if (!_session.Post(reply))
         {
-            current.Abort(SessionEnd.HandlerFailed);
+            _core.Abandon(reply);
         }
+
+        return new ValueTask<bool>(done.Task);
     }
 
-    /// <summary>Sends a request's (partial or final) reply on the connection it came from.</summary>
-    internal async ValueTask<bool> SendReplyAsync(MdpRequest request, Message body, bool final, CancellationToken cancellationToken)
+    private async Task SessionLoopAsync()
     {
-        var current = Volatile.Read(ref _connection);
-        if (current is null || current.Id != request.ConnectionId)
-        {
-            DropStaleReply(request, current);
-            return false;
-        }
-
-        MdpWorkerCommand command = Options.Version == MdpVersion.V01
-            ? new WorkerReply(request.ClientAddress, body)
-            : final ? new WorkerFinal(request.ClientAddress, body) : new WorkerPartial(request.ClientAddress, body);
-        // Book-kept before the send, undone if it fails: the message can reach the broker, and the
-        // broker's next request reach this worker, before the send returns (inline writes), and the next
-        // request must find the worker idle and the counters already showing this reply.
-        Account(final, +1);
-        bool sent;
         try
         {
-            sent = await current.Socket.TrySendAsync(MdpCodec.BuildFromWorker(command, Options.Version), _replySendTimeout, cancellationToken)
-                .ConfigureAwait(false);
-        }
-        catch (ObjectDisposedException)
-        {
-            // The connection loop replaced the socket while we were sending.
-            Account(final, -1);
-            DropStaleReply(request, Volatile.Read(ref _connection));
-            return false;
-        }
-
-        if (!sent)
-        {
-            Account(final, -1);
-            WorkerLog.SendDropped(_logger, Options.Service, final ? "a reply" : "a partial reply", _replySendTimeout.TotalMilliseconds);
-            return false;
-        }
-
-        if (final)
-        {
-            // A counter instrument only goes up, so it counts after the fact.
-            WorkerMetrics.Replies.Add(1, _tags);
-        }
-
-        return true;
-    }
-
-    /// <summary>Counts a reply (final) or partial reply in the statistics as sent (+1) or takes that back (-1); liveness learns of sends only.</summary>
-    private void Account(bool final, int delta)
-    {
-        if (final)
-        {
-            if (delta > 0)
-            {
-                _liveness.FinalReplySent();
-            }
-
-            Interlocked.Add(ref _repliesSent, delta);
-        }
-        else
-        {
-            if (delta > 0)
-            {
-                _liveness.MessageSent();
-            }
-
-            Interlocked.Add(ref _partialsSent, delta);
-        }
-    }
-
-    private void DropStaleReply(MdpRequest request, Connection? current)
-    {
-        Interlocked.Increment(ref _staleReplies);
-        WorkerMetrics.StaleReplies.Add(1, _tags);
-        WorkerLog.StaleReply(_logger, Options.Service, request.ConnectionId, current?.Id ?? 0);
-    }
-
-    private async Task ConnectionLoopAsync()
-    {
-        var stop = _stop.Token;
-        try
-        {
-            // Bounded by _stop: every pass opens one connection and ends with it.
-            while (!stop.IsCancellationRequested)
-            {
-                var connection = Open(Interlocked.Increment(ref _connections));
-                SessionEnd end;
-                try
-                {
-                    end = await ServeAsync(connection, stop).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Volatile.Write(ref _connection, null);
-                }
-
-                if (end == SessionEnd.Stopping)
-                {
-                    await CloseAsync(connection, sendDisconnect: true).ConfigureAwait(false);
-                    WorkerLog.Stopped(_logger, Options.Service, Options.BrokerEndpoint);
-                    break;
-                }
-
-                TimeSpan delay = _liveness.ReconnectDelay(end);
-                string? lost = null;
-                switch (end)
-                {
-                    case SessionEnd.BrokerSilent:
-                        Interlocked.Increment(ref _brokerSilences);
-                        WorkerLog.BrokerSilent(_logger, Options.Service, Options.BrokerEndpoint, (Options.Heartbeat * Options.Liveness).TotalMilliseconds, delay.TotalMilliseconds);
-                        lost = "silent";
-                        break;
-                    case SessionEnd.BrokerDisconnected:
-                        Interlocked.Increment(ref _brokerDisconnects);
-                        WorkerLog.BrokerDisconnected(_logger, Options.Service, Options.BrokerEndpoint, delay.TotalMilliseconds);
-                        lost = "disconnected";
-                        break;
-                    case SessionEnd.ConnectionLost:
-                        WorkerLog.ConnectionLost(_logger, Options.Service, Options.BrokerEndpoint, delay.TotalMilliseconds);
-                        lost = "connection_lost";
-                        break;
-                }
-
-                if (lost is not null)
-                {
-                    Callback.Invoke(Options.OnPeerLost, new PeerLostArguments(Options.BrokerEndpoint, lost, delay), _logger, nameof(Options.OnPeerLost));
-                }
-
-                // After a handler failure the broker must hear DISCONNECT to requeue the request; after
-                // silence or a DISCONNECT from the broker there is nobody to tell (RFC 7: send nothing more).
-                await CloseAsync(connection, sendDisconnect: end == SessionEnd.HandlerFailed).ConfigureAwait(false);
-                Interlocked.Increment(ref _reconnects);
-                WorkerMetrics.Reconnects.Add(1, _tags);
-                if (delay > TimeSpan.Zero)
-                {
-                    try
-                    {
-                        await Task.Delay(delay, _time, stop).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        break;
-                    }
-                }
-            }
+            await _session.RunAsync(_stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -429,181 +252,5 @@ public sealed partial class MajordomoWorker : IAsyncDisposable
         }
 
         _requests.Writer.TryComplete();
-    }
-
-    private Connection Open(long id)
-    {
-        WorkerLog.Connecting(_logger, Options.Service, Options.BrokerEndpoint, _version, id);
-        var socket = new DealerSocket(_socketOptions, _loggerFactory, _time);
-        var connection = new Connection(id, socket);
-        try
-        {
-            socket.Connect(Options.BrokerEndpoint);
-        }
-        catch
-        {
-            socket.Dispose();
-            connection.Dispose();
-            throw;
-        }
-
-        Volatile.Write(ref _connection, connection);
-        return connection;
-    }
-
-    private async Task<SessionEnd> ServeAsync(Connection connection, CancellationToken stop)
-    {
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, connection.AbortToken);
-        var token = linked.Token;
-        _liveness.Connected();
-
-        // A fresh socket queues READY until the TCP connection is up (no wait needed).
-        TrySendNow(connection, new WorkerReady(Options.Service), "READY");
-
-        // Heartbeats and the silence check run on a timer of their own, not in this loop: they go on while
-        // the handler is busy, and the receive below needs no per-message timeout.
-        var pulse = new Pulse(this, connection);
-        await using (pulse.ConfigureAwait(false))
-        {
-            pulse.Arm(_liveness.WaitTimeout);
-
-            // Bounded: ends on DISCONNECT, or when the pulse (silence), a handler failure or shutdown cancels the wait.
-            while (true)
-            {
-                Message? message;
-                try
-                {
-                    message = await connection.Socket.TryReceiveAsync(Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return stop.IsCancellationRequested ? SessionEnd.Stopping : connection.AbortReason;
-                }
-
-                if (message is not null && Handle(connection, message) is { } end)
-                {
-                    return end;
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// One tick of a connection's pulse: declares a silent broker dead (ending the connection) or sends a
-    /// heartbeat when one is due, then says when to tick next (null: stop).
-    /// </summary>
-    private TimeSpan? Tick(Connection connection)
-    {
-        if (_liveness.BrokerDead)
-        {
-            connection.Abort(SessionEnd.BrokerSilent);
-            return null;
-        }
-
-        if (_liveness.TryFireHeartbeat() && TrySendNow(connection, WorkerHeartbeat.Instance, "HEARTBEAT"))
-        {
-            Interlocked.Increment(ref _heartbeatsSent);
-        }
-
-        return _liveness.WaitTimeout;
-    }
-
-    /// <summary>Acts on one message from the broker; returns how the connection ends, or null to go on.</summary>
-    private SessionEnd? Handle(Connection connection, Message message)
-    {
-        switch (message.PeerEvent)
-        {
-            case PeerEventKind.Connected:
-                return null;
-            case PeerEventKind.Disconnected:
-                return SessionEnd.ConnectionLost;
-        }
-
-        var parsed = MdpCodec.ParseAtWorker(message);
-        string? problem = parsed.IsSuccess
-            ? parsed.Version == Options.Version ? null : $"{parsed.Version.DisplayName()} command on an {Options.Version.DisplayName()} worker"
-            : parsed.Error;
-        if (problem is not null)
-        {
-            // Invalid input is not a sign of life from a broker speaking our protocol: it does not count as a heartbeat.
-            Interlocked.Increment(ref _invalidMessages);
-            WorkerMetrics.InvalidMessages.Add(1, _tags);
-            WorkerLog.InvalidMessage(_logger, Options.Service, problem);
-            return null;
-        }
-
-        switch (parsed.Command)
-        {
-            case WorkerRequest request:
-                _liveness.Received(provesRegistration: true);
-                _liveness.RequestStarted();
-                Interlocked.Increment(ref _requestsReceived);
-                WorkerMetrics.Requests.Add(1, _tags);
-                WorkerLog.RequestReceived(_logger, Options.Service, connection.Id, request.Body.Count);
-
-                _requests.Writer.TryWrite(new MdpRequest(this, connection.Id, request, parsed.Version));
-                return null;
-
-            case WorkerHeartbeat:
-                _liveness.Received(provesRegistration: true);
-                Interlocked.Increment(ref _heartbeatsReceived);
-                return null;
-
-            case WorkerDisconnect:
-                // DISCONNECT is not a heartbeat: the broker has dropped us.
-                return SessionEnd.BrokerDisconnected;
-
-            default:
-                // ParseAtWorker yields only the three commands a broker may send.
-                return null;
-        }
-    }
-
-    /// <summary>
-    /// Sends a control command if the socket can take it at once. A zero timeout never waits: when the
-    /// queue to the broker is full, the broker is not reading, and a heartbeat more or less changes nothing.
-    /// </summary>
-    private bool TrySendNow(Connection connection, MdpWorkerCommand command, string name)
-    {
-        bool sent;
-        try
-        {
-            var sending = connection.Socket.TrySendAsync(MdpCodec.BuildFromWorker(command, Options.Version), TimeSpan.Zero);
-            sent = sending.IsCompletedSuccessfully && sending.Result;
-        }
-        catch (ObjectDisposedException)
-        {
-            // The connection was closed by the loop while the pulse ticked.
-            return false;
-        }
-
-        if (sent)
-        {
-            _liveness.MessageSent();
-        }
-        else
-        {
-            WorkerLog.SendDropped(_logger, Options.Service, name, 0);
-        }
-
-        return sent;
-    }
-
-    private async Task CloseAsync(Connection connection, bool sendDisconnect)
-    {
-        if (sendDisconnect)
-        {
-            // Lingers up to Socket.Linger so the DISCONNECT reaches a live broker.
-            TrySendNow(connection, WorkerDisconnect.Instance, "DISCONNECT");
-        }
-        else
-        {
-            // Linger 0: drop whatever is queued for a broker we gave up on (heartbeats, replies), so a
-            // broker that comes back never receives it (docs/wire/mdp.md §12).
-            connection.Socket.Disconnect(Options.BrokerEndpoint);
-        }
-
-        await connection.Socket.DisposeAsync().ConfigureAwait(false);
-        connection.Dispose();
     }
 }

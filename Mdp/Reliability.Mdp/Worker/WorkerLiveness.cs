@@ -1,25 +1,8 @@
+using Reliability.Transport.Internal;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Sessions;
 
 namespace Reliability.Mdp.Worker;
-
-/// <summary>Why a worker's connection to the broker ended.</summary>
-internal enum SessionEnd
-{
-    /// <summary>No traffic from the broker for heartbeat × liveness.</summary>
-    BrokerSilent,
-
-    /// <summary>The broker sent DISCONNECT (e.g. it restarted and did not know us).</summary>
-    BrokerDisconnected,
-
-    /// <summary>The connection to the broker ended (broker stopped or restarted, connection reset): it forgot us with it.</summary>
-    ConnectionLost,
-
-    /// <summary>The request handler failed; the broker must be told so that it requeues the request.</summary>
-    HandlerFailed,
-
-    /// <summary>The worker is shutting down.</summary>
-    Stopping,
-}
 
 /// <summary>
 /// The worker's heartbeat, liveness and reconnect decisions, separated from the socket loop so
@@ -27,16 +10,13 @@ internal enum SessionEnd
 /// long to wait before the next fresh connection.
 /// </summary>
 /// <remarks>
-/// Used from three places: the connection loop (<see cref="Connected"/>, <see cref="Received"/>,
-/// <see cref="ReconnectDelay"/>), the connection's pulse timer (<see cref="BrokerDead"/>,
-/// <see cref="TryFireHeartbeat"/>) and the handler's replies (<see cref="MessageSent"/>,
-/// <see cref="FinalReplySent"/>). The timestamps underneath are volatile; the worst a race can do is
-/// one heartbeat more than needed.
+/// Part of <see cref="WorkerCore"/>, so it is only ever called from the session driver's loop, one input at a
+/// time; <see cref="IsBusy"/> and the timestamps underneath may be read from other threads.
 /// </remarks>
 internal sealed class WorkerLiveness
 {
     private readonly PeerLiveness _broker;
-    private readonly ReconnectBackoff _backoff;
+    private readonly Backoff _backoff;
     private readonly bool _expireWhileBusy;
     private bool _brokerAnswered;
     private volatile bool _busy;
@@ -45,7 +25,7 @@ internal sealed class WorkerLiveness
     {
         var heartbeat = options.HeartbeatOptions;
         _broker = new PeerLiveness(heartbeat, timeProvider);
-        _backoff = new ReconnectBackoff(heartbeat);
+        _backoff = heartbeat.CreateBackoff();
         _expireWhileBusy = options.BrokerHeartbeatsBusyWorkers;
     }
 
@@ -120,7 +100,7 @@ internal sealed class WorkerLiveness
     /// </summary>
     public TimeSpan ReconnectDelay(SessionEnd end)
     {
-        if ((end is SessionEnd.BrokerDisconnected or SessionEnd.ConnectionLost) && _brokerAnswered)
+        if ((end is SessionEnd.PeerDisconnected or SessionEnd.ConnectionLost) && _brokerAnswered)
         {
             _backoff.Reset();
             return TimeSpan.Zero;

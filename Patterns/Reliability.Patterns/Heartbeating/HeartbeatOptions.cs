@@ -1,3 +1,5 @@
+using Reliability.Transport.Internal;
+
 namespace Reliability.Patterns.Heartbeating;
 
 /// <summary>
@@ -59,6 +61,18 @@ public sealed record HeartbeatOptions
     /// lost the same server do not all come back in the same instant (default 0 = exact zguide delays).
     /// </summary>
     public double ReconnectJitter { get; init; }
+
+    /// <summary>
+    /// The reconnect back-off these settings describe: <see cref="ReconnectInitial"/> doubling to <see cref="ReconnectMax"/>,
+    /// shortened by up to <see cref="ReconnectJitter"/>; reset it when the peer shows any sign of life (as the zguide's ppworker does).
+    /// </summary>
+    /// <param name="random">Source of jitter; <see cref="Random.Shared"/> when null.</param>
+    /// <exception cref="ArgumentException">The settings are invalid.</exception>
+    internal Backoff CreateBackoff(Random? random = null)
+    {
+        Validate();
+        return new Backoff(ReconnectInitial, ReconnectMax, ReconnectJitter, random);
+    }
 
     /// <summary>Silence after which a peer is dead: <see cref="Interval"/> × <see cref="Liveness"/>.</summary>
     public TimeSpan ExpiryTimeout => Interval * Liveness;

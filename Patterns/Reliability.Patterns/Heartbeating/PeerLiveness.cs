@@ -11,7 +11,7 @@ namespace Reliability.Patterns.Heartbeating;
 /// a loop woken early by other events cannot drain liveness faster than real time.</para>
 /// <para>Typical loop: wait up to <see cref="NextDeadlineIn"/>; on a message call
 /// <see cref="MessageReceived"/>; if <see cref="IsExpired"/>, reconnect (see
-/// <see cref="ReconnectBackoff"/>) and call <see cref="Restart"/>; if <see cref="Heartbeat"/>.TryFire()
+/// <see cref="HeartbeatOptions.CreateBackoff"/>) and call <see cref="Restart"/>; if <see cref="Heartbeat"/>.TryFire()
 /// returns true, send a heartbeat. Call <see cref="MessageSent"/> after every other send.</para>
 /// <para>Single-writer: the updating calls belong to the loop that owns the socket; properties may
 /// be read from other threads. Timestamps are in <see cref="TimeProvider.GetTimestamp"/> units.</para>

@@ -193,10 +193,10 @@ public sealed class QueueAndLifecycleTests
 
         lock (delays)
         {
-            // Interval doubles 10, 20, 40, 80, 80 ms plus up to one base interval (10 ms) of jitter.
-            delays[0].Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(10)).And.BeLessThan(TimeSpan.FromMilliseconds(20));
-            delays[3].Should().BeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(80)).And.BeLessThan(TimeSpan.FromMilliseconds(90));
-            delays[5].Should().BeLessThan(TimeSpan.FromMilliseconds(90), "back-off is capped");
+            // Interval doubles 10, 20, 40, 80, 80 ms, each shortened by up to half (jitter never lengthens a wait).
+            delays[0].Should().BeGreaterThan(TimeSpan.FromMilliseconds(5)).And.BeLessThanOrEqualTo(TimeSpan.FromMilliseconds(10));
+            delays[3].Should().BeGreaterThan(TimeSpan.FromMilliseconds(40)).And.BeLessThanOrEqualTo(TimeSpan.FromMilliseconds(80));
+            delays[5].Should().BeLessThanOrEqualTo(TimeSpan.FromMilliseconds(80), "back-off is capped");
         }
     }
 

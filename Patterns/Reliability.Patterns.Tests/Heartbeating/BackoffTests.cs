@@ -2,14 +2,15 @@ using Reliability.Patterns.Heartbeating;
 
 namespace Reliability.Patterns.Tests.Heartbeating;
 
-public sealed class ReconnectBackoffTests
+/// <summary>The one back-off rule (transport and sessions), built from heartbeat settings.</summary>
+public sealed class BackoffTests
 {
     private static TimeSpan Ms(int value) => TimeSpan.FromMilliseconds(value);
 
     [Fact]
     public void NextDelay_RepeatedFailures_DoublesUpToMax()
     {
-        var backoff = new ReconnectBackoff(HeartbeatOptions.Default);
+        var backoff = HeartbeatOptions.Default.CreateBackoff();
 
         var delays = Enumerable.Range(0, 9).Select(_ => backoff.NextDelay()).ToList();
 
@@ -20,7 +21,7 @@ public sealed class ReconnectBackoffTests
     [Fact]
     public void NextDelay_MaxNotAPowerOfTwoMultiple_CapsAtMaxExactly()
     {
-        var backoff = new ReconnectBackoff(new HeartbeatOptions { ReconnectInitial = Ms(300), ReconnectMax = Ms(1000) });
+        var backoff = (new HeartbeatOptions { ReconnectInitial = Ms(300), ReconnectMax = Ms(1000) }).CreateBackoff();
 
         var delays = Enumerable.Range(0, 5).Select(_ => backoff.NextDelay()).ToList();
 
@@ -30,7 +31,7 @@ public sealed class ReconnectBackoffTests
     [Fact]
     public void NextDelay_MajordomoOptions_IsFixed()
     {
-        var backoff = new ReconnectBackoff(HeartbeatOptions.Majordomo);
+        var backoff = HeartbeatOptions.Majordomo.CreateBackoff();
 
         var delays = Enumerable.Range(0, 4).Select(_ => backoff.NextDelay()).ToList();
 
@@ -40,7 +41,7 @@ public sealed class ReconnectBackoffTests
     [Fact]
     public void Reset_AfterFailures_StartsAgainFromInitial()
     {
-        var backoff = new ReconnectBackoff(HeartbeatOptions.Default);
+        var backoff = HeartbeatOptions.Default.CreateBackoff();
         for (int i = 0; i < 4; i++)
         {
             backoff.NextDelay();
@@ -60,7 +61,7 @@ public sealed class ReconnectBackoffTests
     public void NextDelay_WithJitter_ShortensDelayByRandomFraction()
     {
         var random = new FixedRandom(0.5);
-        var backoff = new ReconnectBackoff(HeartbeatOptions.Default with { ReconnectJitter = 0.2 }, random);
+        var backoff = (HeartbeatOptions.Default with { ReconnectJitter = 0.2 }).CreateBackoff(random);
 
         backoff.NextDelay().Should().Be(Ms(900));
         backoff.NextDelay().Should().Be(Ms(1800));
@@ -73,7 +74,7 @@ public sealed class ReconnectBackoffTests
     [InlineData(0.999999)]
     public void NextDelay_WithFullJitterAtCap_NeverExceedsMax(double sample)
     {
-        var backoff = new ReconnectBackoff(HeartbeatOptions.Default with { ReconnectJitter = 1 }, new FixedRandom(sample));
+        var backoff = (HeartbeatOptions.Default with { ReconnectJitter = 1 }).CreateBackoff(new FixedRandom(sample));
 
         var delays = Enumerable.Range(0, 8).Select(_ => backoff.NextDelay()).ToList();
 
@@ -84,7 +85,7 @@ public sealed class ReconnectBackoffTests
     public void NextDelay_NoJitter_DoesNotUseRandom()
     {
         var random = new FixedRandom(0.5);
-        var backoff = new ReconnectBackoff(HeartbeatOptions.Default, random);
+        var backoff = HeartbeatOptions.Default.CreateBackoff(random);
 
         backoff.NextDelay();
 
@@ -92,10 +93,27 @@ public sealed class ReconnectBackoffTests
     }
 
     [Fact]
-    public void Constructor_InvalidOptions_Throws()
+    public void CreateBackoff_InvalidOptions_Throws()
     {
-        var act = () => new ReconnectBackoff(new HeartbeatOptions { ReconnectMax = Ms(10) });
+        var act = () => (new HeartbeatOptions { ReconnectMax = Ms(10) }).CreateBackoff();
 
         act.Should().Throw<ArgumentException>().WithMessage("*ReconnectMax must not be less than ReconnectInitial*");
+    }
+
+    [Fact]
+    public void MaxBelowInitial_GivesAFixedDelay_AsTheTransportUsesIt()
+    {
+        // SocketOptions: ReconnectIntervalMax zero (the default) means no doubling.
+        var backoff = new Reliability.Transport.Internal.Backoff(Ms(100), TimeSpan.Zero, jitter: 0);
+
+        Enumerable.Range(0, 4).Select(_ => backoff.NextDelay()).Should().Equal(Ms(100), Ms(100), Ms(100), Ms(100));
+    }
+
+    [Fact]
+    public void Jitter_OnlyShortensTheDelay()
+    {
+        var backoff = new Reliability.Transport.Internal.Backoff(Ms(100), Ms(100), jitter: 0.5, new FixedRandom(0.999));
+
+        backoff.NextDelay().Should().BeGreaterThan(Ms(50)).And.BeLessThanOrEqualTo(Ms(100));
     }
 }
