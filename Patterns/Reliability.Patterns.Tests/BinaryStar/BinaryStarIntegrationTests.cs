@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Time.Testing;
 using Reliability.Patterns.BinaryStar;
 using Reliability.Patterns.LazyPirate;
@@ -129,6 +130,52 @@ public sealed class BinaryStarIntegrationTests
         (await run.Awaiting(r => r.WaitAsync(Wait)).Should().ThrowAsync<SplitBrainException>()).Which.State.Should().Be(BinaryStarState.Active);
         node.InvalidPeerMessages.Should().BeGreaterThan(0);
         node.AllowClientRequest().Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task Node_Takeover_IsMeasuredOnThePatternsMeter()
+    {
+        var changes = new List<(string? State, string? Cause)>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Reliability.Patterns" && instrument.Name.StartsWith("reliability.binary_star.", StringComparison.Ordinal))
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        var rejected = 0L;
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            var tagged = tags.ToArray();
+            lock (changes)
+            {
+                if (instrument.Name == "reliability.binary_star.state_changes")
+                {
+                    changes.Add(((string?)tagged.Single(t => t.Key == "state").Value, (string?)tagged.Single(t => t.Key == "cause").Value));
+                }
+                else if (instrument.Name == "reliability.binary_star.requests.rejected")
+                {
+                    rejected += value;
+                }
+            }
+        });
+        listener.Start();
+
+        var time = new FakeTimeProvider();
+        await using var node = new BinaryStarNode(
+            new BinaryStarOptions { LocalEndpoint = FreeEndpoint(), RemoteEndpoint = FreeEndpoint(), Heartbeat = Heartbeat },
+            timeProvider: time);
+        node.AllowClientRequest().Should().BeFalse();
+        time.Advance(Heartbeat * 2);
+        node.AllowClientRequest().Should().BeTrue();
+
+        // Other tests of this assembly may measure at the same time: look for this node's takeover.
+        lock (changes)
+        {
+            changes.Should().Contain(("active", "client-request"));
+            rejected.Should().BeGreaterThan(0);
+        }
     }
 
     [Fact]

@@ -105,6 +105,7 @@ public sealed class BinaryStarNode : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _rejectedRequests);
+        BinaryStarMetrics.RejectedRequests.Add(1, BinaryStarMetrics.Tags(Options.Role));
         BinaryStarLog.RequestRejected(_logger, Options.Role, step.To);
         return false;
     }
@@ -240,6 +241,7 @@ public sealed class BinaryStarNode : IAsyncDisposable
             if (!TryParseState(message, out var peer))
             {
                 Interlocked.Increment(ref _invalidPeerMessages);
+                BinaryStarMetrics.InvalidMessages.Add(1, BinaryStarMetrics.Tags(Options.Role));
                 BinaryStarLog.InvalidPeerMessage(_logger, Options.Role, message.ToString());
                 continue;
             }
@@ -252,6 +254,7 @@ public sealed class BinaryStarNode : IAsyncDisposable
 
             if (step.Outcome == BinaryStarOutcome.SplitBrain)
             {
+                BinaryStarMetrics.SplitBrains.Add(1, BinaryStarMetrics.Tags(Options.Role));
                 BinaryStarLog.SplitBrain(_logger, Options.Role, step.From);
                 throw new SplitBrainException(step.From);
             }
@@ -286,6 +289,10 @@ public sealed class BinaryStarNode : IAsyncDisposable
             return;
         }
 
+        var tags = BinaryStarMetrics.Tags(Options.Role);
+        tags.Add("state", step.To.ToString().ToLowerInvariant());
+        tags.Add("cause", cause);
+        BinaryStarMetrics.StateChanges.Add(1, tags);
         BinaryStarLog.StateChanged(_logger, Options.Role, step.From, step.To, cause);
         Callback.Invoke(Options.OnStateChanged, new BinaryStarStateChange(step.From, step.To, cause), _logger, nameof(Options.OnStateChanged));
     }

@@ -137,6 +137,7 @@ public sealed class BinaryStarServer : IAsyncDisposable
                 if (delimiter < 1)
                 {
                     Interlocked.Increment(ref _invalidRequests);
+                    BinaryStarMetrics.InvalidMessages.Add(1, BinaryStarMetrics.Tags(Node.Options.Role));
                     BinaryStarLog.InvalidRequest(_logger, request.Count);
                     continue;
                 }
