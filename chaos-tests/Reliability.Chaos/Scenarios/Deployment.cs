@@ -81,6 +81,12 @@ public sealed record DeploymentOptions
     /// <summary>Binary Star only: the clients' pause before resending to the other node (default 2000 ms, as bstarcli).</summary>
     public TimeSpan SettleDelay { get; init; } = TimeSpan.FromMilliseconds(2000);
 
+    /// <summary>
+    /// Further options for our broker service, e.g. smaller flow-control limits (default none). They reach the
+    /// default broker command through its <c>{broker_options}</c> placeholder; a custom template may leave them out.
+    /// </summary>
+    public string BrokerOptions { get; init; } = string.Empty;
+
     /// <summary>Upper bound on starting the broker and getting a first reply (default 30 s).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -177,6 +183,7 @@ public sealed partial class Deployment : IAsyncDisposable
         _brokerValues = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["heartbeat_ms"] = Ms(options.Heartbeat),
+            ["broker_options"] = options.BrokerOptions,
             ["liveness"] = options.Liveness.ToString(CultureInfo.InvariantCulture),
             ["port"] = ports[0].ToString(CultureInfo.InvariantCulture),
             ["bind"] = $"tcp://127.0.0.1:{ports[0]}",
