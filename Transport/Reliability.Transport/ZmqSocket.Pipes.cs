@@ -1,8 +1,4 @@
-using System.Runtime.CompilerServices;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Transport.Internal;
-using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport;
 
