@@ -54,7 +54,8 @@ internal sealed partial class TitanicService
     /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
-        int count = await _store.CountAsync(cancellationToken).ConfigureAwait(false);
+        // Not cancellable: a stop signal during start-up still ends in an orderly stop below, not an exception.
+        int count = await _store.CountAsync(CancellationToken.None).ConfigureAwait(false);
         Interlocked.Exchange(ref _count, count);
         TitanicLog.Started(_logger, _options.BrokerEndpoint, count, _store.MaxRequests);
 
