@@ -26,6 +26,13 @@ internal sealed class RecordingSender : IBrokerSender
 
     public HashSet<string> Full { get; } = [];
 
+    /// <summary>Peers whose reading the core has paused now.</summary>
+    public HashSet<string> Paused { get; } = [];
+
+    public void Pause(Reliability.Patterns.Heartbeating.RoutingKey client) => Paused.Add(Encoding.UTF8.GetString(client.Span));
+
+    public void Resume(Reliability.Patterns.Heartbeating.RoutingKey client) => Paused.Remove(Encoding.UTF8.GetString(client.Span));
+
     public BrokerSendResult TrySend(Message message)
     {
         string peer = Encoding.UTF8.GetString(message[0].Span);

@@ -17,9 +17,10 @@ internal enum BrokerSendResult
 
 /// <summary>
 /// The broker core's only way out: a non-blocking send of a message whose first frame is the peer's
-/// routing id. The socket loop implements it on a ROUTER with ROUTER_MANDATORY; tests record messages.
+/// routing id, and the pausing of a peer's reading (flow control). The socket loop implements it on a
+/// ROUTER with ROUTER_MANDATORY; tests record messages.
 /// </summary>
-internal interface IBrokerSender
+internal interface IBrokerSender : IFlowSwitch
 {
     /// <summary>Sends without waiting; never throws for an unreachable or slow peer.</summary>
     BrokerSendResult TrySend(Message message);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Reliability.Patterns.Heartbeating;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Broker;
@@ -276,6 +277,11 @@ public sealed class MajordomoBroker : IAsyncDisposable
     /// <summary>Non-blocking sends on the ROUTER: the DONTWAIT of libzmq, with EHOSTUNREACH as a result instead of an exception.</summary>
     private sealed class SocketSender(RouterSocket socket) : IBrokerSender
     {
+        // A peer that is gone needs no pause: its requests are dropped with its connection.
+        public void Pause(RoutingKey client) => socket.PauseReceiving(client.Span);
+
+        public void Resume(RoutingKey client) => socket.ResumeReceiving(client.Span);
+
         public BrokerSendResult TrySend(Message message)
         {
             try

@@ -203,7 +203,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
             if (PirateProtocol.FindDelimiter(message, 0) < 0)
             {
-                ParanoidPirateLog.InvalidClientRequest(_logger, new PeerName(message[0]), message.Count - 1);
+                ParanoidPirateLog.InvalidClientRequest(_logger, new RoutingKey(message[0]), message.Count - 1);
                 PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "source", "client"));
                 Raise(QueueEventKind.InvalidMessage, new RoutingKey(message[0]));
                 continue;
@@ -224,7 +224,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 if (ready.Outcome == ReadyOutcome.Registered)
                 {
                     PirateMetrics.WorkersAlive.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-                    ParanoidPirateLog.WorkerRegistered(_logger, new PeerName(worker), _registry.Count);
+                    ParanoidPirateLog.WorkerRegistered(_logger, worker, _registry.Count);
                     Raise(QueueEventKind.WorkerRegistered, worker);
 
                     // Answer at once rather than at the next heartbeat tick: the worker's liveness
@@ -236,7 +236,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 }
                 else if (ready.Outcome == ReadyOutcome.WasBusy)
                 {
-                    ParanoidPirateLog.WorkerReadyWhileBusy(_logger, new PeerName(worker));
+                    ParanoidPirateLog.WorkerReadyWhileBusy(_logger, worker);
                     Report(worker, ready.Lost);
                 }
 
@@ -245,7 +245,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             case WorkerCommand.Heartbeat:
                 if (!_registry.OnHeartbeat(worker))
                 {
-                    ParanoidPirateLog.UnknownWorkerHeartbeat(_logger, new PeerName(worker));
+                    ParanoidPirateLog.UnknownWorkerHeartbeat(_logger, worker);
                 }
 
                 break;
@@ -254,7 +254,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 var outcome = _registry.OnReply(worker, message[1].Span);
                 if (outcome != ReplyOutcome.Accepted)
                 {
-                    ParanoidPirateLog.UnexpectedReply(_logger, new PeerName(worker), outcome);
+                    ParanoidPirateLog.UnexpectedReply(_logger, worker, outcome);
                     PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", outcome switch
                     {
                         ReplyOutcome.NotBusy => "worker_not_busy",
@@ -272,7 +272,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
             default:
                 _registry.OnInvalid(worker);
-                ParanoidPirateLog.InvalidWorkerMessage(_logger, new PeerName(worker), problem!);
+                ParanoidPirateLog.InvalidWorkerMessage(_logger, worker, problem!);
                 PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "source", "worker"));
                 Raise(QueueEventKind.InvalidMessage, worker);
                 break;
@@ -288,7 +288,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             return;
         }
 
-        ParanoidPirateLog.ReplyDropped(_logger, new PeerName(client), reason);
+        ParanoidPirateLog.ReplyDropped(_logger, new RoutingKey(client), reason);
         PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", reason));
     }
 
@@ -311,7 +311,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             PirateMetrics.RequestsRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             if (_logger.IsEnabled(LogLevel.Debug))
             {
-                ParanoidPirateLog.RequestDispatched(_logger, new PeerName(request.Payload[0]), new PeerName(worker));
+                ParanoidPirateLog.RequestDispatched(_logger, new RoutingKey(request.Payload[0]), worker);
             }
 
             Raise(QueueEventKind.RequestDispatched, worker);
@@ -376,7 +376,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         {
             PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "heartbeat"));
-            ParanoidPirateLog.WorkerExpired(_logger, new PeerName(removed.Worker), removed.State, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
+            ParanoidPirateLog.WorkerExpired(_logger, removed.Worker, removed.State, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
             Raise(QueueEventKind.WorkerExpired, removed.Worker);
             Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "expired"), _logger, nameof(Options.OnWorkerExpired));
             Report(removed.Worker, removed.Lost);
@@ -387,7 +387,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     {
         PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Paranoid));
         PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "unreachable"));
-        ParanoidPirateLog.WorkerUnreachable(_logger, new PeerName(removed.Worker), removed.State);
+        ParanoidPirateLog.WorkerUnreachable(_logger, removed.Worker, removed.State);
         Raise(QueueEventKind.WorkerUnreachable, removed.Worker);
         Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "unreachable"), _logger, nameof(Options.OnWorkerExpired));
         Report(removed.Worker, removed.Lost);
@@ -400,17 +400,17 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             return;
         }
 
-        var client = new PeerName(loss.Request.Client);
+        var client = loss.Request.Client;
         if (loss.Fate == LostRequestFate.Requeued)
         {
             PirateMetrics.RequestsRequeued.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-            ParanoidPirateLog.RequestRequeued(_logger, client, new PeerName(worker));
+            ParanoidPirateLog.RequestRequeued(_logger, client, worker);
             Raise(QueueEventKind.RequestRequeued, worker);
             return;
         }
 
         PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", loss.Fate == LostRequestFate.AbandonedTooOld ? "too_old" : "requeue_limit"));
-        ParanoidPirateLog.RequestAbandoned(_logger, client, new PeerName(worker), loss.Fate);
+        ParanoidPirateLog.RequestAbandoned(_logger, client, worker, loss.Fate);
         Raise(QueueEventKind.RequestAbandoned, worker);
     }
 
@@ -419,7 +419,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         foreach (var request in _registry.DropStaleRequeued())
         {
             PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "too_old"));
-            ParanoidPirateLog.RequeuedRequestExpired(_logger, new PeerName(request.Payload[0]));
+            ParanoidPirateLog.RequeuedRequestExpired(_logger, new RoutingKey(request.Payload[0]));
             Raise(QueueEventKind.RequestAbandoned, request.Client);
         }
     }
