@@ -35,7 +35,7 @@ internal sealed class TitanicHarness : IAsyncDisposable
         });
         Endpoint = _broker.Bind()[0];
         _brokerRun = _broker.RunAsync(_stop.Token);
-        Options = options?.Invoke(Endpoint) ?? new TitanicOptions { BrokerEndpoint = Endpoint, DispatchTimeout = TimeSpan.FromSeconds(1), RequestWorkers = 4 };
+        Options = options?.Invoke(Endpoint) ?? new TitanicOptions { BrokerEndpoint = Endpoint, RequestWorkers = 4 };
         (_store, _titanic) = StartTitanic();
         _client = new MajordomoAsyncClient(new MajordomoAsyncClientOptions { BrokerEndpoint = Endpoint, Timeout = TimeSpan.FromSeconds(10) });
         Client = new TitanicClient(_client, new TitanicClientOptions { PollInterval = TimeSpan.FromMilliseconds(20), PollIntervalMax = TimeSpan.FromMilliseconds(200) });

@@ -11,6 +11,7 @@ public sealed class TitanicServiceTests
 
     private static string Text(Message message) => string.Join("|", Enumerable.Range(0, message.Count).Select(message.GetString));
 
+    /// <summary>With the default 10 s dispatch timeout: a request kept for lack of a worker is looked at again within about a second.</summary>
     [Fact]
     public async Task Submit_WorkerStartedAfterwards_EveryReplyCorrect()
     {
@@ -40,7 +41,7 @@ public sealed class TitanicServiceTests
     [Fact]
     public async Task Submit_WorkerDiesMidRequest_RetriedOnAnotherWorker()
     {
-        await using var harness = new TitanicHarness();
+        await using var harness = new TitanicHarness(endpoint => new TitanicOptions { BrokerEndpoint = endpoint, DispatchTimeout = TimeSpan.FromSeconds(1), RequestWorkers = 2 });
         var taken = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var dying = harness.StartWorker("slow", async (body, ct) =>
         {

@@ -141,6 +141,22 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RetryAt_MovesTheLease_ButNotForAnsweredRequests()
+    {
+        var store = OpenTracked();
+        string pending = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
+        string answered = (await store.AddRequestAsync("echo", Message.FromStrings("b")).WaitAsync(Timeout))!;
+        await store.ClaimAsync(10, T0, T0.AddSeconds(10)).WaitAsync(Timeout);
+        await store.AddReplyAsync(answered, Message.FromStrings("x"), T0).WaitAsync(Timeout);
+
+        await store.RetryAtAsync(pending, T0.AddSeconds(1)).WaitAsync(Timeout);
+        await store.RetryAtAsync(answered, T0.AddSeconds(1)).WaitAsync(Timeout);
+        await store.RetryAtAsync(Tsp.NewId(), T0.AddSeconds(1)).WaitAsync(Timeout);
+
+        (await store.ClaimAsync(10, T0.AddSeconds(1), T0.AddSeconds(11)).WaitAsync(Timeout)).Should().ContainSingle().Which.Id.Should().Be(pending);
+    }
+
+    [Fact]
     public async Task Claim_Answered_IsNeverClaimed()
     {
         var store = OpenTracked();

@@ -11,6 +11,9 @@ internal sealed partial class TitanicService
     /// <summary>How long an <c>mmi.service</c> answer is reused before asking the broker again.</summary>
     private static readonly TimeSpan ServiceCheckReuse = TimeSpan.FromSeconds(1);
 
+    /// <summary>How soon a request whose service had no worker is looked at again (its lease is shortened to this).</summary>
+    private static readonly TimeSpan NoWorkerRetry = TimeSpan.FromSeconds(1);
+
     /// <summary>Longest sleep of an idle dispatcher: leases that ran out are found at least this often.</summary>
     private static readonly TimeSpan IdlePoll = TimeSpan.FromMilliseconds(250);
 
@@ -21,8 +24,8 @@ internal sealed partial class TitanicService
     /// <summary>
     /// Claims stored requests (each leased for one <see cref="TitanicOptions.DispatchTimeout"/>) and sends them to
     /// their services, at most <see cref="TitanicOptions.DispatchWindow"/> at once. A request whose service has no
-    /// worker, or whose worker did not answer in time, is simply not answered: its lease runs out and a later claim
-    /// takes it again. That is also what makes a crash of this process safe: the next run finds it unanswered.
+    /// worker gets its lease shortened to <see cref="NoWorkerRetry"/>; one whose worker did not answer in time is
+    /// simply not answered. Either way a later claim takes it again once the lease runs out. That is also what makes a crash of this process safe: the next run finds it unanswered.
     /// </summary>
     private async Task DispatchAsync(IMajordomoClient client, CancellationToken cancellationToken)
     {
@@ -40,7 +43,9 @@ internal sealed partial class TitanicService
                     var now = _time.GetUtcNow();
                     try
                     {
-                        requests = await _store.ClaimAsync(room, now, now + _options.DispatchTimeout, cancellationToken).ConfigureAwait(false);
+                        // Not cancellable: a claim that commits must reach SendAsync, which frees it again when
+                        // stopping; an abandoned wait would leave the requests leased for a whole timeout.
+                        requests = await _store.ClaimAsync(room, now, now + _options.DispatchTimeout, CancellationToken.None).ConfigureAwait(false);
                     }
                     catch (SqliteException ex)
                     {
@@ -77,15 +82,19 @@ internal sealed partial class TitanicService
 
     private async Task SendAsync(IMajordomoClient client, StoredRequest request, CancellationToken cancellationToken)
     {
+        bool sent = false;
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             if (!await HasWorkersAsync(client, request.Service, cancellationToken).ConfigureAwait(false))
             {
                 TitanicLog.NoWorker(_logger, request.Id, request.Service);
+                await _store.RetryAtAsync(request.Id, _time.GetUtcNow() + NoWorkerRetry, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
             Metrics.Dispatched.Add(1);
+            sent = true;
             MdpReply reply;
             try
             {
@@ -111,7 +120,12 @@ internal sealed partial class TitanicService
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // Shutting down mid-request: the lease runs out and the next run sends it again.
+            // Shutting down mid-request. Not sent yet: free it now, so the next run takes it at once. Sent: a
+            // worker may be at it, so the lease runs out first and the next run sends it again after that.
+            if (!sent)
+            {
+                await ReleaseAsync(request.Id).ConfigureAwait(false);
+            }
         }
         catch (SqliteException ex)
         {
@@ -121,6 +135,18 @@ internal sealed partial class TitanicService
         {
             _inFlight.TryRemove(request.Id, out _);
             _slotFree.Set();
+        }
+    }
+
+    private async Task ReleaseAsync(string id)
+    {
+        try
+        {
+            await _store.RetryAtAsync(id, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (SqliteException ex)
+        {
+            TitanicLog.StoreFailed(_logger, "releasing a lease", ex);
         }
     }
 

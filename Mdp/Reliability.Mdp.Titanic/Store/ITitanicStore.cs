@@ -23,6 +23,12 @@ internal interface ITitanicStore : IAsyncDisposable
     /// </summary>
     Task<IReadOnlyList<StoredRequest>> ClaimAsync(int max, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Moves the lease of unanswered request <paramref name="id"/> to <paramref name="retryAt"/>: it is claimed again
+    /// then, sooner than its lease would allow (its service had no worker) or later. Nothing happens when it is answered or gone.
+    /// </summary>
+    Task RetryAtAsync(string id, DateTimeOffset retryAt, CancellationToken cancellationToken = default);
+
     /// <summary>Stores the reply of request <paramref name="id"/> unless it has one already: a stored reply is never replaced.</summary>
     /// <returns>True when stored; false when the request already had a reply or is gone (closed or expired).</returns>
     Task<bool> AddReplyAsync(string id, Message reply, DateTimeOffset now, CancellationToken cancellationToken = default);

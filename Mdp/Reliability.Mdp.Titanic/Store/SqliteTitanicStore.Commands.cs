@@ -26,6 +26,7 @@ internal sealed partial class SqliteTitanicStore
     {
         private readonly SqliteCommand _insert;
         private readonly SqliteCommand _claim;
+        private readonly SqliteCommand _setLease;
         private readonly SqliteCommand _setReply;
         private readonly SqliteCommand _lookup;
         private readonly SqliteCommand _delete;
@@ -46,6 +47,7 @@ internal sealed partial class SqliteTitanicStore
                 "$lease",
                 "$now",
                 "$max");
+            _setLease = Create(connection, "UPDATE titanic_request SET lease_until_ms = $lease WHERE id = $id AND reply IS NULL", "$lease", "$id");
             _setReply = Create(connection, "UPDATE titanic_request SET reply = $reply, replied_ms = $now WHERE id = $id AND reply IS NULL", "$reply", "$now", "$id");
             _lookup = Create(connection, "SELECT reply FROM titanic_request WHERE id = $id", "$id");
             _delete = Create(connection, "DELETE FROM titanic_request WHERE id = $id", "$id");
@@ -59,6 +61,7 @@ internal sealed partial class SqliteTitanicStore
         {
             _insert.Transaction = transaction;
             _claim.Transaction = transaction;
+            _setLease.Transaction = transaction;
             _setReply.Transaction = transaction;
             _lookup.Transaction = transaction;
             _delete.Transaction = transaction;
@@ -104,6 +107,13 @@ internal sealed partial class SqliteTitanicStore
             return claimed.ConvertAll(c => c.Request);
         }
 
+        public void SetLease(string id, long leaseUntilMs)
+        {
+            _setLease.Parameters[0].Value = leaseUntilMs;
+            _setLease.Parameters[1].Value = id;
+            _setLease.ExecuteNonQuery();
+        }
+
         public bool SetReply(string id, byte[] reply, long nowMs)
         {
             _setReply.Parameters[0].Value = reply;
@@ -142,6 +152,7 @@ internal sealed partial class SqliteTitanicStore
         {
             _insert.Dispose();
             _claim.Dispose();
+            _setLease.Dispose();
             _setReply.Dispose();
             _lookup.Dispose();
             _delete.Dispose();

@@ -110,6 +110,19 @@ internal sealed partial class SqliteTitanicStore : ITitanicStore
     }
 
     /// <inheritdoc/>
+    public Task RetryAtAsync(string id, DateTimeOffset retryAt, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        return Enqueue(
+            () =>
+            {
+                _commands.SetLease(id, retryAt.ToUnixTimeMilliseconds());
+                return true;
+            },
+            cancellationToken);
+    }
+
+    /// <inheritdoc/>
     public Task<bool> AddReplyAsync(string id, Message reply, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
