@@ -11,7 +11,10 @@ internal sealed partial class TitanicService
     /// <summary>How long an <c>mmi.service</c> answer is reused before asking the broker again.</summary>
     private static readonly TimeSpan ServiceCheckReuse = TimeSpan.FromSeconds(1);
 
-    /// <summary>How soon a request whose service had no worker is looked at again (its lease is shortened to this).</summary>
+    /// <summary>
+    /// How soon a request whose service had no worker is first looked at again; the wait doubles with every claim
+    /// up to <see cref="TitanicOptions.DispatchTimeout"/>, so a large backlog for an absent service costs few writes.
+    /// </summary>
     private static readonly TimeSpan NoWorkerRetry = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest sleep of an idle dispatcher: leases that ran out are found at least this often.</summary>
@@ -24,7 +27,7 @@ internal sealed partial class TitanicService
     /// <summary>
     /// Claims stored requests (each leased for one <see cref="TitanicOptions.DispatchTimeout"/>) and sends them to
     /// their services, at most <see cref="TitanicOptions.DispatchWindow"/> at once. A request whose service has no
-    /// worker gets its lease shortened to <see cref="NoWorkerRetry"/>; one whose worker did not answer in time is
+    /// worker gets its lease shortened to <see cref="NoWorkerRetry"/> (doubling with each attempt); one whose worker did not answer in time is
     /// simply not answered. Either way a later claim takes it again once the lease runs out. That is also what makes a crash of this process safe: the next run finds it unanswered.
     /// </summary>
     private async Task DispatchAsync(IMajordomoClient client, CancellationToken cancellationToken)
@@ -89,7 +92,9 @@ internal sealed partial class TitanicService
             if (!await HasWorkersAsync(client, request.Service, cancellationToken).ConfigureAwait(false))
             {
                 TitanicLog.NoWorker(_logger, request.Id, request.Service);
-                await _store.RetryAtAsync(request.Id, _time.GetUtcNow() + NoWorkerRetry, cancellationToken).ConfigureAwait(false);
+                int doublings = Math.Min(request.Attempts - 1, 16);
+                var wait = TimeSpan.FromTicks(Math.Min(NoWorkerRetry.Ticks << doublings, _options.DispatchTimeout.Ticks));
+                await _store.RetryAtAsync(request.Id, _time.GetUtcNow() + wait, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
