@@ -43,12 +43,19 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 {
     private const int BackendBatch = 1024;
 
+    // The byte bound of a client's held replies (see MaxHeldRepliesPerClient for the count).
+    private const long MaxHeldBytesPerClient = 64L << 20;
+
+    // How often held replies are tried again while a client is not reading.
+    private static readonly TimeSpan HeldReplyRetry = TimeSpan.FromMilliseconds(10);
+
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly PirateQueueSockets _sockets;
     private readonly RouterSocket _frontend;
     private readonly RouterSocket _backend;
     private readonly WorkerRegistry _registry;
+    private readonly ReplyBacklog _backlog;
     private readonly List<RoutingKey> _scratch = [];
     private int _workerCount;
     private int _readyCount;
@@ -70,6 +77,11 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, _time);
         _frontend = _sockets.Frontend;
         _backend = _sockets.Backend;
+
+        // Replies for a client that is not reading are held, not dropped; the client is no longer read once
+        // it has MaxHeldRepliesPerClient of them waiting (docs/wire/ppp.md, "Flow control").
+        var limits = new FlowLimits(options.MaxHeldRepliesPerClient, MaxHeldBytesPerClient, int.MaxValue, long.MaxValue, int.MaxValue, long.MaxValue);
+        _backlog = new ReplyBacklog(_sockets, new FlowControl(limits, _sockets));
     }
 
     /// <summary>The settings in use.</summary>
@@ -135,6 +147,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
                 DropStaleRequeued();
                 DispatchRequeued();
+                _backlog.Flush();
                 PublishCounts();
 
                 // After a deferral, wait up to an interval (the heartbeats that arrived during the
@@ -143,6 +156,11 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 if (!pauses.Deferred && _registry.NextDeadlineIn is { } deadline && deadline < timeout)
                 {
                     timeout = deadline;
+                }
+
+                if (_backlog.Count > 0 && HeldReplyRetry < timeout)
+                {
+                    timeout = HeldReplyRetry;
                 }
 
                 // The frontend is only read when a worker can take the request at once (zguide).
@@ -281,15 +299,16 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
     private void RouteReply(Message reply)
     {
-        var client = reply[0];
-        if (_sockets.TrySendToClient(reply) is not { } reason)
+        var client = new RoutingKey(reply[0]);
+        if (_backlog.Send(client, reply) != PeerSendResult.Unreachable)
         {
+            // Sent, or held until the client reads again.
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             return;
         }
 
-        ParanoidPirateLog.ReplyDropped(_logger, new RoutingKey(client), reason);
-        PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", reason));
+        ParanoidPirateLog.ReplyDropped(_logger, client, "client_gone");
+        PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "client_gone"));
     }
 
     private void Dispatch(PendingRequest<Message> request)

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 using Reliability.Patterns.ParanoidPirate;
 using Reliability.Transport;
 
@@ -166,12 +167,15 @@ public sealed class SimplePirateQueue : IAsyncDisposable
     private void RouteReply(Message reply)
     {
         var client = reply[0];
-        if (_sockets.TrySendToClient(reply) is not { } reason)
+        var result = _sockets.TrySend(reply);
+        if (result == PeerSendResult.Sent)
         {
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
             return;
         }
 
+        // The Simple Pirate queue stays the zguide's minimal one: a client that does not read loses replies.
+        string reason = result == PeerSendResult.Unreachable ? "client_gone" : "client_queue_full";
         SimplePirateLog.ReplyDropped(_logger, new RoutingKey(client), reason);
         PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", reason));
     }
