@@ -15,6 +15,7 @@ internal static class ExampleRegistry
         ["mdclient"] = MajordomoClientExample.RunAsync,
         ["mdclient-async"] = MajordomoAsyncClientExample.RunAsync,
         ["mmiecho"] = MmiEchoExample.RunAsync,
+        ["ticlient"] = TitanicClientExample.RunAsync,
         ["spqueue"] = SimplePirateQueueExample.RunAsync,
         ["spworker"] = SimplePirateWorkerExample.RunAsync,
         ["ppqueue"] = ParanoidPirateQueueExample.RunAsync,
