@@ -6,6 +6,8 @@ internal static class ExampleRegistry
     public static IReadOnlyDictionary<string, Example> All { get; } = new Dictionary<string, Example>(StringComparer.Ordinal)
     {
         ["transport-demo"] = TransportDemo.RunAsync,
+        ["bstarcli"] = BinaryStarClientExample.RunAsync,
+        ["bstarsrv"] = BinaryStarServerExample.RunAsync,
         ["lpclient"] = LazyPirateClientExample.RunAsync,
         ["lpserver"] = LazyPirateServerExample.RunAsync,
         ["mdbroker"] = MajordomoBrokerExample.RunAsync,

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -33,22 +34,22 @@ internal sealed class RecordingSender : IBrokerSender
 
     public void Resume(Reliability.Patterns.Heartbeating.RoutingKey client) => Paused.Remove(Encoding.UTF8.GetString(client.Span));
 
-    public BrokerSendResult TrySend(Message message)
+    public PeerSendResult TrySend(Message message)
     {
         string peer = Encoding.UTF8.GetString(message[0].Span);
         if (Unreachable.Contains(peer))
         {
-            return BrokerSendResult.Unreachable;
+            return PeerSendResult.Unreachable;
         }
 
         if (Full.Contains(peer))
         {
-            return BrokerSendResult.QueueFull;
+            return PeerSendResult.QueueFull;
         }
 
         var copy = new Message(message.Skip(1));
         Messages.Add(new Sent(peer, copy));
-        return BrokerSendResult.Sent;
+        return PeerSendResult.Sent;
     }
 }
 

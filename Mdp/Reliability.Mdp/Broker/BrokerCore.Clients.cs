@@ -72,7 +72,7 @@ internal sealed partial class BrokerCore
         }
 
         var result = _backlog.Send(request.Client, MdpCodec.BuildToClient(request.Client.Memory, reply, request.Payload.ClientVersion));
-        if (result != BrokerSendResult.Unreachable)
+        if (result != PeerSendResult.Unreachable)
         {
             // Sent, or held until the client reads again (it counts against the client's limit meanwhile).
             if (final)

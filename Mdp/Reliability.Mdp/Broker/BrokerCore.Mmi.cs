@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using System.Globalization;
 using System.Text;
 using Reliability.Mdp.Protocol;
@@ -32,7 +33,7 @@ internal sealed partial class BrokerCore
             : new ClientFinal(request.Service, body);
         // Behind the client's held replies, if any, like every other reply.
         var result = _backlog.Send(new RoutingKey(sender.Span), MdpCodec.BuildToClient(sender, reply, version));
-        if (result == BrokerSendResult.Unreachable)
+        if (result == PeerSendResult.Unreachable)
         {
             _metrics.ReplyDropped("client_gone");
         }

@@ -277,7 +277,7 @@ internal sealed partial class BrokerCore
             service.Queue.TryDequeue(out var request);
             _metrics.QueueDepthChanged(service.Name, -1);
             var message = MdpCodec.BuildToWorker(worker.Id.Memory, new WorkerRequest(request.Client.Memory, request.Payload.Body), worker.Version);
-            if (SendToWorker(worker, message) != BrokerSendResult.Sent)
+            if (SendToWorker(worker, message) != PeerSendResult.Sent)
             {
                 // Never delivered, so it does not count as a requeue.
                 service.Queue.EnqueueFront(request);
@@ -346,7 +346,7 @@ internal sealed partial class BrokerCore
             }
 
             var result = SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerHeartbeat.Instance, worker.Version));
-            if (result == BrokerSendResult.Unreachable)
+            if (result == PeerSendResult.Unreachable)
             {
                 // The connection is gone: this is how a busy worker that disconnected is found within an interval.
                 (unreachable ??= []).Add(worker);
@@ -368,10 +368,10 @@ internal sealed partial class BrokerCore
             (service, removed) => BrokerLog.RequestsExpired(_logger, removed, service.Name, _options.RequestExpiry.TotalMilliseconds));
     }
 
-    private BrokerSendResult SendToWorker(WorkerEntry worker, Message message)
+    private PeerSendResult SendToWorker(WorkerEntry worker, Message message)
     {
         var result = _sender.TrySend(message);
-        if (result == BrokerSendResult.Sent)
+        if (result == PeerSendResult.Sent)
         {
             worker.LastSentAt = Now;
         }

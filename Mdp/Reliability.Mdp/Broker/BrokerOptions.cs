@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Reliability.Patterns;
+using Reliability.Patterns.Queueing;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
 

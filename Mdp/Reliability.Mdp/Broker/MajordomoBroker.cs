@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
@@ -282,22 +283,22 @@ public sealed class MajordomoBroker : IAsyncDisposable
 
         public void Resume(RoutingKey client) => socket.ResumeReceiving(client.Span);
 
-        public BrokerSendResult TrySend(Message message)
+        public PeerSendResult TrySend(Message message)
         {
             try
             {
                 // A zero timeout never waits, so the result is already there.
                 var pending = socket.TrySendAsync(message, TimeSpan.Zero);
                 bool sent = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
-                return sent ? BrokerSendResult.Sent : BrokerSendResult.QueueFull;
+                return sent ? PeerSendResult.Sent : PeerSendResult.QueueFull;
             }
             catch (HostUnreachableException)
             {
-                return BrokerSendResult.Unreachable;
+                return PeerSendResult.Unreachable;
             }
             catch (ObjectDisposedException)
             {
-                return BrokerSendResult.Unreachable;
+                return PeerSendResult.Unreachable;
             }
         }
     }

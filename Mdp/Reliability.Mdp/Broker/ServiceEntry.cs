@@ -1,3 +1,5 @@
+using Reliability.Patterns.Queueing;
+
 namespace Reliability.Mdp.Broker;
 
 /// <summary>

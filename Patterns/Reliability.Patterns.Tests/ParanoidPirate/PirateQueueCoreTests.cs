@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.ParanoidPirate;
+using Reliability.Patterns.Queueing;
 using Reliability.Testing;
 using Reliability.Transport;
 
@@ -163,6 +164,36 @@ public sealed class PirateQueueCoreTests
     }
 
     [Fact]
+    public void ReplyForClientNotReading_IsHeld_ThenDeliveredByTheTimer()
+    {
+        _core.OnBackendMessage(Ready("W1"));
+        _core.OnFrontendMessage(Request("C1", "a"));
+        _sender.FullClients.Add("C1");
+
+        _core.OnBackendMessage(Message.FromStrings("W1", "C1", string.Empty, "A"));
+        _core.HeldReplyCount.Should().Be(1, "a reply is never dropped while its client is connected");
+        _core.NextDeadlineIn.Should().BeLessThanOrEqualTo(TimeSpan.FromMilliseconds(10));
+
+        _sender.FullClients.Clear();
+        _core.OnTimer();
+        _core.HeldReplyCount.Should().Be(0);
+        _sender.ToClients.Should().ContainSingle().Which.Should().Equal("C1", string.Empty, "A");
+    }
+
+    [Fact]
+    public void ClientConnectionLost_DropsItsHeldReplies()
+    {
+        _core.OnBackendMessage(Ready("W1"));
+        _core.OnFrontendMessage(Request("C1", "a"));
+        _sender.FullClients.Add("C1");
+        _core.OnBackendMessage(Message.FromStrings("W1", "C1", string.Empty, "A"));
+
+        _core.OnFrontendMessage(Message.ForPeerEvent(PeerEventKind.Disconnected, "C1"u8.ToArray()));
+
+        _core.HeldReplyCount.Should().Be(0);
+    }
+
+    [Fact]
     public void LongPauseOfTheLoop_DefersExpiryOnce()
     {
         _core.OnBackendMessage(Ready("W1"));
@@ -199,11 +230,24 @@ public sealed class PirateQueueCoreTests
             return true;
         }
 
-        public string? TrySendToClient(Message reply)
+        public HashSet<string> FullClients { get; } = [];
+
+        public List<string> Paused { get; } = [];
+
+        public PeerSendResult TrySend(Message message)
         {
-            ToClients.Add(Strings(reply));
-            return null;
+            if (FullClients.Contains(message.GetString(0)))
+            {
+                return PeerSendResult.QueueFull;
+            }
+
+            ToClients.Add(Strings(message));
+            return PeerSendResult.Sent;
         }
+
+        public void Pause(RoutingKey client) => Paused.Add(client.ToString());
+
+        public void Resume(RoutingKey client) => Paused.Remove(client.ToString());
 
         private static string[] Strings(Message message) => [.. Enumerable.Range(0, message.Count).Select(message.GetString)];
     }

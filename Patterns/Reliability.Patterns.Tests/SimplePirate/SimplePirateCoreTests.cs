@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.ParanoidPirate;
+using Reliability.Patterns.Queueing;
 using Reliability.Patterns.SimplePirate;
 using Reliability.Transport;
 
@@ -117,11 +118,15 @@ public sealed class SimplePirateCoreTests
             return true;
         }
 
-        public string? TrySendToClient(Message reply)
+        public PeerSendResult TrySend(Message message)
         {
-            ToClients.Add(Strings(reply));
-            return null;
+            ToClients.Add(Strings(message));
+            return PeerSendResult.Sent;
         }
+
+        public void Pause(RoutingKey client) => throw new InvalidOperationException("The Simple Pirate queue never pauses a client.");
+
+        public void Resume(RoutingKey client) => throw new InvalidOperationException("The Simple Pirate queue never pauses a client.");
 
         private static string[] Strings(Message message) => [.. Enumerable.Range(0, message.Count).Select(message.GetString)];
     }

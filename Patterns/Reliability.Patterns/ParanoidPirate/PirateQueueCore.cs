@@ -6,16 +6,14 @@ using Reliability.Transport;
 namespace Reliability.Patterns.ParanoidPirate;
 
 /// <summary>
-/// The Paranoid Pirate queue's only way out: non-blocking sends on its two ROUTER sockets. The queue
-/// loop implements it with ROUTER_MANDATORY sockets; tests record the messages.
+/// The Pirate queues' only way out: non-blocking sends on their two ROUTER sockets (to clients through
+/// <see cref="IPeerSender.TrySend"/>), and pausing a client's reading. The queue loop implements it
+/// with ROUTER_MANDATORY sockets; tests record the messages.
 /// </summary>
-internal interface IPirateQueueSender
+internal interface IPirateQueueSender : IPeerSender, IFlowSwitch
 {
     /// <summary>Sends to a worker (routing id first) without waiting: false when it is unreachable or its queue is full (either way it is treated as gone).</summary>
     bool TrySendToWorker(Message message);
-
-    /// <summary>Sends a reply to a client (routing id first) without waiting: <see langword="null"/> when sent, otherwise why not (a metric tag).</summary>
-    string? TrySendToClient(Message reply);
 }
 
 /// <summary>
@@ -31,6 +29,12 @@ internal interface IPirateQueueSender
 /// </remarks>
 internal sealed class PirateQueueCore
 {
+    // The byte bound of a client's held replies (see MaxHeldRepliesPerClient for the count).
+    private const long MaxHeldBytesPerClient = 64L << 20;
+
+    // How often held replies are tried again while a client is not reading.
+    private static readonly TimeSpan HeldReplyRetry = TimeSpan.FromMilliseconds(10);
+
     private readonly ParanoidPirateQueueOptions _options;
     private readonly IPirateQueueSender _sender;
     private readonly TimeProvider _time;
@@ -39,6 +43,8 @@ internal sealed class PirateQueueCore
     private readonly WorkerRegistry _registry;
     private readonly HeartbeatTimer _heartbeat;
     private readonly PauseGuard _pauses;
+    private readonly FlowControl _flow;
+    private readonly ReplyBacklog _backlog;
     private readonly List<RoutingKey> _scratch = [];
 
     /// <summary>Creates the core; the options must be valid.</summary>
@@ -62,6 +68,12 @@ internal sealed class PirateQueueCore
         _registry = new WorkerRegistry(options.Heartbeat.ExpiryTimeout, options.MaxRequeues, options.RequeueMaxAge, timeProvider);
         _heartbeat = new HeartbeatTimer(options.Heartbeat.Interval, timeProvider);
         _pauses = new PauseGuard(options.Heartbeat.Interval, timeProvider);
+
+        // Replies for a client that is not reading are held, not dropped; the client is no longer read once
+        // it has MaxHeldRepliesPerClient of them waiting (docs/wire/ppp.md §12a).
+        var limits = new FlowLimits(options.MaxHeldRepliesPerClient, MaxHeldBytesPerClient, int.MaxValue, long.MaxValue, int.MaxValue, long.MaxValue);
+        _flow = new FlowControl(limits, sender);
+        _backlog = new ReplyBacklog(sender, _flow);
     }
 
     /// <summary>Known workers, ready or busy.</summary>
@@ -73,6 +85,9 @@ internal sealed class PirateQueueCore
     /// <summary>Lost requests waiting for a free worker.</summary>
     public int RequeuedCount => _registry.RequeuedCount;
 
+    /// <summary>Replies held for clients that are not reading.</summary>
+    public int HeldReplyCount => _backlog.Count;
+
     /// <summary>
     /// Whether the driver may read the frontend now: a worker can take a request at once (zguide: the
     /// queue only reads clients when it can dispatch, so waiting requests stay in the socket).
@@ -80,8 +95,8 @@ internal sealed class PirateQueueCore
     public bool CanAcceptClientRequest => _registry.CanAcceptClientRequest;
 
     /// <summary>
-    /// Time until <see cref="OnTimer"/> must next run (a heartbeat, a worker deadline or a requeued
-    /// request's age limit): the driver's wait timeout.
+    /// Time until <see cref="OnTimer"/> must next run (a heartbeat, a worker deadline, a requeued
+    /// request's age limit, or held replies to try again): the driver's wait timeout.
     /// </summary>
     public TimeSpan NextDeadlineIn
     {
@@ -96,13 +111,14 @@ internal sealed class PirateQueueCore
                 timeout = deadline;
             }
 
-            return timeout;
+            return _backlog.Count > 0 && HeldReplyRetry < timeout ? HeldReplyRetry : timeout;
         }
     }
 
     /// <summary>
     /// Expires silent workers (unless the loop itself was just paused), heartbeats every worker when
-    /// due, drops requeued requests grown too old and hands the others to free workers. Calling it early is harmless.
+    /// due, drops requeued requests grown too old, hands the others to free workers and tries held
+    /// replies again. Calling it early is harmless.
     /// </summary>
     public void OnTimer()
     {
@@ -122,6 +138,7 @@ internal sealed class PirateQueueCore
 
         DropStaleRequeued();
         DispatchRequeued();
+        _backlog.Flush();
     }
 
     /// <summary>Handles one item of the frontend's receive stream (a request, or a client's peer event). Never throws for bad input.</summary>
@@ -134,7 +151,7 @@ internal sealed class PirateQueueCore
             case PeerEventKind.Connected:
                 return;
             case PeerEventKind.Disconnected:
-                DropRequeuedOf(client);
+                OnClientGone(client);
                 return;
         }
 
@@ -202,6 +219,8 @@ internal sealed class PirateQueueCore
     /// <summary>Forgets every worker and request (shutdown). Returns how many workers were known.</summary>
     public int Shutdown()
     {
+        _backlog.Clear();
+        _flow.Clear();
         int known = _registry.Clear();
         PirateMetrics.WorkersAlive.Add(-known, PirateMetrics.Queue(PirateMetrics.Paranoid));
         return known;
@@ -247,15 +266,16 @@ internal sealed class PirateQueueCore
         }
 
         message.Pop();
-        var client = message[0];
-        if (_sender.TrySendToClient(message) is { } reason)
+        var client = new RoutingKey(message[0]);
+        if (_backlog.Send(client, message) != PeerSendResult.Unreachable)
         {
-            ParanoidPirateLog.ReplyDropped(_logger, new RoutingKey(client), reason);
-            PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", reason));
+            // Sent, or held until the client reads again.
+            PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
         }
         else
         {
-            PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
+            ParanoidPirateLog.ReplyDropped(_logger, client, "client_gone");
+            PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "client_gone"));
         }
 
         Raise(QueueEventKind.ReplyRouted, worker);
@@ -372,8 +392,18 @@ internal sealed class PirateQueueCore
 
     private void DropStaleRequeued() => Abandon(_registry.DropStaleRequeued(), "too_old");
 
-    /// <summary>A client's connection ended: its requeued requests could never be answered, so they are dropped.</summary>
-    private void DropRequeuedOf(RoutingKey client) => Abandon(_registry.DropRequeuedOf(client), "client_gone");
+    /// <summary>A client's connection ended: its requeued requests and held replies could never reach it, so they are dropped.</summary>
+    private void OnClientGone(RoutingKey client)
+    {
+        Abandon(_registry.DropRequeuedOf(client), "client_gone");
+        int replies = _backlog.Drop(client);
+        if (replies > 0)
+        {
+            PirateMetrics.RepliesDropped.Add(replies, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "client_gone"));
+        }
+
+        _flow.Forget(client);
+    }
 
     private void Abandon(IReadOnlyList<PendingRequest<Message>> requests, string reason)
     {

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.ParanoidPirate;
@@ -103,20 +105,26 @@ internal sealed class PirateQueueSockets : IAsyncDisposable, IPirateQueueSender
     }
 
     /// <inheritdoc />
-    public string? TrySendToClient(Message reply)
+    public PeerSendResult TrySend(Message message)
     {
         try
         {
             // Zero timeout: the loop never blocks on one slow client.
-            var sent = Frontend.TrySendAsync(reply, TimeSpan.Zero);
-            return sent.IsCompletedSuccessfully && sent.Result ? null : "client_queue_full";
+            var sent = Frontend.TrySendAsync(message, TimeSpan.Zero);
+            return sent.IsCompletedSuccessfully && sent.Result ? PeerSendResult.Sent : PeerSendResult.QueueFull;
         }
         catch (HostUnreachableException)
         {
             // The client disconnected (e.g. a Lazy Pirate client that timed out and reopened its socket).
-            return "client_gone";
+            return PeerSendResult.Unreachable;
         }
     }
+
+    /// <summary>Stops reading a client that does not read its replies (flow control on the frontend).</summary>
+    public void Pause(RoutingKey client) => Frontend.PauseReceiving(client.Span);
+
+    /// <summary>Reads the client again.</summary>
+    public void Resume(RoutingKey client) => Frontend.ResumeReceiving(client.Span);
 
     /// <summary>Closes both sockets; the loop calls it on its way out, disposal again (idempotent).</summary>
     public async ValueTask CloseAsync()

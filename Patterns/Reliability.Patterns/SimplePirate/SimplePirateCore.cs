@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.ParanoidPirate;
+using Reliability.Patterns.Queueing;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.SimplePirate;
@@ -123,12 +124,15 @@ internal sealed class SimplePirateCore
     private void RouteReply(Message reply)
     {
         var client = reply[0];
-        if (_sender.TrySendToClient(reply) is not { } reason)
+        var result = _sender.TrySend(reply);
+        if (result == PeerSendResult.Sent)
         {
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
             return;
         }
 
+        // The Simple Pirate queue stays the zguide's minimal one: a client that does not read loses replies.
+        string reason = result == PeerSendResult.Unreachable ? "client_gone" : "client_queue_full";
         SimplePirateLog.ReplyDropped(_logger, new RoutingKey(client), reason);
         PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", reason));
     }

@@ -1,9 +1,9 @@
 using Reliability.Patterns.Heartbeating;
 using Reliability.Transport;
 
-namespace Reliability.Mdp.Broker;
+namespace Reliability.Patterns.Queueing;
 
-/// <summary>How much the broker holds before it stops reading from a client: requests and bytes, per client, per service and in total.</summary>
+/// <summary>How much a broker or queue holds before it stops reading from a client: requests and bytes, per client, per service and in total.</summary>
 /// <param name="ClientRequests">Requests one client may have queued, and replies waiting for it to read them.</param>
 /// <param name="ClientBytes">The same in bytes.</param>
 /// <param name="ServiceRequests">Requests queued for one service.</param>
@@ -23,14 +23,14 @@ internal interface IFlowSwitch
 }
 
 /// <summary>
-/// Flow control instead of loss (docs/wire/mdp.md, "Flow control"): the broker counts what it holds for each
+/// Flow control instead of loss (docs/wire/mdp.md, "Flow control"): a broker or queue counts what it holds for each
 /// client — queued requests and replies the client has not read yet — for each service and in total, in
 /// requests and in bytes. A request that takes any of them to its limit is still accepted, and its client's
 /// connection is paused (<see cref="IFlowSwitch"/>), so the client's further sends wait in its own queue and
 /// in TCP. The client is resumed once everything that paused it is back under half its limit. Nothing
 /// accepted is ever dropped for being over a limit, and a paused client costs the other clients nothing.
 /// </summary>
-/// <remarks>Not thread-safe: owned by the broker loop. Only the loads that changed are looked at, so the cost per request is constant.</remarks>
+/// <remarks>Not thread-safe: owned by the loop that receives. Only the loads that changed are looked at, so the cost per request is constant.</remarks>
 internal sealed class FlowControl
 {
     /// <summary>What a held request or reply costs besides its body: objects, list nodes, frame headers.</summary>

@@ -1,16 +1,16 @@
 using Reliability.Patterns.Heartbeating;
 using Reliability.Transport;
 
-namespace Reliability.Mdp.Broker;
+namespace Reliability.Patterns.Queueing;
 
 /// <summary>
-/// Replies the broker could not hand to their client because the client is not reading (its queue on the
-/// ROUTER is full): held in order and tried again on the broker's timer, instead of dropped. A held reply
+/// Replies a broker or queue could not hand to their client because the client is not reading (its queue on
+/// the ROUTER is full): held in order and tried again on the loop's timer, instead of dropped. A held reply
 /// counts against its client's flow-control limits, so a client that sends without reading is paused before
-/// the broker holds more for it than <see cref="BrokerOptions.MaxQueuedRequestsPerClient"/> allows.
+/// the loop holds more for it than its per-client limit allows.
 /// </summary>
-/// <remarks>Not thread-safe: owned by the broker loop.</remarks>
-internal sealed class ReplyBacklog(IBrokerSender sender, FlowControl flow)
+/// <remarks>Not thread-safe: owned by the loop that sends.</remarks>
+internal sealed class ReplyBacklog(IPeerSender sender, FlowControl flow)
 {
     private readonly Dictionary<RoutingKey, Queue<Message>> _held = new(RoutingKeyComparer.Instance);
 
@@ -21,16 +21,16 @@ internal sealed class ReplyBacklog(IBrokerSender sender, FlowControl flow)
     public long RetryAt(long now, long retryUnits) => Count > 0 ? now + Math.Max(retryUnits, 1) : long.MaxValue;
 
     /// <summary>Sends <paramref name="reply"/> to <paramref name="client"/>, behind any replies held for it.</summary>
-    /// <returns><see cref="BrokerSendResult.Sent"/>; <see cref="BrokerSendResult.QueueFull"/> when it is held; <see cref="BrokerSendResult.Unreachable"/> when the client is gone (the reply is dropped).</returns>
-    public BrokerSendResult Send(RoutingKey client, Message reply)
+    /// <returns><see cref="PeerSendResult.Sent"/>; <see cref="PeerSendResult.QueueFull"/> when it is held; <see cref="PeerSendResult.Unreachable"/> when the client is gone (the reply is dropped).</returns>
+    public PeerSendResult Send(RoutingKey client, Message reply)
     {
-        if (_held.ContainsKey(client) && FlushClient(client) != BrokerSendResult.Sent)
+        if (_held.ContainsKey(client) && FlushClient(client) != PeerSendResult.Sent)
         {
             return Hold(client, reply);
         }
 
         var result = sender.TrySend(reply);
-        return result == BrokerSendResult.QueueFull ? Hold(client, reply) : result;
+        return result == PeerSendResult.QueueFull ? Hold(client, reply) : result;
     }
 
     /// <summary>Tries every held reply again, each client's in order, until its queue is full again.</summary>
@@ -71,19 +71,19 @@ internal sealed class ReplyBacklog(IBrokerSender sender, FlowControl flow)
         Count = 0;
     }
 
-    /// <summary>Sends a client's held replies until one does not go; returns the last result (<see cref="BrokerSendResult.Sent"/> when all went).</summary>
-    private BrokerSendResult FlushClient(RoutingKey client)
+    /// <summary>Sends a client's held replies until one does not go; returns the last result (<see cref="PeerSendResult.Sent"/> when all went).</summary>
+    private PeerSendResult FlushClient(RoutingKey client)
     {
         var queue = _held[client];
         while (queue.TryPeek(out var reply))
         {
             var result = sender.TrySend(reply);
-            if (result == BrokerSendResult.QueueFull)
+            if (result == PeerSendResult.QueueFull)
             {
                 return result;
             }
 
-            if (result == BrokerSendResult.Unreachable)
+            if (result == PeerSendResult.Unreachable)
             {
                 Drop(client);
                 return result;
@@ -94,10 +94,10 @@ internal sealed class ReplyBacklog(IBrokerSender sender, FlowControl flow)
         }
 
         _held.Remove(client);
-        return BrokerSendResult.Sent;
+        return PeerSendResult.Sent;
     }
 
-    private BrokerSendResult Hold(RoutingKey client, Message reply)
+    private PeerSendResult Hold(RoutingKey client, Message reply)
     {
         if (!_held.TryGetValue(client, out var queue))
         {
@@ -108,7 +108,7 @@ internal sealed class ReplyBacklog(IBrokerSender sender, FlowControl flow)
         queue.Enqueue(reply);
         Count++;
         flow.Added(client, null, FlowControl.CostOf(reply));
-        return BrokerSendResult.QueueFull;
+        return PeerSendResult.QueueFull;
     }
 
     private void Release(RoutingKey client, Message reply)
