@@ -4,16 +4,13 @@ using Reliability.Transport;
 namespace Reliability.Patterns.Freelance;
 
 /// <summary>How a Freelance client chooses the servers a request goes to (docs/patterns/freelance.md §3).</summary>
-internal enum FreelanceStrategy
+public enum FreelanceStrategy
 {
     /// <summary>
     /// Model 3 (the default): one ROUTER connected to every server; servers are pinged and known to be
     /// alive or dead, each request goes to the first live server and, after each try timeout, to the next one.
     /// </summary>
     Router,
-
-    /// <summary>Model 1: one server at a time over REQ; a try that times out closes its socket and the next try goes to the next server.</summary>
-    Sequential,
 
     /// <summary>Model 2: every try goes to every server at once (over the model 3 ROUTER); the first reply wins, the others are dropped.</summary>
     Shotgun,
@@ -24,7 +21,7 @@ internal enum FreelanceStrategy
 /// a server is dead after 6000 ms of silence, a request gives up after 3000 ms). Validated once when the
 /// client is created; every problem is reported together.
 /// </summary>
-internal sealed record FreelanceOptions
+public sealed record FreelanceOptions
 {
     /// <summary>Largest accepted number of <see cref="Endpoints"/> (64).</summary>
     public const int MaxEndpoints = 64;
@@ -42,7 +39,7 @@ internal sealed record FreelanceOptions
     /// </summary>
     public IReadOnlyList<string> Endpoints { get; init; } = [];
 
-    /// <summary>Which of the three Freelance models to use (default <see cref="FreelanceStrategy.Router"/>).</summary>
+    /// <summary>Which of the brokerless models to use (model 1, one server at a time, is <see cref="LazyPirateOptions.Failover"/>) (default <see cref="FreelanceStrategy.Router"/>).</summary>
     public FreelanceStrategy Strategy { get; init; } = FreelanceStrategy.Router;
 
     /// <summary>
@@ -68,10 +65,10 @@ internal sealed record FreelanceOptions
     public TimeSpan ServerTtl { get; init; } = TimeSpan.FromMilliseconds(6000);
 
     /// <summary>
-    /// Settings of the client's sockets (the ROUTER, or the sequential strategy's REQ sockets).
-    /// <see cref="SocketOptions.Linger"/> is always replaced by zero: what an abandoned try still had
-    /// queued must not reach a server later. REQ relaxed/correlate modes and <see cref="SocketOptions.RoutingId"/>
-    /// are rejected: the client matches replies by sequence number and each socket is its own client.
+    /// Settings of the client's ROUTER. <see cref="SocketOptions.Linger"/> is always replaced by zero and
+    /// <see cref="SocketOptions.RouterMandatory"/> and <see cref="SocketOptions.ReceivePeerEvents"/> by true
+    /// (the core must know which servers it can reach). <see cref="SocketOptions.RoutingId"/> is rejected:
+    /// servers tell clients apart by the ids their ROUTERs generate.
     /// </summary>
     public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.Zero };
 
@@ -95,7 +92,7 @@ internal sealed record FreelanceOptions
         FreelanceOptionChecks.Endpoints(problems, Endpoints, MaxEndpoints);
         if (!Enum.IsDefined(Strategy))
         {
-            problems.Add($"Strategy must be Router, Sequential or Shotgun (was {(int)Strategy})");
+            problems.Add($"Strategy must be Router or Shotgun (was {(int)Strategy})");
         }
 
         FreelanceOptionChecks.Duration(problems, RequestTimeout, nameof(RequestTimeout), TimeSpan.Zero, MaxDuration);
@@ -127,11 +124,6 @@ internal sealed record FreelanceOptions
                 problems.Add("Socket: " + ex.Message);
             }
 
-            if (Socket.RequestRelaxed || Socket.RequestCorrelate)
-            {
-                problems.Add("Socket.RequestRelaxed and Socket.RequestCorrelate are not supported: the sequential strategy replaces its socket after a timeout instead");
-            }
-
             if (!Socket.RoutingId.IsEmpty)
             {
                 problems.Add("Socket.RoutingId must be empty: servers tell clients apart by the ids their ROUTERs generate");
@@ -144,15 +136,15 @@ internal sealed record FreelanceOptions
         }
     }
 
-    /// <summary>The socket settings actually used (linger forced to zero).</summary>
-    internal SocketOptions EffectiveSocketOptions => Socket with { Linger = TimeSpan.Zero };
+    /// <summary>The socket settings actually used.</summary>
+    internal SocketOptions EffectiveSocketOptions => Socket with { Linger = TimeSpan.Zero, RouterMandatory = true, ReceivePeerEvents = true };
 }
 
 /// <summary>Passed to <see cref="FreelanceOptions.OnServerChanged"/>: a server became alive or dead for the client.</summary>
 /// <param name="Endpoint">The server's endpoint (its identity).</param>
 /// <param name="Alive">True when it answered again, false when it was given up.</param>
 /// <param name="Reason"><c>answered</c>, <c>silent</c> (no traffic within the TTL) or <c>disconnected</c> (its connection ended).</param>
-internal readonly record struct FreelanceServerArguments(string Endpoint, bool Alive, string Reason);
+public readonly record struct FreelanceServerArguments(string Endpoint, bool Alive, string Reason);
 
 /// <summary>Option checks; each adds to the caller's list of problems.</summary>
 internal static class FreelanceOptionChecks

@@ -49,5 +49,5 @@ internal sealed class FreelancePending(Message body, TimeSpan? timeout)
 /// <param name="Cancelled">Requests the caller cancelled.</param>
 /// <param name="LateReplies">Replies whose sequence was not outstanding (late, duplicated or a shotgun's losers), dropped.</param>
 /// <param name="Invalid">Messages that broke the wire (unknown sender, bad control frame), dropped.</param>
-internal readonly record struct FreelanceStatistics(
+public readonly record struct FreelanceStatistics(
     long Requests, long Replies, long Retries, long Failed, long Cancelled, long LateReplies, long Invalid);

@@ -10,7 +10,7 @@ namespace Reliability.Patterns.Freelance;
 /// routing identity is that endpoint string, so clients can address it before hearing from it. Answers
 /// <c>PING</c> with <c>PONG</c> and <c>[sequence][body…]</c> with <c>[sequence][reply…]</c> through the handler.
 /// </summary>
-internal sealed class FreelanceServer : IAsyncDisposable
+public sealed class FreelanceServer : IAsyncDisposable
 {
     private readonly Func<Message, CancellationToken, ValueTask<Message>> _handler;
     private readonly ILogger _logger;
@@ -18,6 +18,7 @@ internal sealed class FreelanceServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private long _served;
     private long _invalid;
+    private int _disposed;
 
     /// <summary>Creates the server and binds <paramref name="endpoint"/>, which must name a concrete port (not 0): it is also the identity.</summary>
     public FreelanceServer(string endpoint, Func<Message, CancellationToken, ValueTask<Message>> handler, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
@@ -79,6 +80,11 @@ internal sealed class FreelanceServer : IAsyncDisposable
     /// <summary>Stops serving and closes the socket.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         await _stop.CancelAsync().ConfigureAwait(false);
         await _socket.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
