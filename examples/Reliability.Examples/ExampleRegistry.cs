@@ -8,6 +8,8 @@ internal static class ExampleRegistry
         ["transport-demo"] = TransportDemo.RunAsync,
         ["bstarcli"] = BinaryStarClientExample.RunAsync,
         ["bstarsrv"] = BinaryStarServerExample.RunAsync,
+        ["flclient"] = FreelanceClientExample.RunAsync,
+        ["flserver"] = FreelanceServerExample.RunAsync,
         ["lpclient"] = LazyPirateClientExample.RunAsync,
         ["lpserver"] = LazyPirateServerExample.RunAsync,
         ["mdbroker"] = MajordomoBrokerExample.RunAsync,

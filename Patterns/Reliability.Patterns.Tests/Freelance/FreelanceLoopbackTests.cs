@@ -66,6 +66,21 @@ public sealed class FreelanceLoopbackTests
     }
 
     [Fact]
+    public async Task Server_AnswersModel1ReqClients_SoSequentialFailoverWorks()
+    {
+        string dead = FreeEndpoint();
+        await using var live = new FreelanceServer(FreeEndpoint(), Echo);
+        var run = live.RunAsync();
+        await using var client = new LazyPirateClient(new LazyPirateOptions { Endpoints = [dead, live.Endpoint], Failover = true, RequestTimeout = TimeSpan.FromMilliseconds(500) });
+
+        (await client.RequestAsync(Message.FromStrings("one")).Within()).GetString(0).Should().Be("one");
+        (await client.RequestAsync(Message.FromStrings("two")).Within()).GetString(0).Should().Be("two");
+        live.Served.Should().Be(2);
+        await live.DisposeAsync();
+        await run.Within();
+    }
+
+    [Fact]
     public async Task RequestAsync_NoServer_FailsAtTheDeadline()
     {
         await using var client = new FreelanceClient(new FreelanceOptions { Endpoints = [FreeEndpoint()], RequestTimeout = TimeSpan.FromMilliseconds(300), TryTimeout = TimeSpan.FromMilliseconds(100) });

@@ -17,6 +17,9 @@ internal enum FreelanceFrame
 
     /// <summary>A sequence number in decimal ASCII: a request (client to server) or its reply.</summary>
     Sequence,
+
+    /// <summary>An empty frame: a REQ client's envelope delimiter (model 1), answered with the envelope put back.</summary>
+    Delimiter,
 }
 
 /// <summary>
@@ -45,6 +48,11 @@ internal static class FreelanceProtocol
         }
 
         var frame = message[index].Span;
+        if (frame.IsEmpty)
+        {
+            return FreelanceFrame.Delimiter;
+        }
+
         if (frame.SequenceEqual(Ping))
         {
             return FreelanceFrame.Ping;

@@ -8,7 +8,8 @@ namespace Reliability.Patterns.Freelance;
 /// <summary>
 /// A Freelance (model 3) server, docs/patterns/freelance.md §2: a ROUTER bound to its endpoint whose
 /// routing identity is that endpoint string, so clients can address it before hearing from it. Answers
-/// <c>PING</c> with <c>PONG</c> and <c>[sequence][body…]</c> with <c>[sequence][reply…]</c> through the handler.
+/// <c>PING</c> with <c>PONG</c> and <c>[sequence][body…]</c> with <c>[sequence][reply…]</c> through the handler;
+/// a REQ client's <c>[""][body…]</c> (model 1) gets <c>[""][reply…]</c>.
 /// </summary>
 public sealed class FreelanceServer : IAsyncDisposable
 {
@@ -96,7 +97,8 @@ public sealed class FreelanceServer : IAsyncDisposable
         {
             case FreelanceFrame.Ping when message.Count == 2:
                 return new Message(2).Append(message[0]).Append(FreelanceProtocol.Pong.ToArray());
-            case FreelanceFrame.Sequence:
+            // Model 3 echoes the sequence frame; model 1 (REQ clients) the empty delimiter: both are frame 1.
+            case FreelanceFrame.Sequence or FreelanceFrame.Delimiter:
                 var reply = await _handler(new Message(message.Skip(2)), token).ConfigureAwait(false);
                 var envelope = new Message(reply.Count + 2).Append(message[0]).Append(message[1]);
                 foreach (var frame in reply)
