@@ -11,18 +11,6 @@ public sealed class MechanismTests
     private static readonly byte[] ClientMetadata = Commands.BuildMetadata("REQ", [], includeIdentity: false);
     private static readonly byte[] ServerMetadata = Commands.BuildMetadata("REP", [], includeIdentity: false);
 
-    private sealed class Keys
-    {
-        public Keys()
-        {
-            Sodium.GenerateKeyPair(Public, Secret);
-        }
-
-        public byte[] Public { get; } = new byte[32];
-
-        public byte[] Secret { get; } = new byte[32];
-    }
-
     private static (CurveClient Client, CurveServer Server) Pair(Keys server, Keys client, byte[]? serverKeyForClient = null) =>
         (new CurveClient(serverKeyForClient ?? server.Public, client.Public, client.Secret, ClientMetadata),
          new CurveServer(server.Public, server.Secret, ServerMetadata));

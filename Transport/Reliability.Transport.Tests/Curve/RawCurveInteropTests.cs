@@ -18,18 +18,6 @@ public sealed class RawCurveInteropTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
 
-    private sealed class Keys
-    {
-        public Keys()
-        {
-            Sodium.GenerateKeyPair(Public, Secret);
-        }
-
-        public byte[] Public { get; } = new byte[32];
-
-        public byte[] Secret { get; } = new byte[32];
-    }
-
     [PyZmqFact]
     public async Task OurClient_AgainstLibZmqCurveRep_CompletesHandshakeAndRequestReply()
     {

@@ -102,16 +102,7 @@ internal sealed class CurveClient : CurveMechanism
             throw Malformed($"READY of {ready.Length} octets");
         }
 
-        ulong shortNonce = CheckPeerNonce(ready.Slice(6, 8));
-        Span<byte> nonce = stackalloc byte[Sodium.NonceBytes];
-        FillNonce(nonce, "CurveZMQREADY---"u8, shortNonce);
-        var metadata = new byte[ready.Length - 14 - Sodium.MacBytes];
-        if (!Sodium.TryOpenPrecomputed(metadata, ready[14..], nonce, ConnectionKey.Span))
-        {
-            throw Cryptographic("READY box did not open");
-        }
-
-        AcceptPeerNonce(shortNonce);
+        byte[] metadata = OpenFromPeer(ready, 6, "CurveZMQREADY---"u8, "READY");
         IsReady = true;
         return metadata;
     }

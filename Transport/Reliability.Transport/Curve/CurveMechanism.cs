@@ -83,16 +83,7 @@ internal abstract class CurveMechanism : IDisposable
             throw Malformed($"MESSAGE of {body.Length} octets (at least {MessageOverhead})");
         }
 
-        ulong shortNonce = CheckPeerNonce(body.Slice(8, 8));
-        Span<byte> nonce = stackalloc byte[Sodium.NonceBytes];
-        FillNonce(nonce, _receivePrefix, shortNonce);
-        var plain = new byte[body.Length - 16 - Sodium.MacBytes];
-        if (!Sodium.TryOpenPrecomputed(plain, body[16..], nonce, ConnectionKey.Span))
-        {
-            throw Cryptographic("MESSAGE box did not open");
-        }
-
-        _peerNonce = shortNonce;
+        byte[] plain = OpenFromPeer(body, 8, _receivePrefix, "MESSAGE");
         byte flags = plain[0];
         return new CurveFrame(plain.AsMemory(1), (flags & MoreFlag) != 0, (flags & CommandFlag) != 0);
     }
@@ -144,6 +135,27 @@ internal abstract class CurveMechanism : IDisposable
 
     /// <summary>Records a peer nonce once the box it came with has opened.</summary>
     protected void AcceptPeerNonce(ulong value) => _peerNonce = value;
+
+    /// <summary>
+    /// Opens the box that follows the short nonce at <paramref name="nonceOffset"/> with the connection key
+    /// (INITIATE, READY, MESSAGE). The nonce must be new; it is recorded only once the box has opened, so a
+    /// forged command cannot block the genuine one that follows.
+    /// </summary>
+    protected byte[] OpenFromPeer(ReadOnlySpan<byte> command, int nonceOffset, ReadOnlySpan<byte> prefix, string what)
+    {
+        ulong shortNonce = CheckPeerNonce(command.Slice(nonceOffset, 8));
+        Span<byte> nonce = stackalloc byte[Sodium.NonceBytes];
+        FillNonce(nonce, prefix, shortNonce);
+        var boxStart = nonceOffset + 8;
+        var plain = new byte[command.Length - boxStart - Sodium.MacBytes];
+        if (!Sodium.TryOpenPrecomputed(plain, command[boxStart..], nonce, ConnectionKey.Span))
+        {
+            throw Cryptographic($"{what} box did not open");
+        }
+
+        AcceptPeerNonce(shortNonce);
+        return plain;
+    }
 
     /// <summary>Full 24-octet nonce: a 16-octet prefix then the 8-octet short nonce, big-endian.</summary>
     protected static void FillNonce(Span<byte> nonce, ReadOnlySpan<byte> prefix, ulong shortNonce)

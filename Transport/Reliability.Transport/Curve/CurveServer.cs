@@ -92,16 +92,7 @@ internal sealed class CurveServer : CurveMechanism
 
         CheckCookie(initiate.Slice(9, 96));
 
-        ulong shortNonce = CheckPeerNonce(initiate.Slice(105, 8));
-        Span<byte> nonce = stackalloc byte[Sodium.NonceBytes];
-        FillNonce(nonce, "CurveZMQINITIATE"u8, shortNonce);
-        var plain = new byte[initiate.Length - 113 - Sodium.MacBytes];
-        if (!Sodium.TryOpenPrecomputed(plain, initiate[113..], nonce, ConnectionKey.Span))
-        {
-            throw Cryptographic("INITIATE box did not open");
-        }
-
-        AcceptPeerNonce(shortNonce);
+        byte[] plain = OpenFromPeer(initiate, 105, "CurveZMQINITIATE"u8, "INITIATE");
         byte[] clientKey = plain[..32];
         CheckVouch(clientKey, plain.AsSpan(32, 16), plain.AsSpan(48, 80));
         _transientSecret.Dispose();

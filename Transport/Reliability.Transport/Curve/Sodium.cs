@@ -57,8 +57,7 @@ internal static partial class Sodium
     /// <summary>Box(<paramref name="message"/>) from <paramref name="secretKey"/> to <paramref name="publicKey"/>: MAC(16) then ciphertext.</summary>
     public static void Box(Span<byte> box, ReadOnlySpan<byte> message, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> secretKey)
     {
-        RequireBoxShape(box, message.Length, nonce);
-        RequireLength(publicKey, KeyBytes, nameof(publicKey));
+        RequireBoxShape(box, message.Length, nonce, publicKey);
         RequireLength(secretKey, KeyBytes, nameof(secretKey));
         Check(crypto_box_easy(box, message, (ulong)message.Length, nonce, publicKey, secretKey), "crypto_box_easy");
     }
@@ -66,57 +65,33 @@ internal static partial class Sodium
     /// <summary>Opens a box; false when it does not authenticate (wrong key, tampered bytes, wrong nonce).</summary>
     public static bool TryOpen(Span<byte> message, ReadOnlySpan<byte> box, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> secretKey)
     {
-        if (!OpenShapeFits(message, box))
-        {
-            return false;
-        }
-
-        RequireLength(nonce, NonceBytes, nameof(nonce));
-        RequireLength(publicKey, KeyBytes, nameof(publicKey));
         RequireLength(secretKey, KeyBytes, nameof(secretKey));
-        return crypto_box_open_easy(message, box, (ulong)box.Length, nonce, publicKey, secretKey) == 0;
+        return OpenShapeFits(message, box, nonce, publicKey)
+            && crypto_box_open_easy(message, box, (ulong)box.Length, nonce, publicKey, secretKey) == 0;
     }
 
     /// <summary><see cref="Box"/> with a key made by <see cref="Precompute"/>.</summary>
     public static void BoxPrecomputed(Span<byte> box, ReadOnlySpan<byte> message, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sharedKey)
     {
-        RequireBoxShape(box, message.Length, nonce);
-        RequireLength(sharedKey, KeyBytes, nameof(sharedKey));
+        RequireBoxShape(box, message.Length, nonce, sharedKey);
         Check(crypto_box_easy_afternm(box, message, (ulong)message.Length, nonce, sharedKey), "crypto_box_easy_afternm");
     }
 
     /// <summary><see cref="TryOpen"/> with a key made by <see cref="Precompute"/>.</summary>
-    public static bool TryOpenPrecomputed(Span<byte> message, ReadOnlySpan<byte> box, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sharedKey)
-    {
-        if (!OpenShapeFits(message, box))
-        {
-            return false;
-        }
-
-        RequireLength(nonce, NonceBytes, nameof(nonce));
-        RequireLength(sharedKey, KeyBytes, nameof(sharedKey));
-        return crypto_box_open_easy_afternm(message, box, (ulong)box.Length, nonce, sharedKey) == 0;
-    }
+    public static bool TryOpenPrecomputed(Span<byte> message, ReadOnlySpan<byte> box, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sharedKey) =>
+        OpenShapeFits(message, box, nonce, sharedKey)
+        && crypto_box_open_easy_afternm(message, box, (ulong)box.Length, nonce, sharedKey) == 0;
 
     /// <summary>Secret-key box (XSalsa20-Poly1305) under <paramref name="key"/>: MAC(16) then ciphertext.</summary>
     public static void SecretBox(Span<byte> box, ReadOnlySpan<byte> message, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key)
     {
-        RequireBoxShape(box, message.Length, nonce);
-        RequireLength(key, KeyBytes, nameof(key));
+        RequireBoxShape(box, message.Length, nonce, key);
         Check(crypto_secretbox_easy(box, message, (ulong)message.Length, nonce, key), "crypto_secretbox_easy");
     }
 
-    public static bool TryOpenSecretBox(Span<byte> message, ReadOnlySpan<byte> box, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key)
-    {
-        if (!OpenShapeFits(message, box))
-        {
-            return false;
-        }
-
-        RequireLength(nonce, NonceBytes, nameof(nonce));
-        RequireLength(key, KeyBytes, nameof(key));
-        return crypto_secretbox_open_easy(message, box, (ulong)box.Length, nonce, key) == 0;
-    }
+    public static bool TryOpenSecretBox(Span<byte> message, ReadOnlySpan<byte> box, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key) =>
+        OpenShapeFits(message, box, nonce, key)
+        && crypto_secretbox_open_easy(message, box, (ulong)box.Length, nonce, key) == 0;
 
     /// <summary>Fills <paramref name="buffer"/> from libsodium's CSPRNG.</summary>
     public static void Random(Span<byte> buffer)
@@ -132,15 +107,20 @@ internal static partial class Sodium
     /// <summary>Zeroes <paramref name="buffer"/> in a way the JIT and the C compiler may not elide.</summary>
     public static void Zero(Span<byte> buffer) => sodium_memzero(buffer, (nuint)buffer.Length);
 
-    private static void RequireBoxShape(Span<byte> box, int messageLength, ReadOnlySpan<byte> nonce)
+    /// <summary>Throws unless <paramref name="box"/> has room for the MAC and the message and the nonce and key are full length.</summary>
+    private static void RequireBoxShape(Span<byte> box, int messageLength, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key)
     {
         RequireLength(box, messageLength + MacBytes, nameof(box));
         RequireLength(nonce, NonceBytes, nameof(nonce));
+        RequireLength(key, KeyBytes, nameof(key));
         EnsureInitialized();
     }
 
-    private static bool OpenShapeFits(Span<byte> message, ReadOnlySpan<byte> box)
+    /// <summary>False when the box is too short or the message buffer does not match it (a peer's malformed input); throws for a wrong nonce or key length (our bug).</summary>
+    private static bool OpenShapeFits(Span<byte> message, ReadOnlySpan<byte> box, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> key)
     {
+        RequireLength(nonce, NonceBytes, nameof(nonce));
+        RequireLength(key, KeyBytes, nameof(key));
         EnsureInitialized();
         return box.Length >= MacBytes && message.Length == box.Length - MacBytes;
     }
