@@ -6,6 +6,7 @@ internal static class ExampleRegistry
     public static IReadOnlyDictionary<string, Example> All { get; } = new Dictionary<string, Example>(StringComparer.Ordinal)
     {
         ["transport-demo"] = TransportDemo.RunAsync,
+        ["curve-keygen"] = CurveKeygenExample.RunAsync,
         ["lpclient"] = LazyPirateClientExample.RunAsync,
         ["lpserver"] = LazyPirateServerExample.RunAsync,
         ["mdbroker"] = MajordomoBrokerExample.RunAsync,
