@@ -118,8 +118,11 @@ public sealed class KeyTests
 
         // The precomputed key is the same shared secret from either side.
         byte[] shared = new byte[32];
-        Sodium.Precompute(shared, alicePublic, bobSecret);
+        Sodium.TryPrecompute(shared, alicePublic, bobSecret).Should().BeTrue();
         Sodium.TryOpenPrecomputed(opened, box, nonce, shared).Should().BeTrue();
+
+        // The all-zero point gives an all-zero shared secret, which libsodium refuses.
+        Sodium.TryPrecompute(shared, new byte[32], bobSecret).Should().BeFalse();
 
         box[^1] ^= 0x80;
         Sodium.TryOpen(opened, box, nonce, alicePublic, bobSecret).Should().BeFalse();

@@ -139,6 +139,44 @@ public sealed class MechanismTests
     }
 
     [Fact]
+    public void Welcome_DegenerateServerTransientKey_IsRejected()
+    {
+        // A hostile server that does hold s boxes S' = 0; the client must refuse rather than derive a zero key.
+        Keys server = new(), client = new();
+        var c = new CurveClient(server.Public, client.Public, client.Secret, ClientMetadata);
+        byte[] hello = c.CreateHello();
+        byte[] welcome = new byte[168];
+        byte[] name = [7, .. "WELCOME"u8.ToArray()];
+        name.CopyTo(welcome, 0);
+        Sodium.Random(welcome.AsSpan(8, 16));
+        byte[] nonce = [.. "WELCOME-"u8.ToArray(), .. welcome.AsSpan(8, 16).ToArray()];
+        Sodium.Box(welcome.AsSpan(24), new byte[128], nonce, hello.AsSpan(80, 32), server.Secret);
+        FluentActions.Invoking(() => c.ProcessWelcome(welcome))
+            .Should().Throw<ProtocolException>().WithMessage("*not a usable point*");
+    }
+
+    [Fact]
+    public void Initiate_ClientClaimsAKeyItDoesNotHold_IsRejectedAtTheVouch()
+    {
+        Keys server = new(), victim = new(), attacker = new();
+        var c = new CurveClient(server.Public, victim.Public, attacker.Secret, ClientMetadata);
+        using var s = new CurveServer(server.Public, server.Secret, ServerMetadata);
+        var initiate = c.ProcessWelcome(s.ProcessHello(c.CreateHello()));
+        FluentActions.Invoking(() => s.ProcessInitiate(initiate))
+            .Should().Throw<ProtocolException>().WithMessage("*vouch did not open*");
+    }
+
+    [Fact]
+    public void Ready_EmptyMetadata_OpensToNothing()
+    {
+        Keys server = new(), client = new();
+        var c = new CurveClient(server.Public, client.Public, client.Secret, ClientMetadata);
+        using var s = new CurveServer(server.Public, server.Secret, []);
+        s.ProcessInitiate(c.ProcessWelcome(s.ProcessHello(c.CreateHello())));
+        c.ProcessReady(s.CreateReady()).Should().BeEmpty();
+    }
+
+    [Fact]
     public void Initiate_WithTheCookieOfAnotherConnection_IsRejected()
     {
         Keys server = new(), client = new();

@@ -83,7 +83,11 @@ internal sealed class CurveClient : CurveMechanism
 
         var serverTransient = plain.Span[..32];
         var cookie = plain.Span.Slice(32, 96);
-        Sodium.Precompute(ConnectionKey.Span, serverTransient, _transientSecret.Span);
+        if (!Sodium.TryPrecompute(ConnectionKey.Span, serverTransient, _transientSecret.Span))
+        {
+            throw Cryptographic("the server's transient key is not a usable point");
+        }
+
         byte[] initiate = BuildInitiate(serverTransient, cookie);
 
         // Neither long-term nor transient secret is needed again: the connection key does the rest.

@@ -10,7 +10,9 @@ internal readonly record struct CurveFrame(ReadOnlyMemory<byte> Payload, bool Mo
 /// What the CURVE client and server share (docs/wire/curve.md §3-§4): the short-nonce counters of one
 /// connection, the precomputed connection key (C' with s', or S' with c'), and MESSAGE boxing once the
 /// handshake is done. Sans-IO: command bodies in, command bodies out; a bad command throws
-/// <see cref="ProtocolException"/> and the connection must then be closed.
+/// <see cref="ProtocolException"/> and the connection must then be closed. After the handshake one
+/// sender may call <see cref="Encode"/> while one receiver calls <see cref="Decode"/>: they share only the
+/// read-only connection key.
 /// </summary>
 internal abstract class CurveMechanism : IDisposable
 {

@@ -116,7 +116,12 @@ internal sealed class CurveServer : CurveMechanism
     private byte[] BuildWelcome()
     {
         Sodium.GenerateKeyPair(_transientPublic, _transientSecret.Span);
-        Sodium.Precompute(ConnectionKey.Span, _clientTransient, _transientSecret.Span);
+        if (!Sodium.TryPrecompute(ConnectionKey.Span, _clientTransient, _transientSecret.Span))
+        {
+            // Unreachable for a key whose HELLO box opened, but a refusal beats an unusable connection key.
+            throw Cryptographic("the client's transient key is not a usable point");
+        }
+
         Sodium.Random(_cookieKey.Span);
 
         // plaintext = S'(32) cookie-nonce(16) cookie-box(80), where the cookie box is SecretBox[C' + s'](K).

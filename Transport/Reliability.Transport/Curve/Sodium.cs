@@ -44,14 +44,18 @@ internal static partial class Sodium
         Check(crypto_scalarmult_base(publicKey, secretKey), "crypto_scalarmult_base");
     }
 
-    /// <summary>The shared key of a (public, secret) pair, so each later box skips the scalar multiplication.</summary>
-    public static void Precompute(Span<byte> sharedKey, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> secretKey)
+    /// <summary>
+    /// The shared key of a (public, secret) pair, so each later box skips the scalar multiplication. False when
+    /// <paramref name="publicKey"/> is a degenerate point (libsodium refuses an all-zero shared secret), which
+    /// only a hostile peer sends.
+    /// </summary>
+    public static bool TryPrecompute(Span<byte> sharedKey, ReadOnlySpan<byte> publicKey, ReadOnlySpan<byte> secretKey)
     {
         RequireLength(sharedKey, KeyBytes, nameof(sharedKey));
         RequireLength(publicKey, KeyBytes, nameof(publicKey));
         RequireLength(secretKey, KeyBytes, nameof(secretKey));
         EnsureInitialized();
-        Check(crypto_box_beforenm(sharedKey, publicKey, secretKey), "crypto_box_beforenm");
+        return crypto_box_beforenm(sharedKey, publicKey, secretKey) == 0;
     }
 
     /// <summary>Box(<paramref name="message"/>) from <paramref name="secretKey"/> to <paramref name="publicKey"/>: MAC(16) then ciphertext.</summary>
