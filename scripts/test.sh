@@ -15,6 +15,16 @@ if ! /usr/bin/python3 -c "import zmq" 2>/dev/null || ! [ -e /usr/include/zmq.h ]
   fi
 fi
 
+if ! [ -e /usr/share/java/jeromq.jar ] || ! [ -x /usr/bin/javac ]; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing libjeromq-java and default-jdk-headless (JeroMQ interop peer)..."
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjeromq-java default-jdk-headless >/dev/null
+  else
+    echo "warning: JeroMQ or a JDK is missing and cannot be installed here (not root); JeroMQ interop tests will be skipped"
+  fi
+fi
+
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 # Build in parallel, then run the test projects one after another: the chaos suite's child

@@ -53,6 +53,15 @@ public sealed record SocketOptions
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
+    /// Oldest ZMTP version a peer may speak (default 1.0: ZMTP 1.0 and 2.0 peers such as libzmq 2.x
+    /// and 3.x or JeroMQ 0.3 are served, as libzmq 4 serves them). Set 2.0, 3.0 or 3.1 to refuse older
+    /// peers: they are logged, counted and raised as HandshakeFailed with UnsupportedVersion. A socket
+    /// with PLAIN security refuses 1.0 and 2.0 peers whatever this says, since those versions have no
+    /// security mechanism (docs/wire/zmtp.md §17).
+    /// </summary>
+    public Version MinimumZmtpVersion { get; init; } = new(1, 0);
+
+    /// <summary>
     /// Largest inbound message accepted, in bytes over all frames (default -1 = no limit).
     /// A peer that sends a larger one is disconnected; other peers are unaffected.
     /// </summary>
@@ -90,7 +99,7 @@ public sealed record SocketOptions
     /// <summary>REQ: prefix each request with a request id and accept only the reply that carries it.</summary>
     public bool RequestCorrelate { get; init; }
 
-    /// <summary>ZMTP heartbeat: send a PING this often on every connection (default zero = off; libzmq HEARTBEAT_IVL).</summary>
+    /// <summary>ZMTP heartbeat: send a PING this often on every ZMTP 3.x connection (default zero = off; libzmq HEARTBEAT_IVL); ZMTP 1.0 and 2.0 peers have no PING (docs/wire/zmtp.md §17).</summary>
     public TimeSpan HeartbeatInterval { get; init; }
 
     /// <summary>Close a connection that sends nothing within this time after our PING (default zero = the interval; libzmq HEARTBEAT_TIMEOUT).</summary>
@@ -154,6 +163,11 @@ public sealed record SocketOptions
         if (HandshakeTimeout < TimeSpan.Zero)
         {
             problems.Add($"HandshakeTimeout must not be negative (was {HandshakeTimeout})");
+        }
+
+        if (MinimumZmtpVersion is null || MinimumZmtpVersion < new Version(1, 0) || MinimumZmtpVersion > new Version(3, 1))
+        {
+            problems.Add($"MinimumZmtpVersion must be between 1.0 and 3.1 (was {MinimumZmtpVersion?.ToString() ?? "null"})");
         }
 
         if (MaxMessageSize is < -1 or 0)

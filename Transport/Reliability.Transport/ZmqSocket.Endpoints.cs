@@ -160,7 +160,7 @@ public abstract partial class ZmqSocket
         string remote = accepted.RemoteEndPoint is IPEndPoint ip ? TransportEndpoint.Format(ip) : TransportEndpoint.Format(accepted.LocalEndPoint);
         Raise(new SocketEvent(SocketEventKind.Accepted, remote));
         using var connection = new ZmtpConnection(this, accepted, remote);
-        var handshake = await HandshakeAsync(connection, remote).ConfigureAwait(false);
+        var handshake = await HandshakeAsync(connection, remote, accepted: true).ConfigureAwait(false);
         if (handshake is null || _closing)
         {
             return;
@@ -175,6 +175,8 @@ public abstract partial class ZmqSocket
             ReportProtocolError(remote, refusal, RefusalReason(refusal), SocketEventKind.HandshakeFailed);
             return;
         }
+
+        SubscribeLegacyPeer(pipe, handshake);
 
         if (UsesLoadBalancing)
         {
@@ -233,7 +235,7 @@ public abstract partial class ZmqSocket
                 Raise(new SocketEvent(SocketEventKind.Connected, endpoint));
                 using (var connection = new ZmtpConnection(this, tcp, endpoint))
                 {
-                    var handshake = await HandshakeAsync(connection, endpoint).ConfigureAwait(false);
+                    var handshake = await HandshakeAsync(connection, endpoint, accepted: false).ConfigureAwait(false);
                     if (handshake is null)
                     {
                         if (connector.ProtocolFailure)
@@ -258,6 +260,8 @@ public abstract partial class ZmqSocket
                         delay = backoff.NextDelay();
                         continue;
                     }
+
+                    SubscribeLegacyPeer(pipe, handshake);
 
                     TransportMetrics.Connections.Add(1);
                     Log.HandshakeSucceeded(Logger, Type, endpoint, handshake.PeerSocketType);
@@ -320,7 +324,7 @@ public abstract partial class ZmqSocket
     }
 
     /// <summary>Runs the handshake; reports failures. Returns null when it failed.</summary>
-    private async Task<HandshakeResult?> HandshakeAsync(ZmtpConnection connection, string endpoint)
+    private async Task<HandshakeResult?> HandshakeAsync(ZmtpConnection connection, string endpoint, bool accepted)
     {
         HandshakeResult result;
         try
@@ -330,10 +334,26 @@ public abstract partial class ZmqSocket
         catch (ProtocolException ex)
         {
             MarkProtocolFailure(endpoint, true);
-            ReportProtocolError(endpoint, ex.Error, ex.Message, SocketEventKind.HandshakeFailed);
+            ReportHandshakeError(endpoint, accepted, ex.Error, ex.Message);
             return null;
         }
-        catch (Exception ex) when (ex is SocketException or EndOfStreamException or ObjectDisposedException or IOException or OperationCanceledException)
+        catch (EndOfStreamException ex)
+        {
+            // The peer hung up mid-handshake (often an older or foreign peer refusing our greeting): say so.
+            MarkProtocolFailure(endpoint, false);
+            if (HandshakeWarnings.ShouldWarn(WarningKey(endpoint, accepted)))
+            {
+                Log.HandshakeAbandoned(Logger, Type, endpoint, ex.Message);
+            }
+            else
+            {
+                Log.ConnectionEnded(Logger, Type, endpoint, ex.Message);
+            }
+
+            Raise(new SocketEvent(SocketEventKind.HandshakeFailed, endpoint) { Exception = ex });
+            return null;
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or IOException or OperationCanceledException)
         {
             MarkProtocolFailure(endpoint, false);
             Log.ConnectionEnded(Logger, Type, endpoint, ex.Message);
@@ -345,7 +365,7 @@ public abstract partial class ZmqSocket
         {
             // A timeout is treated like an I/O error: libzmq reconnects after it.
             MarkProtocolFailure(endpoint, result.Error != ProtocolError.HandshakeTimeout);
-            ReportProtocolError(endpoint, result.Error!.Value, result.Reason, SocketEventKind.HandshakeFailed);
+            ReportHandshakeError(endpoint, accepted, result.Error!.Value, result.Reason);
             return null;
         }
 
@@ -368,11 +388,46 @@ public abstract partial class ZmqSocket
         ? "routing id already in use by another connection"
         : "the socket already has its one peer";
 
-    private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind, ReadOnlyMemory<byte> peerRoutingId = default)
+    private void ReportProtocolError(string endpoint, ProtocolError error, string reason, SocketEventKind kind, ReadOnlyMemory<byte> peerRoutingId = default, bool warn = true)
     {
         TransportMetrics.ProtocolErrors.Add(1, new KeyValuePair<string, object?>("error", error.ToString()));
-        Log.ProtocolViolation(Logger, Type, endpoint, error, reason);
+        if (warn)
+        {
+            Log.ProtocolViolation(Logger, Type, endpoint, error, reason);
+        }
+        else
+        {
+            Log.ProtocolViolationRepeated(Logger, Type, endpoint, error, reason);
+        }
+
         Raise(new SocketEvent(kind, endpoint) { Error = error, Exception = new ProtocolException(error, reason), PeerRoutingId = peerRoutingId });
+    }
+
+    private WarningLimiter? _handshakeWarningLimiter;
+
+    /// <summary>A ZMTP/1.0 subscriber sends no subscriptions: a publisher subscribes it to everything (docs/wire/zmtp.md §17).</summary>
+    private void SubscribeLegacyPeer(Pipe pipe, HandshakeResult handshake)
+    {
+        if (handshake.PeerFiltersItself)
+        {
+            OnPeerSubscription(pipe, subscribe: true, []);
+        }
+    }
+
+    private WarningLimiter HandshakeWarnings => LazyInitializer.EnsureInitialized(ref _handshakeWarningLimiter, () => new WarningLimiter(TimeProvider));
+
+    /// <summary>A handshake failure: counted and raised every time, logged at Warning once per endpoint per minute.</summary>
+    private void ReportHandshakeError(string endpoint, bool accepted, ProtocolError error, string reason) =>
+        ReportProtocolError(endpoint, error, reason, SocketEventKind.HandshakeFailed, warn: HandshakeWarnings.ShouldWarn(WarningKey(endpoint, accepted)));
+
+    /// <summary>
+    /// What warnings are limited by: the endpoint we connect to, or the host of an accepted peer,
+    /// whose every reconnection comes from a new port.
+    /// </summary>
+    private static string WarningKey(string endpoint, bool accepted)
+    {
+        int port = endpoint.LastIndexOf(':');
+        return accepted && endpoint.StartsWith("tcp://", StringComparison.Ordinal) && port > "tcp://".Length ? endpoint[..port] : endpoint;
     }
 
     /// <summary>Reports a connection that ended after its handshake; ROUTER names the peer, so owners can act on it at once.</summary>

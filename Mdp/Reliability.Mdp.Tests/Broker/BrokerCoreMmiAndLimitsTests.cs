@@ -144,19 +144,6 @@ public sealed class BrokerCoreMmiAndLimitsTests
     }
 
     [Fact]
-    public void Limits_MaxQueuedRequestsPerService_FurtherRequestsDropped()
-    {
-        using var h = new CoreHarness(new BrokerOptions { MaxQueuedRequestsPerService = 2 });
-
-        h.Request("c1", "echo", "1");
-        h.Request("c2", "echo", "2");
-        h.Request("c3", "echo", "3");
-
-        h.Core.QueuedRequestCount.Should().Be(2);
-        h.Metric("requests.dropped", "queue_full").Should().Be(1);
-    }
-
-    [Fact]
     public void Limits_MaxServiceNameLength_LongerNamesRefused()
     {
         using var h = new CoreHarness(new BrokerOptions { MaxServiceNameLength = 4 });

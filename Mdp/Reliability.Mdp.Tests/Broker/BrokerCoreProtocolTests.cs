@@ -188,6 +188,26 @@ public sealed class BrokerCoreProtocolTests
     }
 
     [Fact]
+    public void FloodOfRefusedRequests_LogsTenLinesAndOneSummaryPerReason()
+    {
+        using var log = new InMemoryLog();
+        using var h = new CoreHarness(new BrokerOptions { MaxServiceNameLength = 4 }, log.CreateLogger("Broker"));
+
+        for (int i = 0; i < 5000; i++)
+        {
+            h.Request("c1", "much-too-long", "x");
+        }
+
+        h.Metric("requests.dropped", "service_name_too_long").Should().Be(5000, "the metric counts every drop");
+        log.Lines.Count(l => l.Contains("[3023]", StringComparison.Ordinal)).Should().Be(10);
+
+        h.Clock.Advance(TimeSpan.FromSeconds(10));
+        h.Core.OnTimer();
+        log.Lines.Should().ContainSingle(l => l.Contains("[3035]", StringComparison.Ordinal))
+            .Which.Should().Contain("4990 more request(s)").And.Contain("service_name_too_long");
+    }
+
+    [Fact]
     public void LogBudget_SuppressedLines_ReportedOnceAfterTheirWindow()
     {
         var clock = new ManualTimeProvider();

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using System.Diagnostics.Metrics;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -26,22 +27,29 @@ internal sealed class RecordingSender : IBrokerSender
 
     public HashSet<string> Full { get; } = [];
 
-    public BrokerSendResult TrySend(Message message)
+    /// <summary>Peers whose reading the core has paused now.</summary>
+    public HashSet<string> Paused { get; } = [];
+
+    public void Pause(Reliability.Patterns.Heartbeating.RoutingKey client) => Paused.Add(Encoding.UTF8.GetString(client.Span));
+
+    public void Resume(Reliability.Patterns.Heartbeating.RoutingKey client) => Paused.Remove(Encoding.UTF8.GetString(client.Span));
+
+    public PeerSendResult TrySend(Message message)
     {
         string peer = Encoding.UTF8.GetString(message[0].Span);
         if (Unreachable.Contains(peer))
         {
-            return BrokerSendResult.Unreachable;
+            return PeerSendResult.Unreachable;
         }
 
         if (Full.Contains(peer))
         {
-            return BrokerSendResult.QueueFull;
+            return PeerSendResult.QueueFull;
         }
 
         var copy = new Message(message.Skip(1));
         Messages.Add(new Sent(peer, copy));
-        return BrokerSendResult.Sent;
+        return PeerSendResult.Sent;
     }
 }
 

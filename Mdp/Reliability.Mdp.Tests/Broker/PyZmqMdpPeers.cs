@@ -104,8 +104,34 @@ internal sealed class PyZmqMdpPeer : IAsyncDisposable
             say(event="done", ok=ok, retries=retries, mmi=status[0].decode() if status else None, prefix=prefix if ok else None)
             ctx.term()
 
+        def pipeline(endpoint, service, count, timeout_ms):
+            # The zguide's mdclient2: a DEALER that sends every request before it reads any reply.
+            ctx = zmq.Context()
+            sock = ctx.socket(zmq.DEALER)
+            sock.linger = 0
+            sock.connect(endpoint)
+            say(event="ready", pid=os.getpid())
+            for i in range(count):
+                sock.send_multipart([b"", MDPC, service.encode(), b"%d" % i])
+            seen = set()
+            wrong = 0
+            while len(seen) < count and sock.poll(timeout_ms):
+                frames = sock.recv_multipart()
+                if len(frames) != 4 or frames[0] != b"" or frames[1] != MDPC or frames[2] != service.encode():
+                    wrong += 1
+                    continue
+                index = int(frames[3].decode().split(":")[-1])
+                if index in seen:
+                    wrong += 1
+                seen.add(index)
+            say(event="done", ok=len(seen), wrong=wrong, lost=count - len(seen))
+            sock.close()
+            ctx.term()
+
         mode = sys.argv[1]
-        if mode == "worker":
+        if mode == "pipeline":
+            pipeline(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        elif mode == "worker":
             worker(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
         else:
             client(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
@@ -128,6 +154,10 @@ internal sealed class PyZmqMdpPeer : IAsyncDisposable
     /// <summary>Starts a REQ client that asks <c>mmi.service</c> about <paramref name="service"/>, then sends <paramref name="count"/> requests.</summary>
     public static Task<PyZmqMdpPeer> StartClientAsync(string endpoint, string service, int count, int timeoutMs = 2000) =>
         StartAsync(["client", endpoint, service, count.ToString(System.Globalization.CultureInfo.InvariantCulture), timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+
+    /// <summary>Starts a DEALER client that sends <paramref name="count"/> requests before it reads any reply (the zguide's mdclient2).</summary>
+    public static Task<PyZmqMdpPeer> StartPipelineClientAsync(string endpoint, string service, int count, int timeoutMs = 10_000) =>
+        StartAsync(["pipeline", endpoint, service, count.ToString(System.Globalization.CultureInfo.InvariantCulture), timeoutMs.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
 
     /// <summary>The next JSON line with the given event.</summary>
     public async Task<JsonObject> WaitForAsync(string @event, TimeSpan timeout)

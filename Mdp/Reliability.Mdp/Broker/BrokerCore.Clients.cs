@@ -28,12 +28,7 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        if (service.Queue.Count >= _options.MaxQueuedRequestsPerService)
-        {
-            RefuseRequest(sender, request.Service, "queue_full", $"{service.Queue.Count} requests already queued (MaxQueuedRequestsPerService)");
-            return;
-        }
-
+        // No limit refuses a request: one that fills a queue pauses its client instead (FlowControl).
         // Queued even when a worker is idle: Dispatch takes it straight out again, and every request
         // then goes through the same fair order.
         service.Queue.Enqueue(new PendingRequest<MdpRequest>(new RoutingKey(sender.Span), new MdpRequest(version, request.Body), Now));
@@ -44,7 +39,11 @@ internal sealed partial class BrokerCore
     private void RefuseRequest(ReadOnlyMemory<byte> sender, string service, string reason, string description)
     {
         // No reply: MDP has no error reply for clients; the client times out and retries or gives up.
-        BrokerLog.RequestRefused(_logger, new RoutingKey(sender), service, description);
+        if (_dropLog.TryTake(reason))
+        {
+            BrokerLog.RequestRefused(_logger, new RoutingKey(sender), service, description);
+        }
+
         _metrics.RequestsDropped(reason);
     }
 
@@ -72,9 +71,10 @@ internal sealed partial class BrokerCore
             reply = final ? new ClientFinal(service, body) : new ClientPartial(service, body);
         }
 
-        var result = _sender.TrySend(MdpCodec.BuildToClient(request.Client.Memory, reply, request.Payload.ClientVersion));
-        if (result == BrokerSendResult.Sent)
+        var result = _backlog.Send(request.Client, MdpCodec.BuildToClient(request.Client.Memory, reply, request.Payload.ClientVersion));
+        if (result != PeerSendResult.Unreachable)
         {
+            // Sent, or held until the client reads again (it counts against the client's limit meanwhile).
             if (final)
             {
                 _metrics.ReplySent();
@@ -83,9 +83,8 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        // The client left or stopped reading; its own timeout and retry take over.
-        string reason = result == BrokerSendResult.Unreachable ? "client_gone" : "client_queue_full";
-        _metrics.ReplyDropped(reason);
-        BrokerLog.ReplyDropped(_logger, request.Client, service, reason);
+        // The client left; its own retry takes over.
+        _metrics.ReplyDropped("client_gone");
+        BrokerLog.ReplyDropped(_logger, request.Client, service, "client_gone");
     }
 }

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Queueing;
 using System.Globalization;
 using System.Text;
 using Reliability.Mdp.Protocol;
@@ -30,14 +31,15 @@ internal sealed partial class BrokerCore
         MdpClientCommand reply = version == MdpVersion.V01
             ? new ClientReply(request.Service, body)
             : new ClientFinal(request.Service, body);
-        var result = _sender.TrySend(MdpCodec.BuildToClient(sender, reply, version));
-        if (result == BrokerSendResult.Sent)
+        // Behind the client's held replies, if any, like every other reply.
+        var result = _backlog.Send(new RoutingKey(sender.Span), MdpCodec.BuildToClient(sender, reply, version));
+        if (result == PeerSendResult.Unreachable)
         {
-            _metrics.ReplySent();
+            _metrics.ReplyDropped("client_gone");
         }
         else
         {
-            _metrics.ReplyDropped(result == BrokerSendResult.Unreachable ? "client_gone" : "client_queue_full");
+            _metrics.ReplySent();
         }
 
         BrokerLog.MmiAnswered(_logger, request.Service, new RoutingKey(sender), status);

@@ -232,7 +232,11 @@ internal sealed partial class BrokerCore
         if (_pool.Requeue(request, service.Queue) != LostRequestFate.Requeued)
         {
             // The client's own retry recovers it; a request that kills every worker must not go round forever.
-            BrokerLog.RequeueLimitReached(_logger, request.Client, service.Name, request.Requeues);
+            if (_dropLog.TryTake("requeue_limit"))
+            {
+                BrokerLog.RequeueLimitReached(_logger, request.Client, service.Name, request.Requeues);
+            }
+
             _metrics.RequestsDropped("requeue_limit");
             return;
         }

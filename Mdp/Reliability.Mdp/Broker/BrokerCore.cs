@@ -25,6 +25,10 @@ internal sealed partial class BrokerCore
     // Enough to diagnose a misbehaving peer; a flood of garbage is summarised instead of logged line by line.
     private const int InvalidMessageLinesPerSecond = 10;
 
+    // The same for requests dropped one by one (refused, requeued too often): a few lines, then a summary per reason.
+    private const int DropLinesPerWindow = 10;
+    private static readonly TimeSpan DropLogWindow = TimeSpan.FromSeconds(10);
+
     private readonly BrokerOptions _options;
     private readonly IBrokerSender _sender;
     private readonly TimeProvider _time;
@@ -35,6 +39,9 @@ internal sealed partial class BrokerCore
     private readonly HeartbeatTimer _heartbeat;
     private readonly SilencedPeers _silenced = new(SilencedCapacity);
     private readonly LogBudget _invalidMessageLog;
+    private readonly LogBudget _dropLog;
+    private readonly FlowControl _flow;
+    private readonly ReplyBacklog _backlog;
     private readonly long _halfIntervalUnits;
     private readonly long _requestExpiryUnits;
     private readonly long _workerExpiryUnits;
@@ -61,7 +68,16 @@ internal sealed partial class BrokerCore
         _requestExpiryUnits = ToUnits(options.RequestExpiry);
         _workerExpiryUnits = ToUnits(options.WorkerExpiry);
         _invalidMessageLog = new LogBudget(InvalidMessageLinesPerSecond, TimeSpan.FromSeconds(1), timeProvider);
+        _dropLog = new LogBudget(DropLinesPerWindow, DropLogWindow, timeProvider);
+        _flow = new FlowControl(options.FlowLimits, new MeteredSwitch(sender, metrics));
+        _backlog = new ReplyBacklog(sender, _flow);
     }
+
+    /// <summary>Clients whose reading is paused by flow control now.</summary>
+    public int PausedClients => _flow.PausedClients;
+
+    /// <summary>Replies held because their clients are not reading (see <see cref="ReplyBacklog"/>).</summary>
+    public int BackloggedReplies => _backlog.Count;
 
     /// <summary>Registered workers (ready and busy).</summary>
     public int WorkerCount => _pool.Count;
@@ -75,8 +91,8 @@ internal sealed partial class BrokerCore
     /// <summary>Whether <see cref="Shutdown"/> has run.</summary>
     public bool IsStopped => _stopped;
 
-    /// <summary>Timestamp at which <see cref="OnTimer"/> must next run: a heartbeat is due or a worker expires.</summary>
-    public long NextDeadline => Math.Min(_heartbeat.DueAt, _pool.NextExpiry ?? long.MaxValue);
+    /// <summary>Timestamp at which <see cref="OnTimer"/> must next run: a heartbeat is due, a worker expires, or held replies are to be tried again.</summary>
+    public long NextDeadline => Math.Min(Math.Min(_heartbeat.DueAt, _pool.NextExpiry ?? long.MaxValue), _backlog.RetryAt(Now, _halfIntervalUnits / 50));
 
     /// <summary>Time until <see cref="NextDeadline"/>, zero when it has passed: the loop's receive timeout.</summary>
     /// <remarks>Rounded up, so the loop never wakes just before the deadline and spins.</remarks>
@@ -104,7 +120,15 @@ internal sealed partial class BrokerCore
             return;
         }
 
-        DropRequestsOf(new RoutingKey(id.Span));
+        var client = new RoutingKey(id.Span);
+        DropRequestsOf(client);
+        int replies = _backlog.Drop(client);
+        if (replies > 0)
+        {
+            _metrics.ReplyDropped("client_gone", replies);
+        }
+
+        _flow.Forget(client);
     }
 
     private void DropRequestsOf(RoutingKey client) => DropQueued(
@@ -179,7 +203,13 @@ internal sealed partial class BrokerCore
         }
 
         ExpireWorkers();
+        _backlog.Flush();
         ReportSuppressedInvalidMessages();
+        foreach (var (reason, count) in _dropLog.TakeSuppressedByReason())
+        {
+            BrokerLog.DropsSummarised(_logger, count, DropLogWindow.TotalSeconds, reason, DropLinesPerWindow);
+        }
+
         if (_heartbeat.TryFire())
         {
             SendHeartbeats();
@@ -216,6 +246,8 @@ internal sealed partial class BrokerCore
         _pool.Clear();
         _services.Clear();
         _silenced.Clear();
+        _backlog.Clear();
+        _flow.Clear();
     }
 
     /// <summary>The state of the worker with routing id <paramref name="id"/>, or null if it is not registered.</summary>
@@ -245,7 +277,7 @@ internal sealed partial class BrokerCore
             service.Queue.TryDequeue(out var request);
             _metrics.QueueDepthChanged(service.Name, -1);
             var message = MdpCodec.BuildToWorker(worker.Id.Memory, new WorkerRequest(request.Client.Memory, request.Payload.Body), worker.Version);
-            if (SendToWorker(worker, message) != BrokerSendResult.Sent)
+            if (SendToWorker(worker, message) != PeerSendResult.Sent)
             {
                 // Never delivered, so it does not count as a requeue.
                 service.Queue.EnqueueFront(request);
@@ -273,7 +305,7 @@ internal sealed partial class BrokerCore
             return null;
         }
 
-        service = new ServiceEntry(name);
+        service = new ServiceEntry(name, _flow);
         _services.Add(name, service);
         BrokerLog.ServiceCreated(_logger, name);
         return service;
@@ -314,7 +346,7 @@ internal sealed partial class BrokerCore
             }
 
             var result = SendToWorker(worker, MdpCodec.BuildToWorker(worker.Id.Memory, WorkerHeartbeat.Instance, worker.Version));
-            if (result == BrokerSendResult.Unreachable)
+            if (result == PeerSendResult.Unreachable)
             {
                 // The connection is gone: this is how a busy worker that disconnected is found within an interval.
                 (unreachable ??= []).Add(worker);
@@ -336,10 +368,10 @@ internal sealed partial class BrokerCore
             (service, removed) => BrokerLog.RequestsExpired(_logger, removed, service.Name, _options.RequestExpiry.TotalMilliseconds));
     }
 
-    private BrokerSendResult SendToWorker(WorkerEntry worker, Message message)
+    private PeerSendResult SendToWorker(WorkerEntry worker, Message message)
     {
         var result = _sender.TrySend(message);
-        if (result == BrokerSendResult.Sent)
+        if (result == PeerSendResult.Sent)
         {
             worker.LastSentAt = Now;
         }
@@ -350,6 +382,18 @@ internal sealed partial class BrokerCore
     private long ToUnits(TimeSpan duration) => Timestamps.ToUnits(duration, _time.TimestampFrequency);
 
     private static int Utf8Length(string text) => Encoding.UTF8.GetByteCount(text);
+
+    /// <summary>Counts every pause on the way to the socket.</summary>
+    private sealed class MeteredSwitch(IFlowSwitch socket, BrokerMetrics metrics) : IFlowSwitch
+    {
+        public void Pause(RoutingKey client)
+        {
+            metrics.ClientPaused();
+            socket.Pause(client);
+        }
+
+        public void Resume(RoutingKey client) => socket.Resume(client);
+    }
 
     private static string Hex(ReadOnlyMemory<byte> id) => id.IsEmpty ? "(none)" : Convert.ToHexString(id.Span);
 }

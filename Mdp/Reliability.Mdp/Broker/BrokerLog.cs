@@ -71,6 +71,9 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 3034, Level = LogLevel.Warning, Message = "{Count} more invalid message(s) dropped without a log line (at most {PerSecond} are logged per second; the invalid-message metric counts them all)")]
     public static partial void InvalidMessagesSuppressed(ILogger logger, long count, int perSecond);
 
+    [LoggerMessage(EventId = 3035, Level = LogLevel.Warning, Message = "{Count} more request(s) dropped in the last {WindowSeconds} s without a log line: {Reason} (at most {PerWindow} lines per window; the requests.dropped metric counts them all)")]
+    public static partial void DropsSummarised(ILogger logger, long count, double windowSeconds, string reason, int perWindow);
+
     [LoggerMessage(EventId = 3031, Level = LogLevel.Debug, Message = "Service '{Service}' created")]
     public static partial void ServiceCreated(ILogger logger, string service);
 

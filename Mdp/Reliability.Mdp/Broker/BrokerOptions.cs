@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Reliability.Patterns;
+using Reliability.Patterns.Queueing;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
 
@@ -22,8 +23,11 @@ public sealed record BrokerOptions
     /// <summary>Largest accepted <see cref="MaxRequeues"/>.</summary>
     public const int MaxRequeuesCap = 100;
 
-    /// <summary>Largest accepted <see cref="MaxQueuedRequestsPerService"/>.</summary>
-    public const int MaxQueuedRequestsCap = 1_000_000;
+    /// <summary>Largest accepted <see cref="MaxQueuedRequestsPerService"/>, <see cref="MaxQueuedRequestsPerClient"/> and <see cref="MaxQueuedRequests"/>.</summary>
+    public const int MaxQueuedRequestsCap = 10_000_000;
+
+    /// <summary>Largest accepted byte limit (<see cref="MaxQueuedBytes"/> and the per-client and per-service ones): 64 GiB.</summary>
+    public const long MaxQueuedBytesCap = 64L << 30;
 
     /// <summary>Largest accepted <see cref="MaxServices"/>.</summary>
     public const int MaxServicesCap = 100_000;
@@ -80,10 +84,30 @@ public sealed record BrokerOptions
     public int MaxRequeues { get; init; } = 2;
 
     /// <summary>
-    /// Most requests waiting for a worker in one service; further requests are dropped
-    /// (default 10 000; 1..<see cref="MaxQueuedRequestsCap"/>).
+    /// Requests waiting for a worker in one service at which the broker stops reading from the clients that
+    /// send it more, until the queue is down to half (default 10 000; 1..<see cref="MaxQueuedRequestsCap"/>).
+    /// Nothing is dropped for being over a limit: the clients' sends wait (docs/wire/mdp.md, "Flow control").
     /// </summary>
     public int MaxQueuedRequestsPerService { get; init; } = 10_000;
+
+    /// <summary>
+    /// Requests one client may have queued, together with replies it has not read yet, before the broker
+    /// stops reading from it until it is down to half (default 100 000, so a client that sends that many
+    /// before it reads a reply is served; 1..<see cref="MaxQueuedRequestsCap"/>).
+    /// </summary>
+    public int MaxQueuedRequestsPerClient { get; init; } = 100_000;
+
+    /// <summary>Requests and unread replies held for all clients together at which the broker stops reading from those who send more (default 1 000 000; 1..<see cref="MaxQueuedRequestsCap"/>).</summary>
+    public int MaxQueuedRequests { get; init; } = 1_000_000;
+
+    /// <summary>The per-client limit in bytes (frames plus 128 bytes per message; default 64 MiB; 64 KiB..<see cref="MaxQueuedBytesCap"/>).</summary>
+    public long MaxQueuedBytesPerClient { get; init; } = 64L << 20;
+
+    /// <summary>The per-service limit in bytes (default 128 MiB; 64 KiB..<see cref="MaxQueuedBytesCap"/>).</summary>
+    public long MaxQueuedBytesPerService { get; init; } = 128L << 20;
+
+    /// <summary>The limit for everything held, in bytes (default 512 MiB; 64 KiB..<see cref="MaxQueuedBytesCap"/>).</summary>
+    public long MaxQueuedBytes { get; init; } = 512L << 20;
 
     /// <summary>
     /// Most services known at once (with workers or queued requests; empty services are forgotten at
@@ -166,6 +190,11 @@ public sealed record BrokerOptions
 
         CheckRange(problems, nameof(MaxRequeues), MaxRequeues, 0, MaxRequeuesCap);
         CheckRange(problems, nameof(MaxQueuedRequestsPerService), MaxQueuedRequestsPerService, 1, MaxQueuedRequestsCap);
+        CheckRange(problems, nameof(MaxQueuedRequestsPerClient), MaxQueuedRequestsPerClient, 1, MaxQueuedRequestsCap);
+        CheckRange(problems, nameof(MaxQueuedRequests), MaxQueuedRequests, 1, MaxQueuedRequestsCap);
+        CheckRange(problems, nameof(MaxQueuedBytesPerClient), MaxQueuedBytesPerClient, MinQueuedBytes, MaxQueuedBytesCap);
+        CheckRange(problems, nameof(MaxQueuedBytesPerService), MaxQueuedBytesPerService, MinQueuedBytes, MaxQueuedBytesCap);
+        CheckRange(problems, nameof(MaxQueuedBytes), MaxQueuedBytes, MinQueuedBytes, MaxQueuedBytesCap);
         CheckRange(problems, nameof(MaxServices), MaxServices, 1, MaxServicesCap);
         CheckRange(problems, nameof(MaxServiceNameLength), MaxServiceNameLength, 1, MdpCodec.MaxServiceNameLength);
         CheckRange(problems, nameof(MaxWorkers), MaxWorkers, 1, MaxWorkersCap);
@@ -183,7 +212,13 @@ public sealed record BrokerOptions
         }
     }
 
-    private static void CheckRange(List<string> problems, string name, int value, int min, int max)
+    /// <summary>The flow-control limits these options describe.</summary>
+    internal FlowLimits FlowLimits => new(MaxQueuedRequestsPerClient, MaxQueuedBytesPerClient, MaxQueuedRequestsPerService, MaxQueuedBytesPerService, MaxQueuedRequests, MaxQueuedBytes);
+
+    // One read buffer of a connection: a smaller limit could not hold what a paused client already sent.
+    private const long MinQueuedBytes = 64 << 10;
+
+    private static void CheckRange(List<string> problems, string name, long value, long min, long max)
     {
         if (value < min || value > max)
         {

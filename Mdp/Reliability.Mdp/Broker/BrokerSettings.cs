@@ -28,6 +28,21 @@ public static class BrokerSettings
     /// <summary><see cref="BrokerOptions.MaxQueuedRequestsPerService"/>.</summary>
     public const string MaxQueuedRequestsPerService = "MaxQueuedRequestsPerService";
 
+    /// <summary><see cref="BrokerOptions.MaxQueuedRequestsPerClient"/>.</summary>
+    public const string MaxQueuedRequestsPerClient = "MaxQueuedRequestsPerClient";
+
+    /// <summary><see cref="BrokerOptions.MaxQueuedRequests"/>.</summary>
+    public const string MaxQueuedRequests = "MaxQueuedRequests";
+
+    /// <summary><see cref="BrokerOptions.MaxQueuedBytesPerClient"/>.</summary>
+    public const string MaxQueuedBytesPerClient = "MaxQueuedBytesPerClient";
+
+    /// <summary><see cref="BrokerOptions.MaxQueuedBytesPerService"/>.</summary>
+    public const string MaxQueuedBytesPerService = "MaxQueuedBytesPerService";
+
+    /// <summary><see cref="BrokerOptions.MaxQueuedBytes"/>.</summary>
+    public const string MaxQueuedBytes = "MaxQueuedBytes";
+
     /// <summary><see cref="BrokerOptions.MaxServices"/>.</summary>
     public const string MaxServices = "MaxServices";
 
@@ -42,7 +57,8 @@ public static class BrokerSettings
 
     /// <summary>Every key this schema knows (<see cref="Bind"/> also in its indexed form).</summary>
     public static IReadOnlyList<string> Keys { get; } =
-        [Bind, HeartbeatMs, Liveness, RequestExpiryMs, MaxRequeues, MaxQueuedRequestsPerService, MaxServices, MaxWorkers, MaxServiceNameLength, ShutdownTimeoutMs];
+        [Bind, HeartbeatMs, Liveness, RequestExpiryMs, MaxRequeues, MaxQueuedRequestsPerService, MaxQueuedRequestsPerClient, MaxQueuedRequests,
+         MaxQueuedBytesPerClient, MaxQueuedBytesPerService, MaxQueuedBytes, MaxServices, MaxWorkers, MaxServiceNameLength, ShutdownTimeoutMs];
 
     /// <summary>
     /// Builds broker options from <paramref name="settings"/> on top of <paramref name="defaults"/>
@@ -110,6 +126,21 @@ public static class BrokerSettings
                 case MaxQueuedRequestsPerService:
                     options = options with { MaxQueuedRequestsPerService = ParseInt(key, value, found) ?? options.MaxQueuedRequestsPerService };
                     break;
+                case MaxQueuedRequestsPerClient:
+                    options = options with { MaxQueuedRequestsPerClient = ParseInt(key, value, found) ?? options.MaxQueuedRequestsPerClient };
+                    break;
+                case MaxQueuedRequests:
+                    options = options with { MaxQueuedRequests = ParseInt(key, value, found) ?? options.MaxQueuedRequests };
+                    break;
+                case MaxQueuedBytesPerClient:
+                    options = options with { MaxQueuedBytesPerClient = ParseLong(key, value, found) ?? options.MaxQueuedBytesPerClient };
+                    break;
+                case MaxQueuedBytesPerService:
+                    options = options with { MaxQueuedBytesPerService = ParseLong(key, value, found) ?? options.MaxQueuedBytesPerService };
+                    break;
+                case MaxQueuedBytes:
+                    options = options with { MaxQueuedBytes = ParseLong(key, value, found) ?? options.MaxQueuedBytes };
+                    break;
                 case MaxServices:
                     options = options with { MaxServices = ParseInt(key, value, found) ?? options.MaxServices };
                     break;
@@ -152,6 +183,17 @@ public static class BrokerSettings
     private static int? ParseInt(string key, string value, List<string> problems)
     {
         if (int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int result))
+        {
+            return result;
+        }
+
+        problems.Add($"{key}: '{value}' is not a whole number");
+        return null;
+    }
+
+    private static long? ParseLong(string key, string value, List<string> problems)
+    {
+        if (long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long result))
         {
             return result;
         }

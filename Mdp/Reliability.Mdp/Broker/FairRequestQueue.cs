@@ -13,6 +13,13 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
 {
     private readonly Dictionary<RoutingKey, Lane> _lanes = new(RoutingKeyComparer.Instance);
     private readonly LinkedList<Lane> _rotation = new();
+    private readonly Action<PendingRequest<MdpRequest>, bool>? _changed;
+
+    /// <param name="changed">Told of every request that enters (true) or leaves (false) the queue, whatever the way; none when null.</param>
+    public FairRequestQueue(Action<PendingRequest<MdpRequest>, bool>? changed = null)
+    {
+        _changed = changed;
+    }
 
     /// <summary>Requests queued, all clients together.</summary>
     public int Count { get; private set; }
@@ -25,6 +32,7 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
     {
         GetOrAddLane(request.Client, front: false).Requests.AddLast(request.Node);
         Count++;
+        _changed?.Invoke(request, true);
     }
 
     /// <summary>
@@ -42,6 +50,7 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
 
         lane.Requests.AddFirst(request.Node);
         Count++;
+        _changed?.Invoke(request, true);
     }
 
     /// <inheritdoc />
@@ -71,6 +80,7 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
             _lanes.Remove(lane.Client);
         }
 
+        _changed?.Invoke(request, false);
         return true;
     }
 
@@ -98,6 +108,7 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
                 {
                     lane.Requests.Remove(node);
                     removed++;
+                    _changed?.Invoke(node.Value, false);
                 }
 
                 node = next;
@@ -126,6 +137,7 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
 
         _rotation.Remove(lane.RotationNode);
         int removed = lane.Requests.Count;
+        Tell(lane);
         lane.Requests.Clear();
         Count -= removed;
         return removed;
@@ -137,6 +149,7 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
         int count = Count;
         foreach (var lane in _lanes.Values)
         {
+            Tell(lane);
             lane.Requests.Clear();
         }
 
@@ -144,6 +157,19 @@ internal sealed class FairRequestQueue : IRequeueTarget<MdpRequest>
         _rotation.Clear();
         Count = 0;
         return count;
+    }
+
+    private void Tell(Lane lane)
+    {
+        if (_changed is null)
+        {
+            return;
+        }
+
+        foreach (var request in lane.Requests)
+        {
+            _changed(request, false);
+        }
     }
 
     private Lane GetOrAddLane(RoutingKey client, bool front)

@@ -1,5 +1,7 @@
+using Reliability.Patterns.Queueing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Reliability.Patterns.Heartbeating;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Broker;
@@ -276,22 +278,27 @@ public sealed class MajordomoBroker : IAsyncDisposable
     /// <summary>Non-blocking sends on the ROUTER: the DONTWAIT of libzmq, with EHOSTUNREACH as a result instead of an exception.</summary>
     private sealed class SocketSender(RouterSocket socket) : IBrokerSender
     {
-        public BrokerSendResult TrySend(Message message)
+        // A peer that is gone needs no pause: its requests are dropped with its connection.
+        public void Pause(RoutingKey client) => socket.PauseReceiving(client.Span);
+
+        public void Resume(RoutingKey client) => socket.ResumeReceiving(client.Span);
+
+        public PeerSendResult TrySend(Message message)
         {
             try
             {
                 // A zero timeout never waits, so the result is already there.
                 var pending = socket.TrySendAsync(message, TimeSpan.Zero);
                 bool sent = pending.IsCompletedSuccessfully ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
-                return sent ? BrokerSendResult.Sent : BrokerSendResult.QueueFull;
+                return sent ? PeerSendResult.Sent : PeerSendResult.QueueFull;
             }
             catch (HostUnreachableException)
             {
-                return BrokerSendResult.Unreachable;
+                return PeerSendResult.Unreachable;
             }
             catch (ObjectDisposedException)
             {
-                return BrokerSendResult.Unreachable;
+                return PeerSendResult.Unreachable;
             }
         }
     }

@@ -1,3 +1,4 @@
+using Reliability.Patterns.Heartbeating;
 using System.Text.RegularExpressions;
 using Reliability.Patterns.ParanoidPirate;
 using Reliability.Transport;
@@ -99,9 +100,9 @@ public sealed class PirateProtocolTests
     }
 
     [Fact]
-    public void PeerName_BinaryAndPrintableIds_HexOrText()
+    public void RoutingKey_BinaryAndPrintableIds_HexOrText()
     {
-        new PeerName(new byte[] { 0, 0x80, 1 }).ToString().Should().Be("008001");
-        new PeerName("1A2B-3C4D"u8.ToArray()).ToString().Should().Be("1A2B-3C4D");
+        new RoutingKey(new byte[] { 0, 0x80, 1 }).ToString().Should().Be("008001");
+        new RoutingKey("1A2B-3C4D"u8.ToArray()).ToString().Should().Be("1A2B-3C4D");
     }
 }

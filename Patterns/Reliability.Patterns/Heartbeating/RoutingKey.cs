@@ -2,7 +2,7 @@ namespace Reliability.Patterns.Heartbeating;
 
 /// <summary>
 /// A ROUTER routing id (or any binary peer id) usable as a dictionary key: an owned copy of the
-/// bytes with content equality and a hex <see cref="ToString"/>.
+/// bytes with content equality and a readable <see cref="ToString"/> (the one way routing ids appear in logs).
 /// </summary>
 /// <remarks>
 /// Routing ids are binary and generated ones start with a zero byte, so converting them to text
@@ -61,7 +61,21 @@ internal readonly struct RoutingKey : IEquatable<RoutingKey>
     public override int GetHashCode() => _hash;
 
     /// <summary>The bytes as upper-case hex (e.g. <c>0080000001</c>), empty for an empty key.</summary>
-    public override string ToString() => Convert.ToHexString(Span);
+    public override string ToString() => Describe(Span);
+
+    /// <summary>A routing id for logs: the text when every byte is printable ASCII (e.g. <c>1A2B-3C4D</c>), else hex.</summary>
+    public static string Describe(ReadOnlySpan<byte> id)
+    {
+        foreach (byte b in id)
+        {
+            if (b is < 0x20 or >= 0x7F)
+            {
+                return Convert.ToHexString(id);
+            }
+        }
+
+        return System.Text.Encoding.ASCII.GetString(id);
+    }
 
     /// <summary>Content hash shared with <see cref="RoutingKeyComparer"/>'s span lookup.</summary>
     internal static int ComputeHash(ReadOnlySpan<byte> bytes)

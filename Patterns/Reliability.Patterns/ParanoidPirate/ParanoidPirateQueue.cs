@@ -43,12 +43,19 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 {
     private const int BackendBatch = 1024;
 
+    // The byte bound of a client's held replies (see MaxHeldRepliesPerClient for the count).
+    private const long MaxHeldBytesPerClient = 64L << 20;
+
+    // How often held replies are tried again while a client is not reading.
+    private static readonly TimeSpan HeldReplyRetry = TimeSpan.FromMilliseconds(10);
+
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly PirateQueueSockets _sockets;
     private readonly RouterSocket _frontend;
     private readonly RouterSocket _backend;
     private readonly WorkerRegistry _registry;
+    private readonly ReplyBacklog _backlog;
     private readonly List<RoutingKey> _scratch = [];
     private int _workerCount;
     private int _readyCount;
@@ -70,6 +77,11 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, _time);
         _frontend = _sockets.Frontend;
         _backend = _sockets.Backend;
+
+        // Replies for a client that is not reading are held, not dropped; the client is no longer read once
+        // it has MaxHeldRepliesPerClient of them waiting (docs/wire/ppp.md, "Flow control").
+        var limits = new FlowLimits(options.MaxHeldRepliesPerClient, MaxHeldBytesPerClient, int.MaxValue, long.MaxValue, int.MaxValue, long.MaxValue);
+        _backlog = new ReplyBacklog(_sockets, new FlowControl(limits, _sockets));
     }
 
     /// <summary>The settings in use.</summary>
@@ -135,6 +147,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
                 DropStaleRequeued();
                 DispatchRequeued();
+                _backlog.Flush();
                 PublishCounts();
 
                 // After a deferral, wait up to an interval (the heartbeats that arrived during the
@@ -143,6 +156,11 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 if (!pauses.Deferred && _registry.NextDeadlineIn is { } deadline && deadline < timeout)
                 {
                     timeout = deadline;
+                }
+
+                if (_backlog.Count > 0 && HeldReplyRetry < timeout)
+                {
+                    timeout = HeldReplyRetry;
                 }
 
                 // The frontend is only read when a worker can take the request at once (zguide).
@@ -203,7 +221,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
             if (PirateProtocol.FindDelimiter(message, 0) < 0)
             {
-                ParanoidPirateLog.InvalidClientRequest(_logger, new PeerName(message[0]), message.Count - 1);
+                ParanoidPirateLog.InvalidClientRequest(_logger, new RoutingKey(message[0]), message.Count - 1);
                 PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "source", "client"));
                 Raise(QueueEventKind.InvalidMessage, new RoutingKey(message[0]));
                 continue;
@@ -224,7 +242,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 if (ready.Outcome == ReadyOutcome.Registered)
                 {
                     PirateMetrics.WorkersAlive.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-                    ParanoidPirateLog.WorkerRegistered(_logger, new PeerName(worker), _registry.Count);
+                    ParanoidPirateLog.WorkerRegistered(_logger, worker, _registry.Count);
                     Raise(QueueEventKind.WorkerRegistered, worker);
 
                     // Answer at once rather than at the next heartbeat tick: the worker's liveness
@@ -236,7 +254,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 }
                 else if (ready.Outcome == ReadyOutcome.WasBusy)
                 {
-                    ParanoidPirateLog.WorkerReadyWhileBusy(_logger, new PeerName(worker));
+                    ParanoidPirateLog.WorkerReadyWhileBusy(_logger, worker);
                     Report(worker, ready.Lost);
                 }
 
@@ -245,7 +263,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             case WorkerCommand.Heartbeat:
                 if (!_registry.OnHeartbeat(worker))
                 {
-                    ParanoidPirateLog.UnknownWorkerHeartbeat(_logger, new PeerName(worker));
+                    ParanoidPirateLog.UnknownWorkerHeartbeat(_logger, worker);
                 }
 
                 break;
@@ -254,7 +272,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
                 var outcome = _registry.OnReply(worker, message[1].Span);
                 if (outcome != ReplyOutcome.Accepted)
                 {
-                    ParanoidPirateLog.UnexpectedReply(_logger, new PeerName(worker), outcome);
+                    ParanoidPirateLog.UnexpectedReply(_logger, worker, outcome);
                     PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", outcome switch
                     {
                         ReplyOutcome.NotBusy => "worker_not_busy",
@@ -272,7 +290,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
             default:
                 _registry.OnInvalid(worker);
-                ParanoidPirateLog.InvalidWorkerMessage(_logger, new PeerName(worker), problem!);
+                ParanoidPirateLog.InvalidWorkerMessage(_logger, worker, problem!);
                 PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "source", "worker"));
                 Raise(QueueEventKind.InvalidMessage, worker);
                 break;
@@ -281,15 +299,16 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
     private void RouteReply(Message reply)
     {
-        var client = reply[0];
-        if (_sockets.TrySendToClient(reply) is not { } reason)
+        var client = new RoutingKey(reply[0]);
+        if (_backlog.Send(client, reply) != PeerSendResult.Unreachable)
         {
+            // Sent, or held until the client reads again.
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             return;
         }
 
-        ParanoidPirateLog.ReplyDropped(_logger, new PeerName(client), reason);
-        PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", reason));
+        ParanoidPirateLog.ReplyDropped(_logger, client, "client_gone");
+        PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "client_gone"));
     }
 
     private void Dispatch(PendingRequest<Message> request)
@@ -311,7 +330,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             PirateMetrics.RequestsRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             if (_logger.IsEnabled(LogLevel.Debug))
             {
-                ParanoidPirateLog.RequestDispatched(_logger, new PeerName(request.Payload[0]), new PeerName(worker));
+                ParanoidPirateLog.RequestDispatched(_logger, new RoutingKey(request.Payload[0]), worker);
             }
 
             Raise(QueueEventKind.RequestDispatched, worker);
@@ -376,7 +395,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         {
             PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Paranoid));
             PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "heartbeat"));
-            ParanoidPirateLog.WorkerExpired(_logger, new PeerName(removed.Worker), removed.State, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
+            ParanoidPirateLog.WorkerExpired(_logger, removed.Worker, removed.State, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
             Raise(QueueEventKind.WorkerExpired, removed.Worker);
             Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "expired"), _logger, nameof(Options.OnWorkerExpired));
             Report(removed.Worker, removed.Lost);
@@ -387,7 +406,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     {
         PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Paranoid));
         PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "unreachable"));
-        ParanoidPirateLog.WorkerUnreachable(_logger, new PeerName(removed.Worker), removed.State);
+        ParanoidPirateLog.WorkerUnreachable(_logger, removed.Worker, removed.State);
         Raise(QueueEventKind.WorkerUnreachable, removed.Worker);
         Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "unreachable"), _logger, nameof(Options.OnWorkerExpired));
         Report(removed.Worker, removed.Lost);
@@ -400,17 +419,17 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
             return;
         }
 
-        var client = new PeerName(loss.Request.Client);
+        var client = loss.Request.Client;
         if (loss.Fate == LostRequestFate.Requeued)
         {
             PirateMetrics.RequestsRequeued.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-            ParanoidPirateLog.RequestRequeued(_logger, client, new PeerName(worker));
+            ParanoidPirateLog.RequestRequeued(_logger, client, worker);
             Raise(QueueEventKind.RequestRequeued, worker);
             return;
         }
 
         PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", loss.Fate == LostRequestFate.AbandonedTooOld ? "too_old" : "requeue_limit"));
-        ParanoidPirateLog.RequestAbandoned(_logger, client, new PeerName(worker), loss.Fate);
+        ParanoidPirateLog.RequestAbandoned(_logger, client, worker, loss.Fate);
         Raise(QueueEventKind.RequestAbandoned, worker);
     }
 
@@ -419,7 +438,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         foreach (var request in _registry.DropStaleRequeued())
         {
             PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "too_old"));
-            ParanoidPirateLog.RequeuedRequestExpired(_logger, new PeerName(request.Payload[0]));
+            ParanoidPirateLog.RequeuedRequestExpired(_logger, new RoutingKey(request.Payload[0]));
             Raise(QueueEventKind.RequestAbandoned, request.Client);
         }
     }

@@ -8,6 +8,9 @@ public sealed record ParanoidPirateQueueOptions
     /// <summary>Largest accepted <see cref="MaxRequeues"/>.</summary>
     public const int MaxRequeuesLimit = 10;
 
+    /// <summary>Largest accepted <see cref="MaxHeldRepliesPerClient"/>.</summary>
+    public const int MaxHeldRepliesLimit = 10_000_000;
+
     /// <summary>Largest accepted <see cref="RequeueMaxAge"/> (1 hour).</summary>
     public static readonly TimeSpan RequeueMaxAgeLimit = TimeSpan.FromHours(1);
 
@@ -40,6 +43,14 @@ public sealed record ParanoidPirateQueueOptions
     public TimeSpan RequeueMaxAge { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
+    /// Replies the queue holds for a client that is not reading them (its queue on the frontend is full)
+    /// before it stops reading that client's requests until half of them are gone (default 100 000, so a
+    /// client that sends that many requests before it reads a reply is served; 1..<see cref="MaxHeldRepliesLimit"/>).
+    /// Replies are never dropped while their client is connected.
+    /// </summary>
+    public int MaxHeldRepliesPerClient { get; init; } = 100_000;
+
+    /// <summary>
     /// Called when the queue removes a worker (heartbeats stopped, or a send found it gone), on the
     /// queue's loop: keep it short and non-blocking; an exception it throws is logged and ignored. Default none.
     /// </summary>
@@ -54,6 +65,11 @@ public sealed record ParanoidPirateQueueOptions
         PirateOptionChecks.Required(problems, BackendEndpoint, nameof(BackendEndpoint));
 
         PirateOptionChecks.Heartbeat(problems, Heartbeat);
+
+        if (MaxHeldRepliesPerClient is < 1 or > MaxHeldRepliesLimit)
+        {
+            problems.Add($"MaxHeldRepliesPerClient must be 1..{MaxHeldRepliesLimit} (was {MaxHeldRepliesPerClient})");
+        }
 
         if (MaxRequeues is < 0 or > MaxRequeuesLimit)
         {

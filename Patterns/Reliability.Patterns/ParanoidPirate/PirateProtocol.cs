@@ -21,20 +21,6 @@ internal enum WorkerCommand
 }
 
 /// <summary>
-/// A routing id as it appears in logs: printable ids (e.g. <c>1A2B-3C4D</c>) as text, others as
-/// hex. Formatting happens only if the log entry is written.
-/// </summary>
-internal readonly struct PeerName(ReadOnlyMemory<byte> id)
-{
-    public PeerName(RoutingKey key)
-        : this(key.Memory)
-    {
-    }
-
-    public override string ToString() => PirateProtocol.Describe(id);
-}
-
-/// <summary>
 /// Frames and envelopes of the Pirate protocols: Simple Pirate's READY (zguide spqueue/spworker)
 /// and PPP (RFC 6: READY <c>01</c>, HEARTBEAT <c>02</c>, REQUEST/REPLY = address stack, empty
 /// delimiter, body). Pure functions over <see cref="Message"/>, shared by both queues and workers.
@@ -129,21 +115,6 @@ internal static class PirateProtocol
     {
         var span = frame.Span;
         return frame.IsEmpty ? "(empty)" : "0x" + Convert.ToHexString(span.Length > 16 ? span[..16] : span) + (span.Length > 16 ? "…" : string.Empty);
-    }
-
-    /// <summary>A routing id for logs: the text when printable (e.g. <c>1A2B-3C4D</c>), else hex.</summary>
-    public static string Describe(ReadOnlyMemory<byte> id)
-    {
-        var span = id.Span;
-        foreach (byte b in span)
-        {
-            if (b is < 0x20 or >= 0x7F)
-            {
-                return Convert.ToHexString(span);
-            }
-        }
-
-        return Encoding.ASCII.GetString(span);
     }
 
     /// <summary>A random printable identity <c>%04X-%04X</c>, as the zguide's Pirate workers use.</summary>

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.ParanoidPirate;
@@ -8,7 +10,7 @@ namespace Reliability.Patterns.ParanoidPirate;
 /// workers, bound once, served by one loop that runs at most once, and closed on shutdown or
 /// disposal. The queue owns the loop's logic; this type owns the sockets and the stop signal.
 /// </summary>
-internal sealed class PirateQueueSockets : IAsyncDisposable
+internal sealed class PirateQueueSockets : IAsyncDisposable, IPeerSender, IFlowSwitch
 {
     private readonly object _owner;
     private readonly string _frontendAddress;
@@ -85,22 +87,28 @@ internal sealed class PirateQueueSockets : IAsyncDisposable
         return _run;
     }
 
-    /// <summary>Hands a reply to its client without waiting: <see langword="null"/> when sent, otherwise why not (a metric tag).</summary>
-    /// <param name="reply">The reply, its client's routing id first.</param>
-    public string? TrySendToClient(Message reply)
+    /// <summary>Hands a reply to its client without waiting.</summary>
+    /// <param name="message">The reply, its client's routing id first.</param>
+    public PeerSendResult TrySend(Message message)
     {
         try
         {
             // Zero timeout: the loop never blocks on one slow client.
-            var sent = Frontend.TrySendAsync(reply, TimeSpan.Zero);
-            return sent.IsCompletedSuccessfully && sent.Result ? null : "client_queue_full";
+            var sent = Frontend.TrySendAsync(message, TimeSpan.Zero);
+            return sent.IsCompletedSuccessfully && sent.Result ? PeerSendResult.Sent : PeerSendResult.QueueFull;
         }
         catch (HostUnreachableException)
         {
             // The client disconnected (e.g. a Lazy Pirate client that timed out and reopened its socket).
-            return "client_gone";
+            return PeerSendResult.Unreachable;
         }
     }
+
+    /// <summary>Stops reading a client that does not read its replies (flow control on the frontend).</summary>
+    public void Pause(RoutingKey client) => Frontend.PauseReceiving(client.Span);
+
+    /// <summary>Reads the client again.</summary>
+    public void Resume(RoutingKey client) => Frontend.ResumeReceiving(client.Span);
 
     /// <summary>Closes both sockets; the loop calls it on its way out, disposal again (idempotent).</summary>
     public async ValueTask CloseAsync()

@@ -26,7 +26,7 @@ internal sealed class PirateWorkerCore : ISessionCore<HandlerDone>
     private readonly Backoff _backoff;
     private readonly Queue<Message> _pending = new();
     private readonly Action<HandlerDone> _post;
-    private PeerName _name;
+    private RoutingKey _name;
     private PeerLiveness? _liveness;
     private PauseGuard? _pauses;
     private Task _work = Task.CompletedTask;
@@ -77,7 +77,7 @@ internal sealed class PirateWorkerCore : ISessionCore<HandlerDone>
     public ReadOnlyMemory<byte> NextIdentity()
     {
         Identity = _options.RoutingId.IsEmpty ? PirateProtocol.RandomIdentity() : _options.RoutingId;
-        _name = new PeerName(Identity);
+        _name = new RoutingKey(Identity);
         return Identity;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
 using Reliability.Patterns.ParanoidPirate;
 using Reliability.Transport;
 
@@ -147,7 +148,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
                 break;
 
             default:
-                SimplePirateLog.InvalidWorkerMessage(_logger, new PeerName(worker), problem ?? "not a READY or a reply");
+                SimplePirateLog.InvalidWorkerMessage(_logger, worker, problem ?? "not a READY or a reply");
                 PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "source", "worker"));
                 break;
         }
@@ -158,7 +159,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
         if (_workers.MarkReady(worker))
         {
             PirateMetrics.WorkersAlive.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
-            SimplePirateLog.WorkerRegistered(_logger, new PeerName(worker), _workers.Count);
+            SimplePirateLog.WorkerRegistered(_logger, worker, _workers.Count);
             WorkerRegistered?.Invoke(worker);
         }
     }
@@ -166,13 +167,16 @@ public sealed class SimplePirateQueue : IAsyncDisposable
     private void RouteReply(Message reply)
     {
         var client = reply[0];
-        if (_sockets.TrySendToClient(reply) is not { } reason)
+        var result = _sockets.TrySend(reply);
+        if (result == PeerSendResult.Sent)
         {
             PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
             return;
         }
 
-        SimplePirateLog.ReplyDropped(_logger, new PeerName(client), reason);
+        // The Simple Pirate queue stays the zguide's minimal one: a client that does not read loses replies.
+        string reason = result == PeerSendResult.Unreachable ? "client_gone" : "client_queue_full";
+        SimplePirateLog.ReplyDropped(_logger, new RoutingKey(client), reason);
         PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", reason));
     }
 
@@ -188,7 +192,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
 
             if (PirateProtocol.FindDelimiter(message, 0) < 0)
             {
-                SimplePirateLog.InvalidClientRequest(_logger, new PeerName(message[0]), message.Count - 1);
+                SimplePirateLog.InvalidClientRequest(_logger, new RoutingKey(message[0]), message.Count - 1);
                 PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "source", "client"));
                 continue;
             }
@@ -224,7 +228,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
                 PirateMetrics.RequestsRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
                 if (_logger.IsEnabled(LogLevel.Debug))
                 {
-                    SimplePirateLog.RequestDispatched(_logger, new PeerName(request[0]), new PeerName(worker));
+                    SimplePirateLog.RequestDispatched(_logger, new RoutingKey(request[0]), worker);
                 }
 
                 return;
@@ -233,11 +237,11 @@ public sealed class SimplePirateQueue : IAsyncDisposable
             _workers.Remove(worker);
             PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Simple));
             PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", "unreachable"));
-            SimplePirateLog.WorkerUnreachable(_logger, new PeerName(worker));
+            SimplePirateLog.WorkerUnreachable(_logger, worker);
         }
 
         // Every free worker turned out to be gone: the request is dropped and the client's retry recovers it.
         PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", "no_worker"));
-        SimplePirateLog.ReplyDropped(_logger, new PeerName(request[0]), "every free worker was unreachable; request dropped");
+        SimplePirateLog.ReplyDropped(_logger, new RoutingKey(request[0]), "every free worker was unreachable; request dropped");
     }
 }

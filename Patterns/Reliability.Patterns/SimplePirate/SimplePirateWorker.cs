@@ -1,3 +1,4 @@
+using Reliability.Patterns.Heartbeating;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.ParanoidPirate;
@@ -82,7 +83,7 @@ public sealed class SimplePirateWorker
     private async Task RunSessionAsync(CancellationToken cancellationToken)
     {
         var identity = Options.RoutingId.IsEmpty ? PirateProtocol.RandomIdentity() : Options.RoutingId;
-        var name = new PeerName(identity);
+        var name = new RoutingKey(identity);
         await using var socket = new RequestSocket(new SocketOptions { RoutingId = identity, Linger = TimeSpan.Zero }, _loggerFactory, _time);
         SimplePirateLog.WorkerConnecting(_logger, name, Options.Endpoint);
         socket.Connect(Options.Endpoint);

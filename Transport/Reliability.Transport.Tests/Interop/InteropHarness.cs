@@ -175,6 +175,8 @@ internal static class InteropHelpers
         "ROUTER" => new RouterSocket(options),
         "PUSH" => new PushSocket(options),
         "PULL" => new PullSocket(options),
+        "PUB" => new PublisherSocket(options),
+        "SUB" => new SubscriberSocket(options),
         _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unsupported socket type"),
     };
 

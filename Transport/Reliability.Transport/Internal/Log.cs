@@ -35,6 +35,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "The PLAIN authenticator of a {SocketType} socket threw for {Endpoint}; the peer is refused")]
     public static partial void AuthenticatorFailed(ILogger logger, SocketType socketType, string endpoint, Exception exception);
 
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "{SocketType} handshake with {Endpoint} failed: {Reason}")]
+    public static partial void HandshakeAbandoned(ILogger logger, SocketType socketType, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Debug, Message = "{SocketType} protocol error from {Endpoint} again: {Error} ({Reason}); connection closed")]
+    public static partial void ProtocolViolationRepeated(ILogger logger, SocketType socketType, string endpoint, ProtocolError error, string reason);
+
     [LoggerMessage(EventId = 1009, Level = LogLevel.Error, Message = "An event handler of a {SocketType} socket threw")]
     public static partial void EventHandlerFailed(ILogger logger, SocketType socketType, Exception exception);
 }

@@ -12,6 +12,7 @@ internal sealed class Pipe
     private readonly int _receiveHighWaterMark;
     private readonly object _creditGate = new();
     private int _inboundPending;
+    private int _paused;
     private TaskCompletionSource? _creditWaiter;
 
     public Pipe(string endpoint, bool isConnectSide, int sendHighWaterMark, int receiveHighWaterMark)
@@ -63,26 +64,44 @@ internal sealed class Pipe
 
         // Resume a waiting receive loop only at the low-water mark (half the HWM, as libzmq does),
         // so the decoder and the application do not wake each other for every message.
-        if (_receiveHighWaterMark > 0 && pending <= _receiveHighWaterMark / 2 && Volatile.Read(ref _creditWaiter) is not null)
+        if (_receiveHighWaterMark > 0 && pending <= _receiveHighWaterMark / 2)
         {
-            TaskCompletionSource? waiter;
-            lock (_creditGate)
-            {
-                waiter = _creditWaiter;
-                _creditWaiter = null;
-            }
-
-            waiter?.TrySetResult();
+            WakeCreditWaiter();
         }
     }
 
-    /// <summary>How many more messages the application accepts from this peer before its RCVHWM (int.MaxValue without a limit).</summary>
-    public int InboundCredit => _receiveHighWaterMark > 0 ? _receiveHighWaterMark - Volatile.Read(ref _inboundPending) : int.MaxValue;
+    /// <summary>Whether the application asked to stop reading from this peer (<see cref="PauseInbound"/>).</summary>
+    public bool IsInboundPaused => Volatile.Read(ref _paused) != 0;
 
-    /// <summary>Waits until the application has room for more of this peer's messages (per-peer RCVHWM).</summary>
+    /// <summary>
+    /// Stops taking this peer's messages off its connection until <see cref="ResumeInbound"/>: the connection's
+    /// reader waits as it does at the RCVHWM, so the peer's sends back up into TCP (flow control for queues).
+    /// </summary>
+    public void PauseInbound() => Interlocked.Exchange(ref _paused, 1);
+
+    /// <summary>Takes this peer's messages again after <see cref="PauseInbound"/>.</summary>
+    public void ResumeInbound()
+    {
+        // A full fence before looking for the waiter, as in ReleaseInbound: no lost wake-up.
+        if (Interlocked.Exchange(ref _paused, 0) != 0)
+        {
+            WakeCreditWaiter();
+        }
+    }
+
+    /// <summary>How many more messages the application accepts from this peer now: none while paused, else up to its RCVHWM (int.MaxValue without a limit).</summary>
+    public int InboundCredit =>
+        IsInboundPaused ? 0
+        : _receiveHighWaterMark > 0 ? _receiveHighWaterMark - Volatile.Read(ref _inboundPending)
+        : int.MaxValue;
+
+    /// <summary>Whether the connection's reader must wait: paused, or the per-peer RCVHWM is reached.</summary>
+    private bool InboundBlocked => IsInboundPaused || (_receiveHighWaterMark > 0 && Volatile.Read(ref _inboundPending) >= _receiveHighWaterMark);
+
+    /// <summary>Waits until the application has room for more of this peer's messages (per-peer RCVHWM) and has not paused it.</summary>
     public async ValueTask WaitForInboundCreditAsync(CancellationToken cancellationToken)
     {
-        while (_receiveHighWaterMark > 0 && Volatile.Read(ref _inboundPending) >= _receiveHighWaterMark)
+        while (InboundBlocked)
         {
             Task wait;
             lock (_creditGate)
@@ -93,7 +112,7 @@ internal sealed class Pipe
                 // decrements (a full fence) and then looks for a waiter without taking the lock, so
                 // either it sees this waiter or this re-check sees its decrement: no lost wake-up.
                 Interlocked.Exchange(ref _creditWaiter, waiter);
-                if (Volatile.Read(ref _inboundPending) < _receiveHighWaterMark)
+                if (!InboundBlocked)
                 {
                     _creditWaiter = null;
                     return;
@@ -104,6 +123,23 @@ internal sealed class Pipe
 
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    private void WakeCreditWaiter()
+    {
+        if (Volatile.Read(ref _creditWaiter) is null)
+        {
+            return;
+        }
+
+        TaskCompletionSource? waiter;
+        lock (_creditGate)
+        {
+            waiter = _creditWaiter;
+            _creditWaiter = null;
+        }
+
+        waiter?.TrySetResult();
     }
 
     public override string ToString() => $"pipe#{Id} {Endpoint}";

@@ -29,6 +29,8 @@ internal sealed class ZmtpConnection : IPeerConnection
     private readonly ZmqSocket _owner;
     private readonly ZmtpDecoder _decoder;
     private readonly ZmtpHeartbeat _heartbeat;
+    private bool _heartbeats = true;
+    private bool _zmtp1;
     private int _disposed;
     private volatile string? _abortReason;
     private long _lastFlush;
@@ -79,14 +81,25 @@ internal sealed class ZmtpConnection : IPeerConnection
     public string RemoteEndpoint { get; }
 
     /// <summary>Runs the ZMTP handshake; traffic the peer sent right after it stays buffered for <see cref="RunAsync"/>.</summary>
-    public Task<HandshakeResult> HandshakeAsync(CancellationToken cancellationToken) =>
-        new ZmtpHandshake(_owner, _socket, _decoder, RemoteEndpoint).RunAsync(cancellationToken);
+    public async Task<HandshakeResult> HandshakeAsync(CancellationToken cancellationToken)
+    {
+        var result = await new ZmtpHandshake(_owner, _socket, _decoder, RemoteEndpoint).RunAsync(cancellationToken).ConfigureAwait(false);
+        _heartbeats = result.PeerMajor >= Greeting.MajorVersion;
+        _zmtp1 = result.PeerMajor == 1;
+        _decoder.Zmtp1Framing = _zmtp1;
+        return result;
+    }
 
     /// <summary>Runs both loops until either ends; returns why the connection ended.</summary>
     public async Task<ConnectionEnd> RunAsync(Pipe pipe, CancellationToken cancellationToken)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _heartbeat.Start(pipe);
+        if (_heartbeats)
+        {
+            // PING and PONG are ZMTP 3.1 commands; older peers rely on TCP keepalive and the patterns' heartbeats.
+            _heartbeat.Start(pipe);
+        }
+
         var receive = ReceiveLoopAsync(pipe, stop.Token);
         var send = SendLoopAsync(pipe, stop.Token);
         Task<ConnectionEnd> first;
@@ -241,7 +254,7 @@ internal sealed class ZmtpConnection : IPeerConnection
                         var frame = message[i];
                         if (frame.Length >= DirectWriteThreshold)
                         {
-                            length += FrameHeader.Write(buffer.AsSpan(length), frame.Length, more: i < last, command: false);
+                            length += WriteHeader(buffer.AsSpan(length), frame.Length, more: i < last);
                             await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                             await SendAllAsync(frame, cancellationToken).ConfigureAwait(false);
                             bytes += length + frame.Length;
@@ -256,7 +269,7 @@ internal sealed class ZmtpConnection : IPeerConnection
                             length = 0;
                         }
 
-                        length += FrameHeader.Write(buffer.AsSpan(length), frame.Length, more: i < last, command: false);
+                        length += WriteHeader(buffer.AsSpan(length), frame.Length, more: i < last);
                         frame.Span.CopyTo(buffer.AsSpan(length));
                         length += frame.Length;
                     }
@@ -287,6 +300,10 @@ internal sealed class ZmtpConnection : IPeerConnection
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    /// <summary>A message frame's header in the peer's framing: ZMTP/1.0 (RFC 13) or 2.0/3.x.</summary>
+    private int WriteHeader(Span<byte> destination, int bodyLength, bool more) =>
+        _zmtp1 ? FrameHeader.WriteV1(destination, bodyLength, more) : FrameHeader.Write(destination, bodyLength, more, command: false);
 
     private async Task WaitForWorkAsync(Pipe pipe, CancellationToken cancellationToken)
     {

@@ -44,6 +44,9 @@ internal sealed class ZmtpDecoder
         _intercepts = sink.InterceptsInbound;
     }
 
+    /// <summary>Whether frames use ZMTP/1.0 framing (RFC 13) instead of the 2.0/3.x one; set after the handshake.</summary>
+    public bool Zmtp1Framing { get; set; }
+
     /// <summary>The received bytes not consumed yet.</summary>
     public ReadOnlySpan<byte> Buffered => _buffer.AsSpan(_start, _end - _start);
 
@@ -123,7 +126,11 @@ internal sealed class ZmtpDecoder
         while (true)
         {
             int available = _end - _start;
-            if (!FrameHeader.TryRead(_buffer.AsSpan(_start, available), out var flags, out long size, out int headerLength))
+            var pending = _buffer.AsSpan(_start, available);
+            FrameFlags flags;
+            long size;
+            int headerLength;
+            if (Zmtp1Framing ? !FrameHeader.TryReadV1(pending, out flags, out size, out headerLength) : !FrameHeader.TryRead(pending, out flags, out size, out headerLength))
             {
                 break;
             }

@@ -4,16 +4,23 @@ using Reliability.Transport.Zmtp;
 namespace Reliability.Transport.Internal;
 
 /// <summary>Result of the greeting and READY exchange.</summary>
-internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor);
+internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, string Reason, string PeerSocketType, byte[] PeerIdentity, byte PeerMinor, byte PeerMajor = Greeting.MajorVersion)
+{
+    /// <summary>A ZMTP/1.0 peer without a signature: it sends no subscriptions, so a publisher sends it everything.</summary>
+    public bool PeerFiltersItself { get; init; }
+}
 
 /// <summary>
 /// The opening of a ZMTP connection: greetings, the security mechanism (NULL, or PLAIN as client or
 /// server) and the metadata exchange. Reads through the decoder's buffer, which keeps whatever the
 /// peer sent after its last handshake command for the traffic that follows.
 /// </summary>
-internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder decoder, string remoteEndpoint)
+internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder decoder, string remoteEndpoint)
 {
-    /// <summary>Sends our greeting and READY at once, then reads and validates the peer's (docs/wire/zmtp.md §3, §6).</summary>
+    /// <summary>
+    /// Greets in libzmq's steps, answers the peer in its version (docs/wire/zmtp.md §3, §17) and,
+    /// with a 3.x peer, sends READY right behind the greeting and validates the peer's (§6).
+    /// </summary>
     public async Task<HandshakeResult> RunAsync(CancellationToken cancellationToken)
     {
         var options = owner.Options;
@@ -35,14 +42,42 @@ internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder 
                 : Commands.BuildCommandFrame(Commands.HelloName, Commands.BuildHelloData(plain.UserName, plain.Password));
             var opening = new byte[Greeting.Length + first.Length];
             Greeting.Write(opening, plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism, plainServer);
+            LegacyGreeting.WriteSignature(opening, OwnIdentity.Length);
             first.CopyTo(opening, Greeting.Length);
-            await SendAsync(opening, linked.Token).ConfigureAwait(false);
 
+            // Version detection (docs/wire/zmtp.md §17), in libzmq's steps: our signature; once the
+            // peer's is in, our major version; once its revision is in, the rest in its version.
+            await SendAsync(opening.AsMemory(0, LegacyGreeting.SignatureLength), linked.Token).ConfigureAwait(false);
+            if (!await ReadSignatureAsync(linked.Token).ConfigureAwait(false))
+            {
+                return await RunUnversionedAsync(linked.Token).ConfigureAwait(false);
+            }
+
+            await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength, 1), linked.Token).ConfigureAwait(false);
+            await EnsureAsync(LegacyGreeting.SignatureLength + 1, linked.Token).ConfigureAwait(false);
+            byte revision = decoder.Buffered[LegacyGreeting.SignatureLength];
+            if (revision <= LegacyGreeting.LastV2Revision)
+            {
+                return await RunRevisionedAsync(revision, linked.Token).ConfigureAwait(false);
+            }
+
+            if (revision < Greeting.MajorVersion)
+            {
+                // Known at octet 11: no need to wait for the rest of a 3.x greeting that will not come.
+                return Fail(ProtocolError.UnsupportedVersion, Greeting.NotVersion3(revision));
+            }
+
+            await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength + 1), linked.Token).ConfigureAwait(false);
             await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
             var greeting = Greeting.Parse(decoder.Buffered[..Greeting.Length], plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism);
             if (greeting.Error is { } greetingError)
             {
                 return Fail(greetingError, greeting.Reason!);
+            }
+
+            if (MinimumVersionRefusal(revision, greeting.PeerMinor, $"ZMTP {revision}.{greeting.PeerMinor}") is { } tooOld)
+            {
+                return tooOld;
             }
 
             decoder.Consume(Greeting.Length);
@@ -181,13 +216,16 @@ internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder 
     private static HandshakeResult Fail(ProtocolError error, string reason) =>
         new(false, error, reason, string.Empty, [], 0);
 
-    private async ValueTask<(FrameFlags Flags, ReadOnlyMemory<byte> Body)> ReadFrameAsync(CancellationToken cancellationToken)
+    /// <summary>One handshake frame, in ZMTP/1.0 framing with <paramref name="zmtp1"/>.</summary>
+    private async ValueTask<(FrameFlags Flags, ReadOnlyMemory<byte> Body)> ReadFrameAsync(CancellationToken cancellationToken, bool zmtp1 = false)
     {
         await EnsureAsync(2, cancellationToken).ConfigureAwait(false);
-        if (!FrameHeader.TryRead(decoder.Buffered, out var flags, out long size, out int headerLength))
+        FrameFlags flags;
+        long size;
+        int headerLength;
+        while (zmtp1 ? !FrameHeader.TryReadV1(decoder.Buffered, out flags, out size, out headerLength) : !FrameHeader.TryRead(decoder.Buffered, out flags, out size, out headerLength))
         {
-            await EnsureAsync(9, cancellationToken).ConfigureAwait(false);
-            FrameHeader.TryRead(decoder.Buffered, out flags, out size, out headerLength);
+            await ReceiveAsync(FrameHeader.MaxLength, cancellationToken).ConfigureAwait(false);
         }
 
         if (size is < 0 or > ZmtpDecoder.MaxCommandSize)
@@ -209,14 +247,7 @@ internal sealed class ZmtpHandshake(ZmqSocket owner, Socket socket, ZmtpDecoder 
     {
         while (decoder.Buffered.Length < count)
         {
-            int read = await socket.ReceiveAsync(decoder.SpaceFor(count), SocketFlags.None, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new EndOfStreamException("peer closed the connection during the handshake");
-            }
-
-            decoder.Commit(read);
-            TransportMetrics.BytesReceived.Add(read);
+            await ReceiveAsync(count, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -39,6 +39,40 @@ public sealed class RouterSocket : ZmqSocket
         }
     }
 
+    /// <summary>
+    /// Stops reading the messages of the peer with <paramref name="routingId"/> until <see cref="ResumeReceiving"/>:
+    /// its connection is no longer read, so what it sends waits in its own queue and in TCP, and it is slowed
+    /// to the pace the application sets, while every other peer goes on as before. This is flow control for
+    /// queues and brokers (docs/wire/zmtp.md, "Per-peer flow control"); libzmq has no such call, and the wire is
+    /// unchanged. Messages already read from the connection (at most one read buffer) may still arrive.
+    /// A peer that reconnects, or a connection that takes the routing id over, starts unpaused.
+    /// </summary>
+    /// <param name="routingId">The peer's routing id, as the first frame of its messages.</param>
+    /// <returns>False when no connected peer has that routing id.</returns>
+    public bool PauseReceiving(ReadOnlySpan<byte> routingId) => WithPipe(routingId, static pipe => pipe.PauseInbound());
+
+    /// <summary>Reads the messages of the peer with <paramref name="routingId"/> again after <see cref="PauseReceiving"/>.</summary>
+    /// <param name="routingId">The peer's routing id.</param>
+    /// <returns>False when no connected peer has that routing id.</returns>
+    public bool ResumeReceiving(ReadOnlySpan<byte> routingId) => WithPipe(routingId, static pipe => pipe.ResumeInbound());
+
+    private bool WithPipe(ReadOnlySpan<byte> routingId, Action<Pipe> action)
+    {
+        Pipe? pipe;
+        lock (_routesGate)
+        {
+            _lookup.TryGetValue(routingId, out pipe);
+        }
+
+        if (pipe is null)
+        {
+            return false;
+        }
+
+        action(pipe);
+        return true;
+    }
+
     /// <summary>Number of peers that can be routed to right now.</summary>
     public int PeerCount
     {

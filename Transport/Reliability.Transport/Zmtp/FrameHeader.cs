@@ -15,7 +15,8 @@ internal enum FrameFlags : byte
 /// <summary>Encoding and decoding of frame headers: flags(1) then size(1, or 8 BE when LONG).</summary>
 internal static class FrameHeader
 {
-    public const int MaxLength = 9;
+    /// <summary>Longest header of any version: ZMTP/1.0's long form (<see cref="WriteV1"/>).</summary>
+    public const int MaxLength = 10;
     public const int ShortMaxBody = 255;
 
     /// <summary>Writes a header and returns its length. LONG is used only for bodies over 255 octets, as libzmq does.</summary>
@@ -66,6 +67,50 @@ internal static class FrameHeader
 
         bodyLength = BinaryPrimitives.ReadInt64BigEndian(source[1..]);
         headerLength = 9;
+        return true;
+    }
+
+    /// <summary>
+    /// ZMTP/1.0 (RFC 13): <c>length(1, or FF + 8 BE) flags(1) body</c>, the length counting the
+    /// flags octet; the long form for lengths of 255 and up, as libzmq's v1 encoder. Returns the
+    /// header length.
+    /// </summary>
+    public static int WriteV1(Span<byte> destination, long bodyLength, bool more)
+    {
+        long length = bodyLength + 1;
+        byte flags = more ? (byte)FrameFlags.More : (byte)0;
+        if (length < 0xFF)
+        {
+            destination[0] = (byte)length;
+            destination[1] = flags;
+            return 2;
+        }
+
+        destination[0] = 0xFF;
+        BinaryPrimitives.WriteInt64BigEndian(destination[1..], length);
+        destination[9] = flags;
+        return 10;
+    }
+
+    /// <summary>
+    /// Reads a ZMTP/1.0 header (see <see cref="WriteV1"/>). Only MORE is taken from the flags: 1.0
+    /// has no LONG or COMMAND bit. A length of zero (no room for the flags) yields a body length of
+    /// -1, which the caller rejects.
+    /// </summary>
+    public static bool TryReadV1(ReadOnlySpan<byte> source, out FrameFlags flags, out long bodyLength, out int headerLength)
+    {
+        flags = FrameFlags.None;
+        bodyLength = 0;
+        headerLength = source.Length > 0 && source[0] == 0xFF ? 10 : 2;
+        if (source.Length < headerLength)
+        {
+            headerLength = 0;
+            return false;
+        }
+
+        long length = headerLength == 2 ? source[0] : BinaryPrimitives.ReadInt64BigEndian(source[1..]);
+        flags = (FrameFlags)(source[headerLength - 1] & (byte)FrameFlags.More);
+        bodyLength = length <= 0 ? -1 : length - 1;
         return true;
     }
 }

@@ -50,7 +50,8 @@ internal static class Greeting
         byte major = greeting[10];
         if (major < MajorVersion)
         {
-            return new GreetingResult(ProtocolError.UnsupportedVersion, 0, $"peer speaks ZMTP {major}.x, we need 3.0 or later");
+            // The handshake answers revisions 0 and 1 in ZMTP 1.0 and 2.0 before a whole greeting is in (docs/wire/zmtp.md §17).
+            return new GreetingResult(ProtocolError.UnsupportedVersion, 0, NotVersion3(major));
         }
 
         var mechanism = greeting.Slice(MechanismOffset, MechanismLength);
@@ -67,6 +68,14 @@ internal static class Greeting
         byte minor = major > MajorVersion ? MinorVersion : greeting[11];
         return new GreetingResult(null, minor, null);
     }
+
+    /// <summary>Why a peer announcing <paramref name="revision"/> (below 3) gets no ZMTP 3.x handshake.</summary>
+    public static string NotVersion3(byte revision) => revision switch
+    {
+        0 => "peer speaks ZMTP 1.0 (revision 00), not 3.x",
+        1 => "peer speaks ZMTP 2.0 (revision 01), not 3.x",
+        _ => $"peer announces revision {revision:x2}, which is no ZMTP version (00 = 1.0, 01 = 2.0, 03 = 3.x)",
+    };
 }
 
 /// <summary>Outcome of <see cref="Greeting.Parse"/>: an error, or the peer's minor version.</summary>

@@ -6,7 +6,7 @@ namespace Reliability.Chaos.Processes;
 /// <summary>The roles a program plays in a scenario; each has a command template.</summary>
 public enum ProgramRole
 {
-    /// <summary>The Majordomo broker. Placeholders: <c>{bind}</c>, <c>{port}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>.</summary>
+    /// <summary>The Majordomo broker. Placeholders: <c>{bind}</c>, <c>{port}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>, <c>{broker_options}</c> (a scenario's further options, zero or more words).</summary>
     MdpBroker,
 
     /// <summary>A Majordomo echo worker. Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>, <c>{slow_ms}</c>, <c>{mdp}</c> (<c>0.1</c> or <c>0.2</c>).</summary>
@@ -55,7 +55,7 @@ public sealed class ChaosPrograms
         BrokerDll = brokerDll;
         _templates = new Dictionary<ProgramRole, string>
         {
-            [ProgramRole.MdpBroker] = "{dotnet} {broker_dll} --bind {bind} --heartbeat {heartbeat_ms} --liveness {liveness}",
+            [ProgramRole.MdpBroker] = "{dotnet} {broker_dll} --bind {bind} --heartbeat {heartbeat_ms} --liveness {liveness} {broker_options}",
             [ProgramRole.MdpWorker] = "{dotnet} {examples_dll} mdworker --endpoint {endpoint} --service {service} --heartbeat {heartbeat_ms} --slow-ms {slow_ms} --mdp {mdp}",
             [ProgramRole.MdpClient] = "{dotnet} {examples_dll} mdclient --endpoint {endpoint} --service {service} --requests {requests} --timeout {timeout_ms} --retries {retries} --mdp {mdp}",
             [ProgramRole.PppQueue] = "{dotnet} {examples_dll} ppqueue --frontend {frontend} --backend {backend} --heartbeat {heartbeat_ms} --liveness {liveness}",
@@ -112,8 +112,11 @@ public sealed class ChaosPrograms
             ["examples_dll"] = ExamplesDll,
             ["broker_dll"] = BrokerDll,
         };
+        // A word that is only an "..._options" placeholder stands for as many words as its value has (none too).
         var words = _templates[role].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
-            .Select(word => Fill(word, all, role))
+            .SelectMany(word => word.StartsWith('{') && word.EndsWith("_options}", StringComparison.Ordinal)
+                ? Fill(word, all, role).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
+                : [Fill(word, all, role)])
             .ToList();
         return new ProgramCommand(words[0], words[1..]);
     }

@@ -72,6 +72,12 @@ public sealed record DeploymentOptions
     /// </summary>
     public bool ProxyWorkers { get; init; } = true;
 
+    /// <summary>
+    /// Further options for our broker service, e.g. smaller flow-control limits (default none). They reach the
+    /// default broker command through its <c>{broker_options}</c> placeholder; a custom template may leave them out.
+    /// </summary>
+    public string BrokerOptions { get; init; } = string.Empty;
+
     /// <summary>Upper bound on starting the broker and getting a first reply (default 30 s).</summary>
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
@@ -152,6 +158,7 @@ public sealed class Deployment : IAsyncDisposable
         _brokerValues = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             ["heartbeat_ms"] = Ms(options.Heartbeat),
+            ["broker_options"] = options.BrokerOptions,
             ["liveness"] = options.Liveness.ToString(CultureInfo.InvariantCulture),
             ["port"] = ports[0].ToString(CultureInfo.InvariantCulture),
             ["bind"] = $"tcp://127.0.0.1:{ports[0]}",

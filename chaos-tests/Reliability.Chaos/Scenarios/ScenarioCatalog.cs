@@ -205,6 +205,24 @@ public static class ScenarioCatalog
 
             yield return new Scenario
             {
+                Name = "mdp-flood",
+                Description = "Asynchronous clients send bursts of 100 requests each, far over the broker's (lowered) per-client and per-service limits, so the broker holds them back by flow control; meanwhile a worker is SIGKILLed and the broker restarted. Every request must be answered with its own reply; none may be dropped for a full queue.",
+                Deployment = deployment with
+                {
+                    Client = ClientKind.MajordomoAsync,
+                    WorkerSlowness = TimeSpan.FromMilliseconds(5),
+                    BrokerOptions = "--max-client-queue 40 --max-queue 60",
+                },
+                Workload = workload with { Window = 100, Pacing = TimeSpan.FromSeconds(2), RequestsPerClient = longRun ? 1500 : 300, RequestTimeout = TimeSpan.FromSeconds(4) },
+                Faults =
+                [
+                    Faults.KillWorker(t, 0, TimeSpan.FromSeconds(1)) with { RecoveryBound = quick },
+                    Faults.KillBroker(t + TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(500)) with { RecoveryBound = reconnect },
+                ],
+            };
+
+            yield return new Scenario
+            {
                 Name = "mdp-v02-broker-restart",
                 Description = "MDP/0.2 workers and clients (DEALER) through a broker SIGKILL and restart on the same port, then a worker SIGKILL.",
                 Deployment = deployment with { MdpVersion = Reliability.Mdp.Protocol.MdpVersion.V02 },
