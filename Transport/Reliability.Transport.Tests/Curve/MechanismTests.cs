@@ -251,4 +251,21 @@ public sealed class MechanismTests
         c.SecretsZeroed.Should().BeTrue();
         s.SecretsZeroed.Should().BeTrue();
     }
+
+    [Fact]
+    public void DrainControl_UnderCurve_SealsThePongInAMessageDataFrame()
+    {
+        var (c, s, _) = Handshake(new Keys(), new Keys());
+        using var heartbeat = new Reliability.Transport.Internal.ZmtpHeartbeat(new SocketOptions(), TimeProvider.System, _ => { });
+        heartbeat.OnPeerPing([0, 0, (byte)'h', (byte)'i']);
+        var buffer = new byte[256];
+        int length = heartbeat.DrainControl(buffer, 0, c);
+
+        FrameHeader.TryRead(buffer.AsSpan(0, length), out var flags, out long size, out int header).Should().BeTrue();
+        flags.Should().Be(FrameFlags.None, "MESSAGE is a plain data frame; COMMAND rides inside the box");
+        (header + size).Should().Be(length);
+        var pong = s.Decode(buffer.AsSpan(header, (int)size));
+        pong.Command.Should().BeTrue();
+        pong.Payload.ToArray().Should().Equal([4, .. "PONG"u8.ToArray(), (byte)'h', (byte)'i']);
+    }
 }
