@@ -122,4 +122,48 @@ public sealed class CurveTests
         await rep.SendAsync(Message.FromStrings("to libzmq"));
         (await req.ReceiveAsync(TestTimeouts.Long)).Select(f => Encoding.ASCII.GetString(f)).Should().Equal("to libzmq");
     }
+
+    [PyZmqFact]
+    public async Task Curve_OurSubToLibzmqXPub_SubscriptionCommandAndMessagesBoxed()
+    {
+        await using var peer = await PyZmqPeer.StartAsync();
+        var xpub = await peer.CreateSocketAsync("XPUB", new PeerSocketOptions
+        {
+            Extra = new Dictionary<string, string> { ["CURVE_SERVER"] = "1", ["CURVE_SECRETKEY"] = Hex(ServerKeys.SecretKey) },
+        });
+        string endpoint = await xpub.BindAsync();
+        await using var sub = new SubscriberSocket(Client(ServerKeys.PublicKey));
+        sub.Subscribe("news");
+        sub.Connect(endpoint);
+
+        // The SUBSCRIBE command reaches libzmq inside a MESSAGE box, flagged COMMAND.
+        (await xpub.ReceiveAsync(TestTimeouts.Long))[0].Should().Equal([1, .. "news"u8.ToArray()]);
+        await xpub.SendStringsAsync("news: boxed");
+        (await sub.ReceiveWithin()).GetString(0).Should().Be("news: boxed");
+    }
+
+    [PyZmqFact]
+    public async Task Curve_LibzmqDealerToOurRouter_IdentityFromInitiateRoutes()
+    {
+        await using var router = new RouterSocket(Server());
+        string endpoint = router.Bind("tcp://127.0.0.1:0");
+        await using var peer = await PyZmqPeer.StartAsync();
+        var dealer = await peer.CreateSocketAsync("DEALER", new PeerSocketOptions
+        {
+            RoutingId = "libzmq-dealer"u8.ToArray(),
+            Extra = new Dictionary<string, string>
+            {
+                ["CURVE_SERVERKEY"] = Hex(ServerKeys.PublicKey),
+                ["CURVE_PUBLICKEY"] = Hex(ClientKeys.PublicKey),
+                ["CURVE_SECRETKEY"] = Hex(ClientKeys.SecretKey),
+            },
+        });
+        await dealer.ConnectAsync(endpoint);
+
+        await dealer.SendStringsAsync("job");
+        var request = await router.ReceiveWithin();
+        (request.GetString(0), request.GetString(1)).Should().Be(("libzmq-dealer", "job"));
+        await router.SendAsync(Message.FromStrings("libzmq-dealer", "done"));
+        (await dealer.ReceiveAsync(TestTimeouts.Long)).Select(f => Encoding.ASCII.GetString(f)).Should().Equal("done");
+    }
 }
