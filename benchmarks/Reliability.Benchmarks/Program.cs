@@ -29,6 +29,11 @@ if (args.Length > 0 && BrokerArguments.IsBrokerCommand(args[0]))
     return await RunAsync(() => BrokerWorkload.RunAsync(brokerArguments));
 }
 
+if (args.Length > 0 && args[0] == TitanicWorkload.Command)
+{
+    return await RunAsync(() => TitanicWorkload.RunAsync(args));
+}
+
 if (!Arguments.TryParse(args, out var arguments))
 {
     Console.Error.WriteLine(Arguments.Usage);

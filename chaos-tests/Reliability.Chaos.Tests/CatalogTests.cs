@@ -26,6 +26,47 @@ public sealed class CatalogTests
     }
 
     [Fact]
+    public void For_ShortProfile_HasTheBinaryStarFailoverWithItsBound()
+    {
+        var scenario = ScenarioCatalog.For(Profile.Short).Single(s => s.Name == "bstar-failover");
+
+        scenario.Deployment.Topology.Should().Be(Topology.BinaryStar);
+        scenario.Deployment.EffectiveClient.Should().Be(ClientKind.BinaryStar);
+        scenario.Workload.NominalDuration.Should().BeLessThan(TimeSpan.FromSeconds(30));
+
+        // 2 heartbeats (500 ms) + timeout 700 ms + settle 300 ms + 1.5 s slack.
+        var bound = ScenarioCatalog.FailoverBound(scenario.Deployment, scenario.Workload);
+        bound.Should().Be(TimeSpan.FromMilliseconds(3000));
+        scenario.Faults.Where(f => f.Name.StartsWith("SIGKILL", StringComparison.Ordinal)).Should().HaveCount(2)
+            .And.OnlyContain(f => f.RecoveryBound == bound);
+    }
+
+    [Fact]
+    public void Command_BinaryStarNode_FillsEveryPlaceholder()
+    {
+        var programs = new ChaosPrograms("/usr/bin/dotnet", "/x/Reliability.Examples.dll", "/x/mdbroker.dll");
+
+        var command = programs.Command(ProgramRole.BstarServer, new Dictionary<string, string>
+        {
+            ["role"] = "backup",
+            ["frontend"] = "tcp://127.0.0.1:1",
+            ["local"] = "tcp://127.0.0.1:2",
+            ["remote"] = "tcp://127.0.0.1:3",
+            ["heartbeat_ms"] = "250",
+        });
+
+        command.Arguments.Should().Equal("/x/Reliability.Examples.dll", "bstarsrv", "--role", "backup", "--frontend", "tcp://127.0.0.1:1", "--local", "tcp://127.0.0.1:2", "--remote", "tcp://127.0.0.1:3", "--heartbeat", "250");
+    }
+
+    [Fact]
+    public void Validate_BinaryStarWithAnotherClient_Throws()
+    {
+        var options = new DeploymentOptions { Topology = Topology.BinaryStar, Client = ClientKind.LazyPirate };
+
+        options.Invoking(o => o.Validate()).Should().Throw<ArgumentException>().WithMessage("*Binary Star client*");
+    }
+
+    [Fact]
     public void For_EveryProfile_ScenariosAreValidAndFaultsFitTheWorkload()
     {
         foreach (var profile in new[] { Profile.Short, Profile.Long })

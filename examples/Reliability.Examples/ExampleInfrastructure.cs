@@ -14,7 +14,7 @@ internal sealed class ExampleUsageException(string message) : Exception(message)
 /// <summary>Minimal <c>--name value</c> option parsing with strict validation (unknown options are errors).</summary>
 internal sealed class ExampleArguments
 {
-    private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, List<string>> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _consumed = new(StringComparer.Ordinal);
 
     public ExampleArguments(string name, IReadOnlyList<string> args)
@@ -33,25 +33,41 @@ internal sealed class ExampleArguments
                 throw new ExampleUsageException($"option '{arg}' needs a value");
             }
 
-            _values[arg[2..]] = args[++i];
+            string option = arg[2..];
+            if (!_values.TryGetValue(option, out var values))
+            {
+                _values[option] = values = [];
+            }
+
+            values.Add(args[++i]);
         }
     }
 
     public string Name { get; }
 
+    /// <summary>The option's value (the last one when repeated), or <paramref name="defaultValue"/>.</summary>
     public string String(string option, string defaultValue)
     {
         _consumed.Add(option);
-        return _values.TryGetValue(option, out var value) ? value : defaultValue;
+        return _values.TryGetValue(option, out var values) ? values[^1] : defaultValue;
+    }
+
+    /// <summary>Every value of a repeatable option, in command-line order; empty when it is absent.</summary>
+    public IReadOnlyList<string> Strings(string option)
+    {
+        _consumed.Add(option);
+        return _values.TryGetValue(option, out var values) ? values : [];
     }
 
     public int Int(string option, int defaultValue, int min = 0, int max = int.MaxValue)
     {
         _consumed.Add(option);
-        if (!_values.TryGetValue(option, out var text))
+        if (!_values.TryGetValue(option, out var values))
         {
             return defaultValue;
         }
+
+        string text = values[^1];
 
         if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
         {

@@ -6,6 +6,8 @@ internal static class ExampleRegistry
     public static IReadOnlyDictionary<string, Example> All { get; } = new Dictionary<string, Example>(StringComparer.Ordinal)
     {
         ["transport-demo"] = TransportDemo.RunAsync,
+        ["bstarcli"] = BinaryStarClientExample.RunAsync,
+        ["bstarsrv"] = BinaryStarServerExample.RunAsync,
         ["curve-keygen"] = CurveKeygenExample.RunAsync,
         ["lpclient"] = LazyPirateClientExample.RunAsync,
         ["lpserver"] = LazyPirateServerExample.RunAsync,
@@ -14,6 +16,7 @@ internal static class ExampleRegistry
         ["mdclient"] = MajordomoClientExample.RunAsync,
         ["mdclient-async"] = MajordomoAsyncClientExample.RunAsync,
         ["mmiecho"] = MmiEchoExample.RunAsync,
+        ["ticlient"] = TitanicClientExample.RunAsync,
         ["spqueue"] = SimplePirateQueueExample.RunAsync,
         ["spworker"] = SimplePirateWorkerExample.RunAsync,
         ["ppqueue"] = ParanoidPirateQueueExample.RunAsync,

@@ -26,6 +26,16 @@ internal static partial class LazyPirateClientExample
             RequestTimeout = TimeSpan.FromMilliseconds(timeoutMs),
             Attempts = retries,
         };
+        return await RunEchoAsync(arguments, "lpclient", options, requests, logger => Starting(logger, requests, endpoints, timeoutMs, retries), cancellationToken);
+    }
+
+    /// <summary>
+    /// The run lpclient and bstarcli share: validates <paramref name="options"/> (a problem is a usage
+    /// error), sends <paramref name="requests"/> numbered echoes one at a time through a
+    /// <see cref="LazyPirateClient"/>, and ends with the summary line named <paramref name="name"/>.
+    /// </summary>
+    public static async Task<int> RunEchoAsync(ExampleArguments arguments, string name, LazyPirateOptions options, int requests, Action<ILogger> starting, CancellationToken cancellationToken)
+    {
         try
         {
             options.Validate();
@@ -36,9 +46,9 @@ internal static partial class LazyPirateClientExample
         }
 
         var loggerFactory = arguments.CreateLoggerFactory();
-        var logger = loggerFactory.CreateLogger("lpclient");
+        var logger = loggerFactory.CreateLogger(name);
         var client = new LazyPirateClient(options, loggerFactory);
-        Starting(logger, requests, endpoints, timeoutMs, retries);
+        starting(logger);
 
         var tally = await SequentialEchoRun.RunAsync<RequestFailedException>(
             requests,
@@ -55,9 +65,9 @@ internal static partial class LazyPirateClientExample
                 return false;
             },
             (body, ex) => RequestFailed(logger, body, ex.Message),
-            () => Interrupted(logger),
+            () => Interrupted(logger, name),
             cancellationToken);
-        return await tally.FinishAsync("lpclient", requests, client.Statistics.Retries, client, loggerFactory);
+        return await tally.FinishAsync(name, requests, client.Statistics.Retries, client, loggerFactory);
     }
 
     [LoggerMessage(EventId = 2040, Level = LogLevel.Information, Message = "lpclient: {Requests} requests to {Endpoints}, timeout {Timeout} ms, {Attempts} tries each")]
@@ -72,6 +82,6 @@ internal static partial class LazyPirateClientExample
     [LoggerMessage(EventId = 2043, Level = LogLevel.Error, Message = "request {Body} failed: {Reason}")]
     private static partial void RequestFailed(ILogger logger, string body, string reason);
 
-    [LoggerMessage(EventId = 2044, Level = LogLevel.Information, Message = "lpclient: interrupted")]
-    private static partial void Interrupted(ILogger logger);
+    [LoggerMessage(EventId = 2044, Level = LogLevel.Information, Message = "{Name}: interrupted")]
+    private static partial void Interrupted(ILogger logger, string name);
 }

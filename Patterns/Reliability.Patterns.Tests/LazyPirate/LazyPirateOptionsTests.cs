@@ -17,6 +17,7 @@ public sealed class LazyPirateOptionsTests
         options.RetryDelay.Should().Be(TimeSpan.Zero);
         options.Socket.Linger.Should().Be(TimeSpan.Zero);
         options.Pipeline.Should().BeNull();
+        options.Failover.Should().BeFalse();
     }
 
     [Fact]

@@ -27,6 +27,15 @@ public sealed record LazyPirateOptions
     public IReadOnlyList<string> Endpoints { get; init; } = [];
 
     /// <summary>
+    /// When true, each fresh socket connects to ONE endpoint only, the next in turn: an attempt that
+    /// timed out closes its socket and the retry goes to the following server, after
+    /// <see cref="RetryDelay"/> (the settle delay). This is the Binary Star client (docs/patterns/binary-star.md §5):
+    /// list the pair's two nodes, and a REQ socket never sends a request to the passive node
+    /// while the active one answers. Default false: every socket connects to every endpoint.
+    /// </summary>
+    public bool Failover { get; init; }
+
+    /// <summary>
     /// How long one attempt waits for its reply (default 2500 ms). Must be longer than the server's
     /// normal work time, or healthy but slow requests are retried.
     /// </summary>
@@ -92,12 +101,7 @@ public sealed record LazyPirateOptions
 
             for (int i = 0; i < Endpoints.Count; i++)
             {
-                string? endpoint = Endpoints[i];
-                int separator = endpoint?.IndexOf("://", StringComparison.Ordinal) ?? -1;
-                if (string.IsNullOrWhiteSpace(endpoint) || separator <= 0 || separator + 3 >= endpoint.Length)
-                {
-                    problems.Add($"Endpoints[{i}] must look like transport://address (was '{endpoint}')");
-                }
+                EndpointCheck.Shape(Endpoints[i], $"Endpoints[{i}]", problems);
             }
 
             if (Endpoints.Distinct(StringComparer.Ordinal).Count() != Endpoints.Count)

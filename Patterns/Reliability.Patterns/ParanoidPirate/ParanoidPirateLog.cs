@@ -49,8 +49,8 @@ internal static partial class ParanoidPirateLog
     [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Paranoid Pirate queue stopped ({Workers} worker(s) known)")]
     public static partial void QueueStopped(ILogger logger, int workers);
 
-    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Requeued request from client {Client} dropped: it waited longer than the requeue age limit for a free worker")]
-    public static partial void RequeuedRequestExpired(ILogger logger, RoutingKey client);
+    [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Requeued request from client {Client} dropped ({Reason}): it waited longer than the requeue age limit for a free worker, or its client is gone")]
+    public static partial void RequeuedRequestDropped(ILogger logger, RoutingKey client, string reason);
 
     [LoggerMessage(EventId = 2115, Level = LogLevel.Warning, Message = "Paranoid Pirate {Component} loop was paused for {PauseMs} ms; expiry deferred for one interval so that its own pause is not blamed on its peers")]
     public static partial void LoopPaused(ILogger logger, string component, double pauseMs);

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
-using Reliability.Patterns.Queueing;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.ParanoidPirate;
@@ -38,25 +37,17 @@ internal enum QueueEventKind
 /// <para>Messages that are not PPP (unknown one-frame commands, garbage) are logged, counted and
 /// ignored; the queue keeps serving. Heartbeats from unknown workers are ignored: PPP requires
 /// READY first, and a worker that hears nothing reconnects and sends it.</para>
+/// <para>The decisions are a <see cref="PirateQueueCore"/> with no I/O; this type is its driver:
+/// the two sockets (peer events on, so a worker's lost connection arrives in order with its
+/// messages), one loop and the timer.</para>
 /// </remarks>
 public sealed class ParanoidPirateQueue : IAsyncDisposable
 {
     private const int BackendBatch = 1024;
 
-    // The byte bound of a client's held replies (see MaxHeldRepliesPerClient for the count).
-    private const long MaxHeldBytesPerClient = 64L << 20;
-
-    // How often held replies are tried again while a client is not reading.
-    private static readonly TimeSpan HeldReplyRetry = TimeSpan.FromMilliseconds(10);
-
     private readonly ILogger _logger;
-    private readonly TimeProvider _time;
     private readonly PirateQueueSockets _sockets;
-    private readonly RouterSocket _frontend;
-    private readonly RouterSocket _backend;
-    private readonly WorkerRegistry _registry;
-    private readonly ReplyBacklog _backlog;
-    private readonly List<RoutingKey> _scratch = [];
+    private readonly PirateQueueCore _core;
     private int _workerCount;
     private int _readyCount;
 
@@ -72,16 +63,9 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         Options = options;
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<ParanoidPirateQueue>();
-        _time = timeProvider ?? TimeProvider.System;
-        _registry = new WorkerRegistry(options.Heartbeat.ExpiryTimeout, options.MaxRequeues, options.RequeueMaxAge, _time);
-        _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, _time);
-        _frontend = _sockets.Frontend;
-        _backend = _sockets.Backend;
-
-        // Replies for a client that is not reading are held, not dropped; the client is no longer read once
-        // it has MaxHeldRepliesPerClient of them waiting (docs/wire/ppp.md, "Flow control").
-        var limits = new FlowLimits(options.MaxHeldRepliesPerClient, MaxHeldBytesPerClient, int.MaxValue, long.MaxValue, int.MaxValue, long.MaxValue);
-        _backlog = new ReplyBacklog(_sockets, new FlowControl(limits, _sockets));
+        var time = timeProvider ?? TimeProvider.System;
+        _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, time, peerEvents: true);
+        _core = new PirateQueueCore(options, _sockets, time, _logger, (kind, key) => Observed?.Invoke(kind, key));
     }
 
     /// <summary>The settings in use.</summary>
@@ -124,47 +108,16 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     private async Task RunCoreAsync(CancellationToken token)
     {
         ParanoidPirateLog.QueueStarted(_logger, FrontendEndpoint!, BackendEndpoint!, Options.Heartbeat.Interval.TotalMilliseconds, Options.Heartbeat.Liveness);
-        var heartbeat = new HeartbeatTimer(Options.Heartbeat.Interval, _time);
-        var pauses = new PauseGuard(Options.Heartbeat.Interval, _time);
         try
         {
             // Bounded by cancellation: every pass waits on the poller until a message or a deadline.
             while (!token.IsCancellationRequested)
             {
-                if (pauses.MayExpire())
-                {
-                    ExpireWorkers();
-                }
-                else
-                {
-                    ParanoidPirateLog.LoopPaused(_logger, "queue", pauses.LastPause.TotalMilliseconds);
-                }
-
-                if (heartbeat.TryFire())
-                {
-                    SendHeartbeats();
-                }
-
-                DropStaleRequeued();
-                DispatchRequeued();
-                _backlog.Flush();
+                _core.OnTimer();
                 PublishCounts();
 
-                // After a deferral, wait up to an interval (the heartbeats that arrived during the
-                // pause wake the poller at once) instead of returning for a deadline already passed.
-                var timeout = heartbeat.DueIn;
-                if (!pauses.Deferred && _registry.NextDeadlineIn is { } deadline && deadline < timeout)
-                {
-                    timeout = deadline;
-                }
-
-                if (_backlog.Count > 0 && HeldReplyRetry < timeout)
-                {
-                    timeout = HeldReplyRetry;
-                }
-
                 // The frontend is only read when a worker can take the request at once (zguide).
-                await Poller.WaitAnyAsync(_registry.CanAcceptClientRequest ? _sockets.Both : _sockets.BackendOnly, timeout, token).ConfigureAwait(false);
+                await Poller.WaitAnyAsync(_core.CanAcceptClientRequest ? _sockets.Both : _sockets.BackendOnly, _core.NextDeadlineIn, token).ConfigureAwait(false);
                 await DrainBackendAsync().ConfigureAwait(false);
                 await DrainFrontendAsync().ConfigureAwait(false);
             }
@@ -179,8 +132,7 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         }
         finally
         {
-            int known = _registry.Clear();
-            PirateMetrics.WorkersAlive.Add(-known, PirateMetrics.Queue(PirateMetrics.Paranoid));
+            int known = _core.Shutdown();
             PublishCounts();
             await _sockets.CloseAsync().ConfigureAwait(false);
             ParanoidPirateLog.QueueStopped(_logger, known);
@@ -189,8 +141,8 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
 
     private void PublishCounts()
     {
-        Volatile.Write(ref _workerCount, _registry.Count);
-        Volatile.Write(ref _readyCount, _registry.ReadyCount);
+        Volatile.Write(ref _workerCount, _core.WorkerCount);
+        Volatile.Write(ref _readyCount, _core.ReadyWorkerCount);
     }
 
     private async ValueTask DrainBackendAsync()
@@ -198,260 +150,28 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         // Bounded batch, so a flood of worker traffic cannot starve heartbeats and expiry.
         for (int i = 0; i < BackendBatch; i++)
         {
-            var message = await _backend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
+            var message = await _sockets.Backend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
             if (message is null)
             {
                 return;
             }
 
-            HandleWorkerMessage(message);
+            _core.OnBackendMessage(message);
         }
     }
 
     private async ValueTask DrainFrontendAsync()
     {
         // Bounded: each request either occupies a worker or is discarded, and at most one batch per pass.
-        for (int i = 0; i < BackendBatch && _registry.CanAcceptClientRequest; i++)
+        for (int i = 0; i < BackendBatch && _core.CanAcceptClientRequest; i++)
         {
-            var message = await _frontend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
+            var message = await _sockets.Frontend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
             if (message is null)
             {
                 return;
             }
 
-            if (PirateProtocol.FindDelimiter(message, 0) < 0)
-            {
-                ParanoidPirateLog.InvalidClientRequest(_logger, new RoutingKey(message[0]), message.Count - 1);
-                PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "source", "client"));
-                Raise(QueueEventKind.InvalidMessage, new RoutingKey(message[0]));
-                continue;
-            }
-
-            Dispatch(new PendingRequest<Message>(new RoutingKey(message[0]), message, _time.GetTimestamp()));
-            DispatchRequeued();
-        }
-    }
-
-    private void HandleWorkerMessage(Message message)
-    {
-        var worker = new RoutingKey(message[0]);
-        switch (PirateProtocol.Classify(message, 1, out var problem))
-        {
-            case WorkerCommand.Ready:
-                var ready = _registry.OnReady(worker);
-                if (ready.Outcome == ReadyOutcome.Registered)
-                {
-                    PirateMetrics.WorkersAlive.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-                    ParanoidPirateLog.WorkerRegistered(_logger, worker, _registry.Count);
-                    Raise(QueueEventKind.WorkerRegistered, worker);
-
-                    // Answer at once rather than at the next heartbeat tick: the worker's liveness
-                    // clock started when it connected, possibly before this queue was even running.
-                    if (!TrySendToWorker(PirateProtocol.Heartbeat(worker)) && _registry.Remove(worker) is { } gone)
-                    {
-                        ReportUnreachable(gone);
-                    }
-                }
-                else if (ready.Outcome == ReadyOutcome.WasBusy)
-                {
-                    ParanoidPirateLog.WorkerReadyWhileBusy(_logger, worker);
-                    Report(worker, ready.Lost);
-                }
-
-                break;
-
-            case WorkerCommand.Heartbeat:
-                if (!_registry.OnHeartbeat(worker))
-                {
-                    ParanoidPirateLog.UnknownWorkerHeartbeat(_logger, worker);
-                }
-
-                break;
-
-            case WorkerCommand.Reply:
-                var outcome = _registry.OnReply(worker, message[1].Span);
-                if (outcome != ReplyOutcome.Accepted)
-                {
-                    ParanoidPirateLog.UnexpectedReply(_logger, worker, outcome);
-                    PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", outcome switch
-                    {
-                        ReplyOutcome.NotBusy => "worker_not_busy",
-                        ReplyOutcome.WrongRequest => "wrong_request",
-                        _ => "unknown_worker",
-                    }));
-                    Raise(QueueEventKind.ReplyDropped, worker);
-                    break;
-                }
-
-                message.Pop();
-                RouteReply(message);
-                Raise(QueueEventKind.ReplyRouted, worker);
-                break;
-
-            default:
-                _registry.OnInvalid(worker);
-                ParanoidPirateLog.InvalidWorkerMessage(_logger, worker, problem!);
-                PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "source", "worker"));
-                Raise(QueueEventKind.InvalidMessage, worker);
-                break;
-        }
-    }
-
-    private void RouteReply(Message reply)
-    {
-        var client = new RoutingKey(reply[0]);
-        if (_backlog.Send(client, reply) != PeerSendResult.Unreachable)
-        {
-            // Sent, or held until the client reads again.
-            PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-            return;
-        }
-
-        ParanoidPirateLog.ReplyDropped(_logger, client, "client_gone");
-        PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "client_gone"));
-    }
-
-    private void Dispatch(PendingRequest<Message> request)
-    {
-        if (!_registry.TryDispatch(request, out var worker))
-        {
-            // Not reached: requests are only read or taken while a worker is free.
-            throw new InvalidOperationException("No free worker to dispatch to.");
-        }
-
-        var outgoing = new Message(request.Payload.Count + 1).Append(worker.Memory);
-        foreach (var frame in request.Payload)
-        {
-            outgoing.Append(frame);
-        }
-
-        if (TrySendToWorker(outgoing))
-        {
-            PirateMetrics.RequestsRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-            if (_logger.IsEnabled(LogLevel.Debug))
-            {
-                ParanoidPirateLog.RequestDispatched(_logger, new RoutingKey(request.Payload[0]), worker);
-            }
-
-            Raise(QueueEventKind.RequestDispatched, worker);
-            return;
-        }
-
-        // The request never left: it goes back to the head of the requeued list, not counted as a delivery.
-        if (_registry.Remove(worker, requestDelivered: false) is { } removed)
-        {
-            ReportUnreachable(removed);
-        }
-    }
-
-    private void DispatchRequeued()
-    {
-        // Bounded: each pass either occupies a free worker or removes an unreachable one.
-        while (_registry.TryTakeRequeued(out var request))
-        {
-            Dispatch(request);
-        }
-    }
-
-    private bool TrySendToWorker(Message message)
-    {
-        try
-        {
-            var sent = _backend.TrySendAsync(message, TimeSpan.Zero);
-
-            // A full queue towards a worker means it has not read for a very long time: treat it as gone.
-            return sent.IsCompletedSuccessfully && sent.Result;
-        }
-        catch (HostUnreachableException)
-        {
-            return false;
-        }
-    }
-
-    private void SendHeartbeats()
-    {
-        _scratch.Clear();
-        foreach (var worker in _registry.Workers)
-        {
-            // Busy workers are heartbeated too, so they do not take a long request for a dead queue.
-            if (!TrySendToWorker(PirateProtocol.Heartbeat(worker)))
-            {
-                _scratch.Add(worker);
-            }
-        }
-
-        foreach (var worker in _scratch)
-        {
-            if (_registry.Remove(worker) is { } removed)
-            {
-                ReportUnreachable(removed);
-            }
-        }
-    }
-
-    private void ExpireWorkers()
-    {
-        foreach (var removed in _registry.CollectExpired())
-        {
-            PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-            PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "heartbeat"));
-            ParanoidPirateLog.WorkerExpired(_logger, removed.Worker, removed.State, Options.Heartbeat.ExpiryTimeout.TotalMilliseconds);
-            Raise(QueueEventKind.WorkerExpired, removed.Worker);
-            Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "expired"), _logger, nameof(Options.OnWorkerExpired));
-            Report(removed.Worker, removed.Lost);
-        }
-    }
-
-    private void ReportUnreachable(RemovedWorker removed)
-    {
-        PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-        PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "unreachable"));
-        ParanoidPirateLog.WorkerUnreachable(_logger, removed.Worker, removed.State);
-        Raise(QueueEventKind.WorkerUnreachable, removed.Worker);
-        Callback.Invoke(Options.OnWorkerExpired, new WorkerExpiredArguments(removed.Worker.Memory, null, "unreachable"), _logger, nameof(Options.OnWorkerExpired));
-        Report(removed.Worker, removed.Lost);
-    }
-
-    private void Report(RoutingKey worker, LostRequest? lost)
-    {
-        if (lost is not { } loss)
-        {
-            return;
-        }
-
-        var client = loss.Request.Client;
-        if (loss.Fate == LostRequestFate.Requeued)
-        {
-            PirateMetrics.RequestsRequeued.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid));
-            ParanoidPirateLog.RequestRequeued(_logger, client, worker);
-            Raise(QueueEventKind.RequestRequeued, worker);
-            return;
-        }
-
-        PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", loss.Fate == LostRequestFate.AbandonedTooOld ? "too_old" : "requeue_limit"));
-        ParanoidPirateLog.RequestAbandoned(_logger, client, worker, loss.Fate);
-        Raise(QueueEventKind.RequestAbandoned, worker);
-    }
-
-    private void DropStaleRequeued()
-    {
-        foreach (var request in _registry.DropStaleRequeued())
-        {
-            PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Paranoid, "reason", "too_old"));
-            ParanoidPirateLog.RequeuedRequestExpired(_logger, new RoutingKey(request.Payload[0]));
-            Raise(QueueEventKind.RequestAbandoned, request.Client);
-        }
-    }
-
-    private void Raise(QueueEventKind kind, RoutingKey key)
-    {
-        try
-        {
-            Observed?.Invoke(kind, key);
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // A test observer must never take the queue down.
+            _core.OnFrontendMessage(message);
         }
     }
 }

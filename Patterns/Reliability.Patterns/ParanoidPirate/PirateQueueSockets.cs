@@ -10,7 +10,7 @@ namespace Reliability.Patterns.ParanoidPirate;
 /// workers, bound once, served by one loop that runs at most once, and closed on shutdown or
 /// disposal. The queue owns the loop's logic; this type owns the sockets and the stop signal.
 /// </summary>
-internal sealed class PirateQueueSockets : IAsyncDisposable, IPeerSender, IFlowSwitch
+internal sealed class PirateQueueSockets : IAsyncDisposable, IPirateQueueSender
 {
     private readonly object _owner;
     private readonly string _frontendAddress;
@@ -24,7 +24,8 @@ internal sealed class PirateQueueSockets : IAsyncDisposable, IPeerSender, IFlowS
     /// <param name="backendAddress">Where workers connect.</param>
     /// <param name="loggerFactory">Logging for the sockets.</param>
     /// <param name="time">Clock for the sockets.</param>
-    public PirateQueueSockets(object owner, string frontendAddress, string backendAddress, ILoggerFactory loggerFactory, TimeProvider time)
+    /// <param name="peerEvents">Whether both sockets deliver peer events in their receive streams (<see cref="SocketOptions.ReceivePeerEvents"/>).</param>
+    public PirateQueueSockets(object owner, string frontendAddress, string backendAddress, ILoggerFactory loggerFactory, TimeProvider time, bool peerEvents = false)
     {
         _owner = owner;
         _frontendAddress = frontendAddress;
@@ -32,12 +33,12 @@ internal sealed class PirateQueueSockets : IAsyncDisposable, IPeerSender, IFlowS
 
         // Frontend: mandatory so a reply to a vanished client is counted, not silently lost; a short
         // linger lets the last replies out on shutdown.
-        Frontend = new RouterSocket(new SocketOptions { RouterMandatory = true, Linger = TimeSpan.FromMilliseconds(100) }, loggerFactory, time);
+        Frontend = new RouterSocket(new SocketOptions { RouterMandatory = true, Linger = TimeSpan.FromMilliseconds(100), ReceivePeerEvents = peerEvents }, loggerFactory, time);
 
         // Backend: mandatory turns "worker connection gone" into an immediate removal (docs/wire/ppp.md §10);
         // handover lets a worker with a fixed identity reconnect while its old connection lingers
         // (docs/wire/ppp.md §10); no linger, so heartbeats are not flushed to workers after we stopped.
-        Backend = new RouterSocket(new SocketOptions { RouterMandatory = true, RouterHandover = true, Linger = TimeSpan.Zero }, loggerFactory, time);
+        Backend = new RouterSocket(new SocketOptions { RouterMandatory = true, RouterHandover = true, Linger = TimeSpan.Zero, ReceivePeerEvents = peerEvents }, loggerFactory, time);
         BackendOnly = [Backend];
         Both = [Backend, Frontend];
     }
@@ -87,8 +88,23 @@ internal sealed class PirateQueueSockets : IAsyncDisposable, IPeerSender, IFlowS
         return _run;
     }
 
-    /// <summary>Hands a reply to its client without waiting.</summary>
-    /// <param name="message">The reply, its client's routing id first.</param>
+    /// <inheritdoc />
+    public bool TrySendToWorker(Message message)
+    {
+        try
+        {
+            var sent = Backend.TrySendAsync(message, TimeSpan.Zero);
+
+            // A full queue towards a worker means it has not read for a very long time: treat it as gone.
+            return sent.IsCompletedSuccessfully && sent.Result;
+        }
+        catch (HostUnreachableException)
+        {
+            return false;
+        }
+    }
+
+    /// <inheritdoc />
     public PeerSendResult TrySend(Message message)
     {
         try

@@ -234,24 +234,33 @@ internal sealed class WorkerRegistry
     /// <summary>Drops requeued requests that have grown older than the age limit while waiting for a worker.</summary>
     public IReadOnlyList<PendingRequest<Message>> DropStaleRequeued()
     {
-        List<PendingRequest<Message>>? stale = null;
         long now = _time.GetTimestamp();
+        return DropRequeuedWhere(request => _pool.IsTooOld(request, now));
+    }
+
+    /// <summary>Drops the requeued requests of <paramref name="client"/>, whose connection ended: no reply could reach it.</summary>
+    public IReadOnlyList<PendingRequest<Message>> DropRequeuedOf(RoutingKey client) =>
+        DropRequeuedWhere(request => request.Client.Equals(client));
+
+    private List<PendingRequest<Message>> DropRequeuedWhere(Func<PendingRequest<Message>, bool> drop)
+    {
+        List<PendingRequest<Message>>? dropped = null;
         var node = _requeued.First;
 
         // Bounded by the list length; each node is visited once.
         while (node is not null)
         {
             var next = node.Next;
-            if (_pool.IsTooOld(node.Value, now))
+            if (drop(node.Value))
             {
                 _requeued.Remove(node);
-                (stale ??= []).Add(node.Value);
+                (dropped ??= []).Add(node.Value);
             }
 
             node = next;
         }
 
-        return stale ?? (IReadOnlyList<PendingRequest<Message>>)[];
+        return dropped ?? [];
     }
 
     /// <summary>Forgets every worker and request (shutdown). Returns how many workers were known.</summary>

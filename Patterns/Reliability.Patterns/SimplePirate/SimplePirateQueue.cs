@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
-using Reliability.Patterns.Queueing;
 using Reliability.Patterns.ParanoidPirate;
 using Reliability.Transport;
 
@@ -19,7 +18,10 @@ namespace Reliability.Patterns.SimplePirate;
 /// <para>There are no heartbeats: a worker that dies while busy is never noticed (the client's
 /// retry recovers its request) and a queue restart is invisible to workers. The backend ROUTER is
 /// mandatory, so a request addressed to a worker whose connection is gone goes to the next free
-/// worker instead of vanishing. Use <see cref="ParanoidPirateQueue"/> for failure detection.</para>
+/// worker instead of vanishing, and a worker whose connection ends (a peer event) is forgotten. Use
+/// <see cref="ParanoidPirateQueue"/> for failure detection.</para>
+/// <para>The decisions are a <see cref="SimplePirateCore"/> with no I/O; this type is its driver:
+/// the two sockets and one loop.</para>
 /// </remarks>
 public sealed class SimplePirateQueue : IAsyncDisposable
 {
@@ -27,9 +29,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
 
     private readonly ILogger _logger;
     private readonly PirateQueueSockets _sockets;
-    private readonly RouterSocket _frontend;
-    private readonly RouterSocket _backend;
-    private readonly SimplePirateWorkerList _workers = new();
+    private readonly SimplePirateCore _core;
     private int _workerCount;
     private int _readyCount;
 
@@ -45,9 +45,8 @@ public sealed class SimplePirateQueue : IAsyncDisposable
         Options = options;
         loggerFactory ??= NullLoggerFactory.Instance;
         _logger = loggerFactory.CreateLogger<SimplePirateQueue>();
-        _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, timeProvider ?? TimeProvider.System);
-        _frontend = _sockets.Frontend;
-        _backend = _sockets.Backend;
+        _sockets = new PirateQueueSockets(this, options.FrontendEndpoint, options.BackendEndpoint, loggerFactory, timeProvider ?? TimeProvider.System, peerEvents: true);
+        _core = new SimplePirateCore(_sockets, _logger, worker => WorkerRegistered?.Invoke(worker));
     }
 
     /// <summary>The settings in use.</summary>
@@ -89,11 +88,11 @@ public sealed class SimplePirateQueue : IAsyncDisposable
             // Bounded by cancellation; each pass waits until a socket has input.
             while (!token.IsCancellationRequested)
             {
-                await Poller.WaitAnyAsync(_workers.ReadyCount > 0 ? _sockets.Both : _sockets.BackendOnly, Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
-                await DrainBackendAsync().ConfigureAwait(false);
-                await DrainFrontendAsync().ConfigureAwait(false);
-                Volatile.Write(ref _workerCount, _workers.Count);
-                Volatile.Write(ref _readyCount, _workers.ReadyCount);
+                await Poller.WaitAnyAsync(_core.CanAcceptClientRequest ? _sockets.Both : _sockets.BackendOnly, Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
+                await DrainAsync(_sockets.Backend, _core.OnBackendMessage, always: true).ConfigureAwait(false);
+                await DrainAsync(_sockets.Frontend, _core.OnFrontendMessage, always: false).ConfigureAwait(false);
+                Volatile.Write(ref _workerCount, _core.WorkerCount);
+                Volatile.Write(ref _readyCount, _core.ReadyWorkerCount);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -106,8 +105,7 @@ public sealed class SimplePirateQueue : IAsyncDisposable
         }
         finally
         {
-            int known = _workers.Clear();
-            PirateMetrics.WorkersAlive.Add(-known, PirateMetrics.Queue(PirateMetrics.Simple));
+            int known = _core.Shutdown();
             Volatile.Write(ref _workerCount, 0);
             Volatile.Write(ref _readyCount, 0);
             await _sockets.CloseAsync().ConfigureAwait(false);
@@ -115,133 +113,18 @@ public sealed class SimplePirateQueue : IAsyncDisposable
         }
     }
 
-    private async ValueTask DrainBackendAsync()
+    /// <summary>Feeds up to one batch of <paramref name="socket"/>'s input to <paramref name="handle"/>; the frontend (<paramref name="always"/> false) only while a worker is free.</summary>
+    private async ValueTask DrainAsync(RouterSocket socket, Action<Message> handle, bool always)
     {
-        for (int i = 0; i < Batch; i++)
+        for (int i = 0; i < Batch && (always || _core.CanAcceptClientRequest); i++)
         {
-            var message = await _backend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
+            var message = await socket.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
             if (message is null)
             {
                 return;
             }
 
-            HandleWorkerMessage(message);
+            handle(message);
         }
-    }
-
-    private void HandleWorkerMessage(Message message)
-    {
-        var worker = new RoutingKey(message[0]);
-        string? problem = "missing the empty frame a REQ worker puts first";
-        var command = message.Count >= 3 && message[1].IsEmpty ? PirateProtocol.Classify(message, 2, out problem) : WorkerCommand.Invalid;
-        switch (command)
-        {
-            case WorkerCommand.Ready:
-                MarkReady(worker);
-                break;
-
-            case WorkerCommand.Reply:
-                // Any reply frees its worker, even one this queue did not know (it restarted under a busy worker).
-                MarkReady(worker);
-                message.RemoveFront(2);
-                RouteReply(message);
-                break;
-
-            default:
-                SimplePirateLog.InvalidWorkerMessage(_logger, worker, problem ?? "not a READY or a reply");
-                PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "source", "worker"));
-                break;
-        }
-    }
-
-    private void MarkReady(RoutingKey worker)
-    {
-        if (_workers.MarkReady(worker))
-        {
-            PirateMetrics.WorkersAlive.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
-            SimplePirateLog.WorkerRegistered(_logger, worker, _workers.Count);
-            WorkerRegistered?.Invoke(worker);
-        }
-    }
-
-    private void RouteReply(Message reply)
-    {
-        var client = reply[0];
-        var result = _sockets.TrySend(reply);
-        if (result == PeerSendResult.Sent)
-        {
-            PirateMetrics.RepliesRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
-            return;
-        }
-
-        // The Simple Pirate queue stays the zguide's minimal one: a client that does not read loses replies.
-        string reason = result == PeerSendResult.Unreachable ? "client_gone" : "client_queue_full";
-        SimplePirateLog.ReplyDropped(_logger, new RoutingKey(client), reason);
-        PirateMetrics.RepliesDropped.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", reason));
-    }
-
-    private async ValueTask DrainFrontendAsync()
-    {
-        for (int i = 0; i < Batch && _workers.ReadyCount > 0; i++)
-        {
-            var message = await _frontend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
-            if (message is null)
-            {
-                return;
-            }
-
-            if (PirateProtocol.FindDelimiter(message, 0) < 0)
-            {
-                SimplePirateLog.InvalidClientRequest(_logger, new RoutingKey(message[0]), message.Count - 1);
-                PirateMetrics.InvalidMessages.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "source", "client"));
-                continue;
-            }
-
-            Dispatch(message);
-        }
-    }
-
-    private void Dispatch(Message request)
-    {
-        // Bounded: each failed attempt removes a worker from the free list.
-        while (_workers.TryTakeReady(out var worker))
-        {
-            var outgoing = new Message(request.Count + 2).Append(worker.Memory).AppendEmpty();
-            foreach (var frame in request)
-            {
-                outgoing.Append(frame);
-            }
-
-            bool sent;
-            try
-            {
-                var pending = _backend.TrySendAsync(outgoing, TimeSpan.Zero);
-                sent = pending.IsCompletedSuccessfully && pending.Result;
-            }
-            catch (HostUnreachableException)
-            {
-                sent = false;
-            }
-
-            if (sent)
-            {
-                PirateMetrics.RequestsRouted.Add(1, PirateMetrics.Queue(PirateMetrics.Simple));
-                if (_logger.IsEnabled(LogLevel.Debug))
-                {
-                    SimplePirateLog.RequestDispatched(_logger, new RoutingKey(request[0]), worker);
-                }
-
-                return;
-            }
-
-            _workers.Remove(worker);
-            PirateMetrics.WorkersAlive.Add(-1, PirateMetrics.Queue(PirateMetrics.Simple));
-            PirateMetrics.WorkersExpired.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", "unreachable"));
-            SimplePirateLog.WorkerUnreachable(_logger, worker);
-        }
-
-        // Every free worker turned out to be gone: the request is dropped and the client's retry recovers it.
-        PirateMetrics.RequestsAbandoned.Add(1, PirateMetrics.Queue(PirateMetrics.Simple, "reason", "no_worker"));
-        SimplePirateLog.ReplyDropped(_logger, new RoutingKey(request[0]), "every free worker was unreachable; request dropped");
     }
 }

@@ -23,6 +23,9 @@ public enum ProgramRole
 
     /// <summary>A Lazy Pirate client process. Placeholders: <c>{endpoint}</c>, <c>{requests}</c>, <c>{timeout_ms}</c>, <c>{retries}</c>.</summary>
     LpClient,
+
+    /// <summary>One node of a Binary Star pair of echo servers. Placeholders: <c>{role}</c> (<c>primary</c> or <c>backup</c>), <c>{frontend}</c>, <c>{local}</c>, <c>{remote}</c>, <c>{heartbeat_ms}</c>.</summary>
+    BstarServer,
 }
 
 /// <summary>
@@ -61,6 +64,7 @@ public sealed class ChaosPrograms
             [ProgramRole.PppQueue] = "{dotnet} {examples_dll} ppqueue --frontend {frontend} --backend {backend} --heartbeat {heartbeat_ms} --liveness {liveness}",
             [ProgramRole.PppWorker] = "{dotnet} {examples_dll} ppworker --endpoint {endpoint} --heartbeat {heartbeat_ms} --liveness {liveness} --slow-ms {slow_ms}",
             [ProgramRole.LpClient] = "{dotnet} {examples_dll} lpclient --endpoint {endpoint} --requests {requests} --timeout {timeout_ms} --retries {retries}",
+            [ProgramRole.BstarServer] = "{dotnet} {examples_dll} bstarsrv --role {role} --frontend {frontend} --local {local} --remote {remote} --heartbeat {heartbeat_ms}",
         };
     }
 

@@ -14,6 +14,9 @@ public enum Topology
 
     /// <summary>Paranoid Pirate: a queue, echo workers and Lazy Pirate clients.</summary>
     ParanoidPirate,
+
+    /// <summary>Binary Star: a primary and a backup echo server (bstarsrv), failover Lazy Pirate clients; no workers.</summary>
+    BinaryStar,
 }
 
 /// <summary>Which in-process client library the workload uses.</summary>
@@ -30,6 +33,9 @@ public enum ClientKind
 
     /// <summary>The Lazy Pirate client.</summary>
     LazyPirate,
+
+    /// <summary>The Lazy Pirate client in failover mode over both nodes of a Binary Star pair.</summary>
+    BinaryStar,
 }
 
 /// <summary>The processes and links of a scenario: what runs and how it is tuned.</summary>
@@ -72,6 +78,9 @@ public sealed record DeploymentOptions
     /// </summary>
     public bool ProxyWorkers { get; init; } = true;
 
+    /// <summary>Binary Star only: the clients' pause before resending to the other node (default 2000 ms, as bstarcli).</summary>
+    public TimeSpan SettleDelay { get; init; } = TimeSpan.FromMilliseconds(2000);
+
     /// <summary>
     /// Further options for our broker service, e.g. smaller flow-control limits (default none). They reach the
     /// default broker command through its <c>{broker_options}</c> placeholder; a custom template may leave them out.
@@ -87,7 +96,12 @@ public sealed record DeploymentOptions
     /// <summary>The client library actually used.</summary>
     public ClientKind EffectiveClient => Client != ClientKind.Default
         ? Client
-        : Topology == Topology.Majordomo ? ClientKind.Majordomo : ClientKind.LazyPirate;
+        : Topology switch
+        {
+            Topology.Majordomo => ClientKind.Majordomo,
+            Topology.BinaryStar => ClientKind.BinaryStar,
+            _ => ClientKind.LazyPirate,
+        };
 
     /// <summary>Checks every setting.</summary>
     /// <exception cref="ArgumentException">A setting is out of range.</exception>
@@ -124,9 +138,19 @@ public sealed record DeploymentOptions
             problems.Add("Paranoid Pirate queues are served by the Lazy Pirate client only");
         }
 
-        if (Topology == Topology.Majordomo && EffectiveClient == ClientKind.LazyPirate)
+        if (Topology == Topology.Majordomo && EffectiveClient is ClientKind.LazyPirate or ClientKind.BinaryStar)
         {
             problems.Add("a Majordomo broker needs a Majordomo client");
+        }
+
+        if ((Topology == Topology.BinaryStar) != (EffectiveClient == ClientKind.BinaryStar))
+        {
+            problems.Add("a Binary Star pair is served by the Binary Star client, and only it");
+        }
+
+        if (SettleDelay < TimeSpan.Zero || SettleDelay > TimeSpan.FromMinutes(1))
+        {
+            problems.Add($"SettleDelay must be 0..1 min (was {SettleDelay})");
         }
 
         if (problems.Count > 0)
@@ -140,8 +164,9 @@ public sealed record DeploymentOptions
 /// A running system under test: the broker (or queue) and workers as child processes, a
 /// <see cref="FaultProxy"/> on the client side and one on the worker side, and fault operations on
 /// all of them. Clients connect to <see cref="ClientEndpoint"/>, workers to the worker proxy.
+/// A Binary Star pair has no workers: see <c>Deployment.BinaryStar.cs</c>.
 /// </summary>
-public sealed class Deployment : IAsyncDisposable
+public sealed partial class Deployment : IAsyncDisposable
 {
     private const string BrokerName = "broker";
     private const string QueueName = "queue";
@@ -173,29 +198,37 @@ public sealed class Deployment : IAsyncDisposable
     /// <summary>The supervisor of every process of the deployment.</summary>
     public ProcessSupervisor Supervisor { get; }
 
-    /// <summary>The proxy between the clients and the broker (or queue frontend).</summary>
+    /// <summary>The proxy between the clients and the broker (or queue frontend; Binary Star: the primary's frontend).</summary>
     public FaultProxy ClientLink { get; private set; } = null!;
 
-    /// <summary>The proxy between the workers and the broker (or queue backend).</summary>
+    /// <summary>The proxy between the workers and the broker (or queue backend; Binary Star: between the clients and the backup's frontend).</summary>
     public FaultProxy WorkerLink { get; private set; } = null!;
 
     /// <summary>Where in-process clients connect (through <see cref="ClientLink"/>).</summary>
     public string ClientEndpoint => ClientLink.Endpoint;
 
-    /// <summary>The broker (Majordomo) or queue (Paranoid Pirate) process now; after a restart, the new one.</summary>
+    /// <summary>The broker (Majordomo), queue (Paranoid Pirate) or primary (Binary Star) process now; after a restart, the new one.</summary>
     public ChildProcess Broker => Supervisor.Current(BrokerProcessName)!;
 
     /// <summary>The name of the broker or queue process.</summary>
-    public string BrokerProcessName => Options.Topology == Topology.Majordomo ? BrokerName : QueueName;
+    public string BrokerProcessName => Options.Topology switch
+    {
+        Topology.Majordomo => BrokerName,
+        Topology.BinaryStar => PrimaryName,
+        _ => QueueName,
+    };
 
-    /// <summary>The worker processes now (index 0 is <c>worker-1</c>).</summary>
+    /// <summary>The worker processes now (index 0 is <c>worker-1</c>); none for Binary Star.</summary>
     public IReadOnlyList<ChildProcess> Workers =>
-        [.. Enumerable.Range(1, Options.Workers).Select(i => Supervisor.Current(WorkerName(i))!)];
+        [.. Enumerable.Range(1, WorkerCount).Select(i => Supervisor.Current(WorkerName(i))!)];
+
+    private int WorkerCount => Options.Topology == Topology.BinaryStar ? 0 : Options.Workers;
 
     /// <summary>A readable summary of the processes and links, for reports.</summary>
-    public string Describe() =>
-        $"{BrokerProcessName}: `{Broker.Command}`\n\nworkers ({Options.Workers}): `{Workers[0].Command}`\n\n" +
-        $"client proxy {ClientLink.Endpoint} → {ClientLink.TargetPort}, worker proxy {WorkerLink.Endpoint} → {WorkerLink.TargetPort}";
+    public string Describe() => Options.Topology == Topology.BinaryStar
+        ? DescribePair()
+        : $"{BrokerProcessName}: `{Broker.Command}`\n\nworkers ({Options.Workers}): `{Workers[0].Command}`\n\n" +
+          $"client proxy {ClientLink.Endpoint} → {ClientLink.TargetPort}, worker proxy {WorkerLink.Endpoint} → {WorkerLink.TargetPort}";
 
     /// <summary>
     /// Starts the broker (or queue), the two proxies and the workers, and waits until a request is answered.
@@ -211,6 +244,11 @@ public sealed class Deployment : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(programs);
         options.Validate();
         var supervisor = new ProcessSupervisor(logDirectory);
+        if (options.Topology == Topology.BinaryStar)
+        {
+            return await StartPairAsync(options, programs, supervisor, cancellationToken).ConfigureAwait(false);
+        }
+
         var ports = FreePorts.Pick(options.Topology == Topology.Majordomo ? 1 : 2).ToArray();
         var deployment = new Deployment(options, programs, supervisor, [.. ports]);
         try
@@ -284,9 +322,12 @@ public sealed class Deployment : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(workload);
         var kind = Options.EffectiveClient;
         var version = Options.MdpVersion;
+        var pair = PairEndpoints;
+        var settle = Options.SettleDelay;
         return (_, endpoint) => kind switch
         {
             ClientKind.LazyPirate => new LazyPirateChaosClient(endpoint, workload.RequestTimeout, workload.Attempts),
+            ClientKind.BinaryStar => new LazyPirateChaosClient(pair, workload.RequestTimeout, workload.Attempts, settle),
             ClientKind.MajordomoAsync => new MajordomoAsyncChaosClient(endpoint, workload.RequestTimeout, workload.Attempts, version),
             _ => new MajordomoChaosClient(endpoint, workload.RequestTimeout, workload.Attempts, version),
         };
@@ -309,7 +350,9 @@ public sealed class Deployment : IAsyncDisposable
                 return await mmi.QueryServiceAsync(Options.Service, cancellationToken).ConfigureAwait(false) == "200";
             }
 
-            await using var client = new LazyPirateChaosClient(ClientEndpoint, timeout, 1);
+            await using var client = Options.Topology == Topology.BinaryStar
+                ? new LazyPirateChaosClient(PairEndpoints, timeout, 2, TimeSpan.Zero)
+                : new LazyPirateChaosClient(ClientEndpoint, timeout, 1);
             var reply = await client.RequestAsync(Options.Service, Reliability.Transport.Message.FromStrings("probe"), cancellationToken).ConfigureAwait(false);
             return reply.Count == 1 && reply.GetString(0) == "probe";
         }
@@ -341,7 +384,10 @@ public sealed class Deployment : IAsyncDisposable
             }
         }
 
-        throw new TimeoutException($"the {Options.Topology} deployment did not serve within {timeout.TotalSeconds:F0} s; {BrokerProcessName} output:\n{Broker.OutputTail()}\nworker-1 output:\n{Workers[0].OutputTail()}");
+        string others = Options.Topology == Topology.BinaryStar
+            ? $"{BackupName} output:\n{Backup.OutputTail()}"
+            : $"worker-1 output:\n{Workers[0].OutputTail()}";
+        throw new TimeoutException($"the {Options.Topology} deployment did not serve within {timeout.TotalSeconds:F0} s; {BrokerProcessName} output:\n{Broker.OutputTail()}\n{others}");
     }
 
     /// <summary>Resident memory of the broker (or queue) process now, in bytes; null when it is not running.</summary>
@@ -422,21 +468,31 @@ public sealed class Deployment : IAsyncDisposable
         return _programs.Command(Options.Topology == Topology.Majordomo ? ProgramRole.MdpWorker : ProgramRole.PppWorker, values);
     }
 
-    private async Task<ChildProcess> StartBrokerAsync(CancellationToken cancellationToken)
+    private Task<ChildProcess> StartBrokerAsync(CancellationToken cancellationToken)
     {
-        var role = Options.Topology == Topology.Majordomo ? ProgramRole.MdpBroker : ProgramRole.PppQueue;
-        var command = _programs.Command(role, _brokerValues);
+        var role = Options.Topology switch
+        {
+            Topology.Majordomo => ProgramRole.MdpBroker,
+            Topology.BinaryStar => ProgramRole.BstarServer,
+            _ => ProgramRole.PppQueue,
+        };
+        return StartListeningAsync(BrokerProcessName, _programs.Command(role, _brokerValues), _ports, cancellationToken);
+    }
+
+    /// <summary>Starts <paramref name="name"/> and returns once it listens on every one of <paramref name="ports"/>.</summary>
+    private async Task<ChildProcess> StartListeningAsync(string name, ProgramCommand command, int[] ports, CancellationToken cancellationToken)
+    {
         var time = TimeProvider.System;
 
-        // A just-killed broker's port can be briefly unavailable; a new process that fails to bind exits, so retry a few times.
+        // A just-killed process's port can be briefly unavailable; a new process that fails to bind exits, so retry a few times.
         for (int attempt = 1; ; attempt++)
         {
-            var broker = Supervisor.Start(BrokerProcessName, command);
+            var broker = Supervisor.Start(name, command);
             long start = time.GetTimestamp();
             while (!broker.HasExited && time.GetElapsedTime(start) < Options.StartTimeout)
             {
                 bool all = true;
-                foreach (int port in _ports)
+                foreach (int port in ports)
                 {
                     all &= await FreePorts.IsListeningAsync(port, TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
                 }
@@ -451,12 +507,12 @@ public sealed class Deployment : IAsyncDisposable
 
             if (!broker.HasExited)
             {
-                throw new TimeoutException($"{BrokerProcessName} did not listen on port(s) {string.Join(", ", _ports)} within {Options.StartTimeout.TotalSeconds:F0} s:\n{broker.OutputTail()}");
+                throw new TimeoutException($"{name} did not listen on port(s) {string.Join(", ", ports)} within {Options.StartTimeout.TotalSeconds:F0} s:\n{broker.OutputTail()}");
             }
 
             if (attempt >= 5)
             {
-                throw new InvalidOperationException($"{BrokerProcessName} exited with code {broker.ExitCode} on {attempt} starts in a row:\n{broker.OutputTail()}");
+                throw new InvalidOperationException($"{name} exited with code {broker.ExitCode} on {attempt} starts in a row:\n{broker.OutputTail()}");
             }
 
             await Task.Delay(TimeSpan.FromMilliseconds(200 * attempt), time, cancellationToken).ConfigureAwait(false);

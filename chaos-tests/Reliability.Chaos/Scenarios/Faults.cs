@@ -245,5 +245,45 @@ public static class Faults
         ];
     }
 
+    /// <summary>
+    /// Binary Star: SIGKILL the active node and leave it dead, then wait until the other node reports
+    /// that it took over (it does so on the first client request after its peer expiry, and serves
+    /// that request). The step fails when that takes longer than <paramref name="bound"/>; it is also
+    /// the step's <see cref="FaultStep.RecoveryBound"/>.
+    /// </summary>
+    /// <param name="at">When.</param>
+    /// <param name="primary">Kill the primary (the backup must take over), or the backup.</param>
+    /// <param name="bound">The longest acceptable takeover.</param>
+    /// <returns>The step.</returns>
+    public static FaultStep KillActiveNode(TimeSpan at, bool primary, TimeSpan bound) => new()
+    {
+        Name = $"SIGKILL {(primary ? "primary" : "backup")} (active)",
+        At = at,
+        RecoveryBound = bound,
+        Inject = async (context, token) =>
+        {
+            var took = await context.Deployment.KillActiveNodeAsync(primary, bound, token).ConfigureAwait(false);
+            context.Note($"{(primary ? "backup" : "primary")} took over and served {Ms(took)} after the kill");
+        },
+    };
+
+    /// <summary>
+    /// Binary Star: start a killed node again (same endpoints) and require that it comes back in the
+    /// state the pair must give it: passive next to an active peer (the step fails otherwise).
+    /// </summary>
+    /// <param name="at">When.</param>
+    /// <param name="primary">The primary node, or the backup.</param>
+    /// <returns>The step.</returns>
+    public static FaultStep RestartNodePassive(TimeSpan at, bool primary) => new()
+    {
+        Name = $"restart {(primary ? "primary" : "backup")}, must come back passive",
+        At = at,
+        Inject = async (context, token) =>
+        {
+            var took = await context.Deployment.RestartNodeAsync(primary, expectActive: false, token).ConfigureAwait(false);
+            context.Note($"{(primary ? "primary" : "backup")} passive {Ms(took)} after its restart");
+        },
+    };
+
     private static string Ms(TimeSpan value) => ((long)value.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + " ms";
 }

@@ -28,6 +28,7 @@ public static class ScenarioCatalog
             scenarios.AddRange(Scripted(topology, profile));
         }
 
+        scenarios.Add(BinaryStarFailover(profile));
         if (profile == Profile.Long)
         {
             scenarios.Add(Random(Topology.Majordomo, seed));
@@ -234,6 +235,67 @@ public static class ScenarioCatalog
                 ],
             };
         }
+    }
+
+    /// <summary>
+    /// The worst failover a correct Binary Star pair and client may need: two heartbeats (the passive
+    /// node's peer expiry), one client timeout (the request that went to the dead node), the settle
+    /// delay, a second timeout and settle when the first resend came before the expiry, and 1.5 s slack.
+    /// </summary>
+    /// <param name="deployment">Heartbeat and settle delay.</param>
+    /// <param name="workload">Client timeout.</param>
+    /// <returns>The bound.</returns>
+    public static TimeSpan FailoverBound(DeploymentOptions deployment, WorkloadOptions workload)
+    {
+        ArgumentNullException.ThrowIfNull(deployment);
+        ArgumentNullException.ThrowIfNull(workload);
+        var resend = workload.RequestTimeout + deployment.SettleDelay;
+        var cycles = resend >= deployment.Heartbeat * 2 ? 1 : 2;
+        return (deployment.Heartbeat * 2) + (resend * cycles) + TimeSpan.FromMilliseconds(1500);
+    }
+
+    /// <summary>
+    /// Binary Star: the active primary is SIGKILLed under load and the backup must take over; the
+    /// primary restarts and must come back passive; then the backup (now active) is killed and the
+    /// primary must take over; the backup restarts passive. The long profile repeats the cycle.
+    /// </summary>
+    private static Scenario BinaryStarFailover(Profile profile)
+    {
+        bool longRun = profile == Profile.Long;
+        var deployment = new DeploymentOptions
+        {
+            Topology = Topology.BinaryStar,
+            Heartbeat = TimeSpan.FromMilliseconds(250),
+            SettleDelay = TimeSpan.FromMilliseconds(300),
+        };
+        var workload = new WorkloadOptions
+        {
+            Clients = 4,
+            RequestsPerClient = longRun ? 600 : 160,
+            Pacing = TimeSpan.FromMilliseconds(60),
+            RequestTimeout = TimeSpan.FromMilliseconds(700),
+            Attempts = 10,
+        };
+        var bound = FailoverBound(deployment, workload);
+        var cycle = TimeSpan.FromSeconds(8);
+        var faults = new List<FaultStep>();
+        for (int i = 0; i < (longRun ? 4 : 1); i++)
+        {
+            var start = TimeSpan.FromSeconds(1) + (cycle * i);
+            faults.Add(Faults.KillActiveNode(start, primary: true, bound));
+            faults.Add(Faults.RestartNodePassive(start + TimeSpan.FromSeconds(2), primary: true));
+            faults.Add(Faults.KillActiveNode(start + TimeSpan.FromSeconds(4), primary: false, bound));
+            faults.Add(Faults.RestartNodePassive(start + TimeSpan.FromSeconds(6), primary: false));
+        }
+
+        return new Scenario
+        {
+            Name = "bstar-failover",
+            Description = $"A Binary Star pair of echo servers (heartbeat 250 ms) under load from failover clients: the active primary is SIGKILLed and the backup must serve within {bound.TotalMilliseconds:F0} ms; the primary restarts and must come back passive; then the active backup is killed, the primary must take over, and the backup restarts passive.",
+            Deployment = deployment,
+            Workload = workload,
+            Faults = faults,
+        };
     }
 
     private static Scenario Random(Topology topology, int seed)

@@ -49,7 +49,8 @@ public sealed class ScenarioRunner
             Directory.Delete(logDirectory, recursive: true);
         }
 
-        _log?.WriteLine($"chaos: {scenario.Name}: starting {scenario.Deployment.Topology} with {scenario.Deployment.Workers} worker(s)");
+        string members = scenario.Deployment.Topology == Topology.BinaryStar ? "a primary and a backup" : $"{scenario.Deployment.Workers} worker(s)";
+        _log?.WriteLine($"chaos: {scenario.Name}: starting {scenario.Deployment.Topology} with {members}");
         Deployment deployment;
         try
         {

@@ -24,6 +24,24 @@ public sealed class LazyPirateChaosClient : IChaosClient
         Description = string.Create(CultureInfo.InvariantCulture, $"LazyPirateClient, timeout {timeout.TotalMilliseconds:F0} ms, {attempts} attempts");
     }
 
+    /// <summary>Creates a failover client of a Binary Star pair: one node at a time, the other after a timeout and <paramref name="settle"/>.</summary>
+    /// <param name="endpoints">The pair's frontends, primary first.</param>
+    /// <param name="timeout">Per-attempt timeout.</param>
+    /// <param name="attempts">Tries per request, the first included.</param>
+    /// <param name="settle">Pause before resending to the other node.</param>
+    public LazyPirateChaosClient(IReadOnlyList<string> endpoints, TimeSpan timeout, int attempts, TimeSpan settle)
+    {
+        _client = new LazyPirateClient(new LazyPirateOptions
+        {
+            Endpoints = endpoints,
+            Failover = true,
+            RequestTimeout = timeout,
+            RetryDelay = settle,
+            Attempts = attempts,
+        });
+        Description = string.Create(CultureInfo.InvariantCulture, $"LazyPirateClient (failover), timeout {timeout.TotalMilliseconds:F0} ms, settle {settle.TotalMilliseconds:F0} ms, {attempts} attempts");
+    }
+
     /// <inheritdoc />
     public string Description { get; }
 
