@@ -105,4 +105,7 @@ public enum ProtocolError
 
     /// <summary>PLAIN: the server's authenticator refused the peer's credentials.</summary>
     AuthenticationFailed,
+
+    /// <summary>A CURVE box did not open (wrong key or altered bytes) or a short nonce did not increase (a replay).</summary>
+    CryptographicFailure,
 }

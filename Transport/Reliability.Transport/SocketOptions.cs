@@ -127,6 +127,28 @@ public sealed record SocketOptions
     /// </summary>
     public PlainOptions? Plain { get; init; }
 
+    /// <summary>
+    /// CURVE role (docs/wire/curve.md): true for the side that holds the server key pair (libzmq's
+    /// <c>ZMQ_CURVE_SERVER</c>). CURVE is on when this or any Curve key is set; then
+    /// <see cref="CurveSecretKey"/> is required, and a client also needs <see cref="CurveServerKey"/>.
+    /// </summary>
+    public bool CurveServer { get; init; }
+
+    /// <summary>This socket's long-term CURVE secret key, 40 Z85 characters (<see cref="CurveKeyPair.SecretKey"/>).
+    /// Each connection copies it into memory that is wiped when the connection ends. Default: null.</summary>
+    public string? CurveSecretKey { get; init; }
+
+    /// <summary>This socket's long-term CURVE public key, Z85. Optional: derived from <see cref="CurveSecretKey"/>
+    /// when null; when given it must belong to that secret key.</summary>
+    public string? CurvePublicKey { get; init; }
+
+    /// <summary>Client only: the public key of the server to connect to, Z85. A server that cannot prove it
+    /// holds the matching secret key gets no connection.</summary>
+    public string? CurveServerKey { get; init; }
+
+    /// <summary>True when any CURVE setting is present, so the CURVE mechanism is used.</summary>
+    internal bool UsesCurve => CurveServer || CurveSecretKey is not null || CurvePublicKey is not null || CurveServerKey is not null;
+
     /// <summary>XPUB: deliver every subscription message to the application, not only the first per topic.</summary>
     public bool XPubVerbose { get; init; }
 
@@ -211,6 +233,11 @@ public sealed record SocketOptions
             problems.Add("Plain.UserName and Plain.Password must be at most 255 bytes each");
         }
 
+        if (UsesCurve)
+        {
+            CheckCurve(problems);
+        }
+
         CheckTimeout(SendTimeout, nameof(SendTimeout), problems);
         CheckTimeout(ReceiveTimeout, nameof(ReceiveTimeout), problems);
 
@@ -228,6 +255,30 @@ public sealed record SocketOptions
             throw new ArgumentException("Invalid socket options: " + string.Join("; ", problems) + ".");
         }
     }
+
+    private void CheckCurve(List<string> problems)
+    {
+        if (Plain is not null)
+        {
+            problems.Add("Plain and the Curve options are exclusive: a connection has one mechanism");
+        }
+
+        if (!IsCurveKey(CurveSecretKey))
+        {
+            problems.Add("CurveSecretKey must be a 40-character Z85 key when CURVE is used");
+        }
+        else if (CurvePublicKey is not null && CurvePublicKey != CurveKeyPair.FromSecretKey(CurveSecretKey!).PublicKey)
+        {
+            problems.Add("CurvePublicKey does not belong to CurveSecretKey");
+        }
+
+        if (CurveServer ? CurveServerKey is not null : !IsCurveKey(CurveServerKey))
+        {
+            problems.Add(CurveServer ? "CurveServerKey is for clients; a CurveServer has its own key pair" : "CurveServerKey must be a 40-character Z85 key for a CURVE client");
+        }
+    }
+
+    private static bool IsCurveKey(string? key) => key is { Length: CurveKeyPair.KeyTextLength } && Z85.TryDecode(key, out _);
 
     private static void CheckTimeout(TimeSpan value, string name, List<string> problems)
     {

@@ -8,6 +8,7 @@ internal static class ExampleRegistry
         ["transport-demo"] = TransportDemo.RunAsync,
         ["bstarcli"] = BinaryStarClientExample.RunAsync,
         ["bstarsrv"] = BinaryStarServerExample.RunAsync,
+        ["curve-keygen"] = CurveKeygenExample.RunAsync,
         ["flclient"] = FreelanceClientExample.RunAsync,
         ["flserver"] = FreelanceServerExample.RunAsync,
         ["lpclient"] = LazyPirateClientExample.RunAsync,

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Sockets;
+using Reliability.Transport.Curve;
 using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport.Internal;
@@ -28,6 +29,7 @@ internal sealed class ZmtpConnection : IPeerConnection
     private readonly Socket _socket;
     private readonly ZmqSocket _owner;
     private readonly ZmtpDecoder _decoder;
+    private CurveMechanism? _curve;
     private readonly ZmtpHeartbeat _heartbeat;
     private bool _heartbeats = true;
     private bool _zmtp1;
@@ -87,6 +89,8 @@ internal sealed class ZmtpConnection : IPeerConnection
         _heartbeats = result.PeerMajor >= Greeting.MajorVersion;
         _zmtp1 = result.PeerMajor == 1;
         _decoder.Zmtp1Framing = _zmtp1;
+        _curve = result.Curve;
+        _decoder.Curve = _curve;
         return result;
     }
 
@@ -202,7 +206,7 @@ internal sealed class ZmtpConnection : IPeerConnection
         {
             while (true)
             {
-                int length = _heartbeat.DrainControl(buffer, 0);
+                int length = _heartbeat.DrainControl(buffer, 0, _curve);
                 if (pipe.Outbound.DrainTo(batch, MaxSendBatch) == 0)
                 {
                     if (length > 0)
@@ -235,6 +239,13 @@ internal sealed class ZmtpConnection : IPeerConnection
                     if (message.IsCommand)
                     {
                         var command = message[0];
+                        bool asCommand = _curve is null;
+                        if (_curve is not null)
+                        {
+                            // CURVE: the command rides boxed in a MESSAGE, itself a plain data frame.
+                            command = _curve.Encode(command.Span, more: false, command: true);
+                        }
+
                         if (length + FrameHeader.MaxLength + command.Length > buffer.Length)
                         {
                             await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
@@ -242,7 +253,7 @@ internal sealed class ZmtpConnection : IPeerConnection
                             length = 0;
                         }
 
-                        length += FrameHeader.Write(buffer.AsSpan(length), command.Length, more: false, command: true);
+                        length += FrameHeader.Write(buffer.AsSpan(length), command.Length, more: false, command: asCommand);
                         command.Span.CopyTo(buffer.AsSpan(length));
                         length += command.Length;
                         continue;
@@ -252,9 +263,17 @@ internal sealed class ZmtpConnection : IPeerConnection
                     for (int i = 0; i <= last; i++)
                     {
                         var frame = message[i];
+                        bool more = i < last;
+                        if (_curve is not null)
+                        {
+                            // CURVE: MORE goes inside the box; the MESSAGE frame itself never has it.
+                            frame = _curve.Encode(frame.Span, more, command: false);
+                            more = false;
+                        }
+
                         if (frame.Length >= DirectWriteThreshold)
                         {
-                            length += WriteHeader(buffer.AsSpan(length), frame.Length, more: i < last);
+                            length += WriteHeader(buffer.AsSpan(length), frame.Length, more);
                             await SendAllAsync(buffer.AsMemory(0, length), cancellationToken).ConfigureAwait(false);
                             await SendAllAsync(frame, cancellationToken).ConfigureAwait(false);
                             bytes += length + frame.Length;
@@ -269,7 +288,7 @@ internal sealed class ZmtpConnection : IPeerConnection
                             length = 0;
                         }
 
-                        length += WriteHeader(buffer.AsSpan(length), frame.Length, more: i < last);
+                        length += WriteHeader(buffer.AsSpan(length), frame.Length, more);
                         frame.Span.CopyTo(buffer.AsSpan(length));
                         length += frame.Length;
                     }
@@ -353,5 +372,8 @@ internal sealed class ZmtpConnection : IPeerConnection
 
         _heartbeat.Dispose();
         _socket.Dispose();
+
+        // Wipes this connection's CURVE keys (docs/wire/curve.md §3).
+        _curve?.Dispose();
     }
 }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Reliability.Transport.Curve;
 using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport.Internal;
@@ -43,6 +44,9 @@ internal sealed class ZmtpDecoder
         _maxMessageSize = maxMessageSize;
         _intercepts = sink.InterceptsInbound;
     }
+
+    /// <summary>Set after a CURVE handshake: every frame is then a MESSAGE to open before it is handled (docs/wire/curve.md §4).</summary>
+    public CurveMechanism? Curve { get; set; }
 
     /// <summary>Whether frames use ZMTP/1.0 framing (RFC 13) instead of the 2.0/3.x one; set after the handshake.</summary>
     public bool Zmtp1Framing { get; set; }
@@ -201,6 +205,14 @@ internal sealed class ZmtpDecoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Accept(Pipe pipe, FrameFlags flags, ReadOnlyMemory<byte> body)
     {
+        if (Curve is { } curve)
+        {
+            // libzmq sends MESSAGE as a plain data frame; its own flags (MORE, COMMAND) are inside the box.
+            var frame = curve.Decode(body.Span);
+            flags = (frame.More ? FrameFlags.More : FrameFlags.None) | (frame.Command ? FrameFlags.Command : FrameFlags.None);
+            body = frame.Payload;
+        }
+
         if ((flags & FrameFlags.Command) != 0)
         {
             HandleCommand(pipe, body.Span);

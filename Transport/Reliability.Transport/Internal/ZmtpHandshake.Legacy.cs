@@ -34,16 +34,16 @@ internal sealed partial class ZmtpHandshake
     }
 
     /// <summary>
-    /// Refuses an old peer: ZMTP 1.0 and 2.0 have no security mechanism, so a socket with PLAIN
-    /// never talks to one in the clear; <see cref="SocketOptions.MinimumZmtpVersion"/> may refuse
+    /// Refuses an old peer: ZMTP 1.0 and 2.0 have no security mechanism, so a socket with PLAIN or
+    /// CURVE never talks to one in the clear; <see cref="SocketOptions.MinimumZmtpVersion"/> may refuse
     /// the rest. Null when the peer is accepted.
     /// </summary>
     private HandshakeResult? LegacyRefusal(byte major, string version)
     {
-        if (owner.Options.Plain is not null)
+        if (owner.Options.Plain is not null || owner.Options.UsesCurve)
         {
             return Fail(ProtocolError.MechanismMismatch,
-                $"peer speaks {version}, which has no security mechanism; this socket requires PLAIN");
+                $"peer speaks {version}, which has no security mechanism; this socket requires {(owner.Options.UsesCurve ? "CURVE" : "PLAIN")}");
         }
 
         return MinimumVersionRefusal(major, 0, version);

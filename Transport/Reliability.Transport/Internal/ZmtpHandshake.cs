@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Reliability.Transport.Curve;
 using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport.Internal;
@@ -8,6 +9,9 @@ internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, str
 {
     /// <summary>A ZMTP/1.0 peer without a signature: it sends no subscriptions, so a publisher sends it everything.</summary>
     public bool PeerFiltersItself { get; init; }
+
+    /// <summary>The CURVE state of a connection whose handshake succeeded with CURVE: it boxes and opens every later frame (docs/wire/curve.md §4).</summary>
+    public CurveMechanism? Curve { get; init; }
 }
 
 /// <summary>
@@ -24,6 +28,7 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
     public async Task<HandshakeResult> RunAsync(CancellationToken cancellationToken)
     {
         var options = owner.Options;
+        CurveMechanism? curve = null;
         using var timeout = options.HandshakeTimeout > TimeSpan.Zero
             ? new CancellationTokenSource(options.HandshakeTimeout, owner.TimeProvider)
             : new CancellationTokenSource();
@@ -35,13 +40,17 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
             byte[] metadata = Commands.BuildMetadata(
                 SocketTypes.WireName(owner.Type), options.RoutingId.Span, SocketTypes.SendsIdentity(owner.Type));
             byte[] metadataFrame = Commands.BuildCommandFrame(Commands.ReadyName, metadata);
+            curve = options.UsesCurve ? CreateCurve(options, metadata) : null;
+            byte[] mechanism = (curve is not null ? Greeting.CurveMechanism : plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism).ToArray();
 
-            // NULL: greeting and READY at once. PLAIN client: greeting and HELLO. PLAIN server: greeting only.
-            byte[] first = plain is null ? metadataFrame
+            // NULL: greeting and READY at once. PLAIN or CURVE client: greeting and HELLO. Servers: greeting only.
+            byte[] first = curve is CurveClient curveClient ? CommandFrame(curveClient.CreateHello())
+                : curve is not null ? []
+                : plain is null ? metadataFrame
                 : plainServer ? []
                 : Commands.BuildCommandFrame(Commands.HelloName, Commands.BuildHelloData(plain.UserName, plain.Password));
             var opening = new byte[Greeting.Length + first.Length];
-            Greeting.Write(opening, plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism, plainServer);
+            Greeting.Write(opening, mechanism, plainServer || curve is CurveServer);
             LegacyGreeting.WriteSignature(opening, OwnIdentity.Length);
             first.CopyTo(opening, Greeting.Length);
 
@@ -69,7 +78,7 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
 
             await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength + 1), linked.Token).ConfigureAwait(false);
             await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
-            var greeting = Greeting.Parse(decoder.Buffered[..Greeting.Length], plain is null ? Greeting.NullMechanism : Greeting.PlainMechanism);
+            var greeting = Greeting.Parse(decoder.Buffered[..Greeting.Length], mechanism);
             if (greeting.Error is { } greetingError)
             {
                 return Fail(greetingError, greeting.Reason!);
@@ -81,6 +90,12 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
             }
 
             decoder.Consume(Greeting.Length);
+            if (curve is not null)
+            {
+                var secured = await RunCurveAsync(curve, greeting.PeerMinor, linked.Token).ConfigureAwait(false);
+                curve = null;
+                return secured;
+            }
 
             var (flags, body) = await ReadFrameAsync(linked.Token).ConfigureAwait(false);
             if (plain is null)
@@ -128,6 +143,11 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             return Fail(ProtocolError.HandshakeTimeout, $"handshake not completed within {options.HandshakeTimeout.TotalMilliseconds} ms");
+        }
+        finally
+        {
+            // Set only while the CURVE state is ours; a connection that takes it over clears this first.
+            curve?.Dispose();
         }
     }
 
@@ -198,6 +218,12 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
         }
 
         Commands.TrySplit(body, out _, out var data);
+        return CheckProperties(data, peerMinor);
+    }
+
+    /// <summary>Validates the peer's metadata properties (READY, or PLAIN/CURVE INITIATE).</summary>
+    private HandshakeResult CheckProperties(ReadOnlySpan<byte> data, byte peerMinor)
+    {
         var properties = Commands.ParseReady(data, out string? readyError);
         if (properties is null)
         {

@@ -1,3 +1,4 @@
+using Reliability.Transport.Curve;
 using Reliability.Transport.Zmtp;
 
 namespace Reliability.Transport.Internal;
@@ -72,12 +73,21 @@ internal sealed class ZmtpHeartbeat(SocketOptions options, TimeProvider clock, A
     }
 
     /// <summary>Copies the waiting control frames into <paramref name="buffer"/> at <paramref name="length"/>; returns the new length.</summary>
-    public int DrainControl(byte[] buffer, int length)
+    public int DrainControl(byte[] buffer, int length, CurveMechanism? curve)
     {
         lock (_controlGate)
         {
             while (_control.TryDequeue(out var frame))
             {
+                if (curve is not null)
+                {
+                    // Under CURVE a PING or PONG travels boxed like any other frame (docs/wire/curve.md §4).
+                    FrameHeader.TryRead(frame, out _, out long size, out int header);
+                    byte[] sealedFrame = curve.Encode(frame.AsSpan(header, (int)size), more: false, command: true);
+                    length += FrameHeader.Write(buffer.AsSpan(length), sealedFrame.Length, more: false, command: false);
+                    frame = sealedFrame;
+                }
+
                 frame.CopyTo(buffer, length);
                 length += frame.Length;
             }

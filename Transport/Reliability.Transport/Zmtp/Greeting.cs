@@ -13,6 +13,8 @@ internal static class Greeting
 
     public static ReadOnlySpan<byte> PlainMechanism => "PLAIN"u8;
 
+    public static ReadOnlySpan<byte> CurveMechanism => "CURVE"u8;
+
     /// <summary>Our greeting: signature with zero padding, version 3.1, the mechanism, as-server (PLAIN only), zero filler.</summary>
     public static void Write(Span<byte> destination, ReadOnlySpan<byte> mechanism, bool asServer = false)
     {

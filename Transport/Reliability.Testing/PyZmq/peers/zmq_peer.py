@@ -53,7 +53,8 @@ SOCKET_TYPES = {
 }
 
 # Options whose values are binary; the request carries them as hex. Everything else is an int.
-BYTES_OPTIONS = {"ROUTING_ID", "IDENTITY", "CONNECT_ROUTING_ID", "SUBSCRIBE", "UNSUBSCRIBE", "PLAIN_USERNAME", "PLAIN_PASSWORD", "ZAP_DOMAIN"}
+BYTES_OPTIONS = {"ROUTING_ID", "IDENTITY", "CONNECT_ROUTING_ID", "SUBSCRIBE", "UNSUBSCRIBE", "PLAIN_USERNAME", "PLAIN_PASSWORD", "ZAP_DOMAIN",
+                 "CURVE_PUBLICKEY", "CURVE_SECRETKEY", "CURVE_SERVERKEY"}
 
 # Upper bound for any single blocking step, so a confused test cannot park the peer forever.
 MAX_TIMEOUT_MS = 120_000
