@@ -1,3 +1,4 @@
+using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Mdp.Worker;
 using Reliability.Transport;

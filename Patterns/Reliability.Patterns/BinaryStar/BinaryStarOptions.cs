@@ -44,8 +44,8 @@ public sealed record BinaryStarOptions
             problems.Add($"Role must be Primary or Backup (was {Role})");
         }
 
-        EndpointCheck.Shape(LocalEndpoint, nameof(LocalEndpoint), problems);
-        EndpointCheck.Shape(RemoteEndpoint, nameof(RemoteEndpoint), problems);
+        OptionChecks.Endpoint(LocalEndpoint, nameof(LocalEndpoint), problems);
+        OptionChecks.Endpoint(RemoteEndpoint, nameof(RemoteEndpoint), problems);
         if (Heartbeat < MinHeartbeat || Heartbeat > MaxHeartbeat)
         {
             problems.Add($"Heartbeat must be {MinHeartbeat}..{MaxHeartbeat} (was {Heartbeat})");

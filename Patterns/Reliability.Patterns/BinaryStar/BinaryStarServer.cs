@@ -43,7 +43,7 @@ public sealed class BinaryStarServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(handler);
         var problems = new List<string>();
-        EndpointCheck.Shape(frontendEndpoint, nameof(frontendEndpoint), problems);
+        OptionChecks.Endpoint(frontendEndpoint, nameof(frontendEndpoint), problems);
         if (problems.Count > 0)
         {
             throw new ArgumentException(problems[0] + ".", nameof(frontendEndpoint));

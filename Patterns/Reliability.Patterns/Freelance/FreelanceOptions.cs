@@ -109,25 +109,9 @@ public sealed record FreelanceOptions
             problems.Add($"ServerTtl must be at least twice PingInterval (was {ServerTtl} < 2 x {PingInterval})");
         }
 
-        if (Socket is null)
+        if (OptionChecks.Socket(Socket, problems) && !Socket.RoutingId.IsEmpty)
         {
-            problems.Add("Socket must not be null");
-        }
-        else
-        {
-            try
-            {
-                Socket.Validate();
-            }
-            catch (ArgumentException ex)
-            {
-                problems.Add("Socket: " + ex.Message);
-            }
-
-            if (!Socket.RoutingId.IsEmpty)
-            {
-                problems.Add("Socket.RoutingId must be empty: servers tell clients apart by the ids their ROUTERs generate");
-            }
+            problems.Add("Socket.RoutingId must be empty: servers tell clients apart by the ids their ROUTERs generate");
         }
 
         if (problems.Count > 0)
@@ -164,12 +148,7 @@ internal static class FreelanceOptionChecks
 
         for (int i = 0; i < endpoints.Count; i++)
         {
-            string? endpoint = endpoints[i];
-            int separator = endpoint?.IndexOf("://", StringComparison.Ordinal) ?? -1;
-            if (string.IsNullOrWhiteSpace(endpoint) || separator <= 0 || separator + 3 >= endpoint.Length)
-            {
-                problems.Add($"Endpoints[{i}] must look like transport://address (was '{endpoint}')");
-            }
+            OptionChecks.Endpoint(endpoints[i], $"Endpoints[{i}]", problems);
         }
 
         if (endpoints.Distinct(StringComparer.Ordinal).Count() != endpoints.Count)

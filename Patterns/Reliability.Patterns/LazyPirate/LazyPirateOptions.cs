@@ -101,7 +101,7 @@ public sealed record LazyPirateOptions
 
             for (int i = 0; i < Endpoints.Count; i++)
             {
-                EndpointCheck.Shape(Endpoints[i], $"Endpoints[{i}]", problems);
+                OptionChecks.Endpoint(Endpoints[i], $"Endpoints[{i}]", problems);
             }
 
             if (Endpoints.Distinct(StringComparer.Ordinal).Count() != Endpoints.Count)
@@ -134,25 +134,9 @@ public sealed record LazyPirateOptions
             problems.Add($"RetryDelayMax must be zero (constant delay) or at least RetryDelay (was {RetryDelayMax} < {RetryDelay})");
         }
 
-        if (Socket is null)
+        if (OptionChecks.Socket(Socket, problems) && (Socket.RequestRelaxed || Socket.RequestCorrelate))
         {
-            problems.Add("Socket must not be null");
-        }
-        else
-        {
-            try
-            {
-                Socket.Validate();
-            }
-            catch (ArgumentException ex)
-            {
-                problems.Add("Socket: " + ex.Message);
-            }
-
-            if (Socket.RequestRelaxed || Socket.RequestCorrelate)
-            {
-                problems.Add("Socket.RequestRelaxed and Socket.RequestCorrelate are not supported: the client replaces its socket after a timeout instead");
-            }
+            problems.Add("Socket.RequestRelaxed and Socket.RequestCorrelate are not supported: the client replaces its socket after a timeout instead");
         }
 
         if (problems.Count > 0)

@@ -1,8 +1,12 @@
 using Reliability.Transport;
 
-namespace Reliability.Mdp.Worker;
+namespace Reliability.Patterns;
 
-/// <summary>Validation shared by the worker and client option records (problems are collected, not thrown one by one).</summary>
+/// <summary>
+/// The checks every options record of the patterns and of Majordomo applies to its endpoint and socket
+/// settings. Each adds its problems to the caller's list instead of throwing, so an options record reports
+/// all its problems together.
+/// </summary>
 internal static class OptionChecks
 {
     /// <summary>Adds a problem unless <paramref name="endpoint"/> looks like <c>transport://address</c>.</summary>
@@ -15,13 +19,13 @@ internal static class OptionChecks
         }
     }
 
-    /// <summary>Adds the socket options' own problems, prefixed.</summary>
-    public static void Socket(SocketOptions? socket, List<string> problems)
+    /// <summary>Adds the socket options' own problems, prefixed; returns false when there are none to look at further (null).</summary>
+    public static bool Socket(SocketOptions? socket, List<string> problems)
     {
         if (socket is null)
         {
             problems.Add("Socket must not be null");
-            return;
+            return false;
         }
 
         try
@@ -32,5 +36,7 @@ internal static class OptionChecks
         {
             problems.Add("Socket: " + ex.Message);
         }
+
+        return true;
     }
 }
