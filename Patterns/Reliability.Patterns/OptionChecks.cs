@@ -15,7 +15,7 @@ internal static class OptionChecks
         int separator = endpoint?.IndexOf("://", StringComparison.Ordinal) ?? -1;
         if (string.IsNullOrWhiteSpace(endpoint) || separator <= 0 || separator + 3 >= endpoint.Length)
         {
-            problems.Add($"{name} must look like transport://address, e.g. tcp://127.0.0.1:5555 (was '{endpoint}')");
+            problems.Add($"{name} must look like transport://address (was '{endpoint}'), e.g. tcp://127.0.0.1:5555");
         }
     }
 
