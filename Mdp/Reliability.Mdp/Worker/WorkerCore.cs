@@ -31,6 +31,7 @@ internal sealed class WorkerCore : ISessionCore<WorkerCommand>
     private readonly TagList _tags;
     private readonly string _version;
     private readonly TimeSpan _replySendTimeout;
+    private readonly Action<object?, SendOutcome> _replySent;
     private long _connections;
     private long _reconnects;
     private long _requestsReceived;
@@ -60,6 +61,7 @@ internal sealed class WorkerCore : ISessionCore<WorkerCommand>
         // A reply may wait for room in a full outbound queue, but not past the point where the broker
         // would be declared dead anyway.
         _replySendTimeout = options.Heartbeat * options.Liveness;
+        _replySent = (state, outcome) => ReplySent((ReplyCommand)state!, outcome);
     }
 
     /// <summary>The counters so far; each read atomically (the session loop writes them).</summary>
@@ -170,8 +172,7 @@ internal sealed class WorkerCore : ISessionCore<WorkerCommand>
                 MdpWorkerCommand frame = _options.Version == MdpVersion.V01
                     ? new WorkerReply(reply.Request.ClientAddress, reply.Body)
                     : reply.Final ? new WorkerFinal(reply.Request.ClientAddress, reply.Body) : new WorkerPartial(reply.Request.ClientAddress, reply.Body);
-                long connection = link.Id;
-                link.SendWaiting(MdpCodec.BuildFromWorker(frame, _options.Version), _replySendTimeout, outcome => ReplySent(reply, outcome, connection), reply.CancellationToken);
+                link.SendWaiting(MdpCodec.BuildFromWorker(frame, _options.Version), _replySendTimeout, _replySent, reply, reply.CancellationToken);
                 return;
         }
 
@@ -236,8 +237,10 @@ internal sealed class WorkerCore : ISessionCore<WorkerCommand>
         }
     }
 
-    private void ReplySent(ReplyCommand reply, SendOutcome outcome, long connection)
+    /// <summary>The outcome of a reply's send (its request's connection is the one it was sent on).</summary>
+    private void ReplySent(ReplyCommand reply, SendOutcome outcome)
     {
+        long connection = reply.Request.ConnectionId;
         switch (outcome)
         {
             case SendOutcome.Sent:

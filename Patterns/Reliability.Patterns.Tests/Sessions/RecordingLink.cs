@@ -35,7 +35,8 @@ internal sealed class RecordingLink(long id) : ISessionLink, IDisposable
         return Accepting;
     }
 
-    public void SendWaiting(Message message, TimeSpan maxWait, Action<SendOutcome> done, CancellationToken cancellationToken) => Waiting.Add((message, done));
+    public void SendWaiting(Message message, TimeSpan maxWait, Action<object?, SendOutcome> done, object? state, CancellationToken cancellationToken) =>
+        Waiting.Add((message, outcome => done(state, outcome)));
 
     public void End(SessionEnd reason) => Ended ??= reason;
 

@@ -50,10 +50,11 @@ internal interface ISessionLink
 
     /// <summary>
     /// Sends an application message after the core returns, waiting up to <paramref name="maxWait"/> for room,
-    /// in the order queued; <paramref name="done"/> is called on the driver's loop with the outcome before
-    /// any further input reaches the core.
+    /// in the order queued; <paramref name="done"/> is called on the driver's loop with <paramref name="state"/> and
+    /// the outcome before any further input reaches the core. (A state argument rather than a closure: this is
+    /// a request's path, and a core can keep one delegate for all its sends.)
     /// </summary>
-    void SendWaiting(Message message, TimeSpan maxWait, Action<SendOutcome> done, CancellationToken cancellationToken);
+    void SendWaiting(Message message, TimeSpan maxWait, Action<object?, SendOutcome> done, object? state, CancellationToken cancellationToken);
 
     /// <summary>Ends this connection once the current input is handled; the first reason given wins.</summary>
     void End(SessionEnd reason);

@@ -176,9 +176,9 @@ internal sealed class SessionDriver<TCommand>
     /// <summary>Performs the waiting sends the core queued, then arms the timer for its next deadline if that is sooner than the armed one.</summary>
     private async ValueTask AfterInputAsync(Link link, CancellationToken stop)
     {
-        while (link.TakeWaitingSend() is { } send)
+        while (link.TryTakeWaitingSend(out var send))
         {
-            send.Done(link.EndReason is null ? await link.SendAsync(send, stop).ConfigureAwait(false) : SendOutcome.Closed);
+            send.Complete(link.EndReason is null ? await link.SendAsync(send, stop).ConfigureAwait(false) : SendOutcome.Closed);
         }
 
         var dueIn = _core.NextDeadlineIn;
@@ -221,9 +221,9 @@ internal sealed class SessionDriver<TCommand>
 
         await link.Socket.DisposeAsync().ConfigureAwait(false);
         await link.StopPumpAsync().ConfigureAwait(false);
-        while (link.TakeWaitingSend() is { } send)
+        while (link.TryTakeWaitingSend(out var send))
         {
-            send.Done(SendOutcome.Closed);
+            send.Complete(SendOutcome.Closed);
         }
     }
 
@@ -246,7 +246,10 @@ internal sealed class SessionDriver<TCommand>
         public static Input ForSocketFailure(long linkId) => new(InputKind.SocketFailed, linkId, null, default);
     }
 
-    private sealed record WaitingSend(Message Message, TimeSpan MaxWait, Action<SendOutcome> Done, CancellationToken CancellationToken);
+    private readonly record struct WaitingSend(Message Message, TimeSpan MaxWait, Action<object?, SendOutcome> Done, object? State, CancellationToken CancellationToken)
+    {
+        public void Complete(SendOutcome outcome) => Done(State, outcome);
+    }
 
     /// <summary>One connection: its socket, the pump that feeds its messages to the loop, and the sends waiting for the loop.</summary>
     private sealed class Link(SessionDriver<TCommand> driver, long id, ZmqSocket socket) : ISessionLink, IDisposable
@@ -276,12 +279,12 @@ internal sealed class SessionDriver<TCommand>
             }
         }
 
-        public void SendWaiting(Message message, TimeSpan maxWait, Action<SendOutcome> done, CancellationToken cancellationToken) =>
-            _waiting.Enqueue(new WaitingSend(message, maxWait, done, cancellationToken));
+        public void SendWaiting(Message message, TimeSpan maxWait, Action<object?, SendOutcome> done, object? state, CancellationToken cancellationToken) =>
+            _waiting.Enqueue(new WaitingSend(message, maxWait, done, state, cancellationToken));
 
         public void End(SessionEnd reason) => EndReason ??= reason;
 
-        public WaitingSend? TakeWaitingSend() => _waiting.TryDequeue(out var send) ? send : null;
+        public bool TryTakeWaitingSend(out WaitingSend send) => _waiting.TryDequeue(out send);
 
         public async ValueTask<SendOutcome> SendAsync(WaitingSend send, CancellationToken stop)
         {
