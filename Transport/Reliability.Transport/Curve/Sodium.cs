@@ -74,14 +74,14 @@ internal static partial class Sodium
             && crypto_box_open_easy(message, box, (ulong)box.Length, nonce, publicKey, secretKey) == 0;
     }
 
-    /// <summary><see cref="Box"/> with a key made by <see cref="Precompute"/>.</summary>
+    /// <summary><see cref="Box"/> with a key made by <see cref="TryPrecompute"/>.</summary>
     public static void BoxPrecomputed(Span<byte> box, ReadOnlySpan<byte> message, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sharedKey)
     {
         RequireBoxShape(box, message.Length, nonce, sharedKey);
         Check(crypto_box_easy_afternm(box, message, (ulong)message.Length, nonce, sharedKey), "crypto_box_easy_afternm");
     }
 
-    /// <summary><see cref="TryOpen"/> with a key made by <see cref="Precompute"/>.</summary>
+    /// <summary><see cref="TryOpen"/> with a key made by <see cref="TryPrecompute"/>.</summary>
     public static bool TryOpenPrecomputed(Span<byte> message, ReadOnlySpan<byte> box, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> sharedKey) =>
         OpenShapeFits(message, box, nonce, sharedKey)
         && crypto_box_open_easy_afternm(message, box, (ulong)box.Length, nonce, sharedKey) == 0;

@@ -80,5 +80,5 @@ internal static class Greeting
     };
 }
 
-/// <summary>Outcome of <see cref="Greeting.Parse"/>: an error, or the peer's minor version.</summary>
+/// <summary>Outcome of <see cref="Greeting.Parse(ReadOnlySpan{byte}, ReadOnlySpan{byte})"/>: an error, or the peer's minor version.</summary>
 internal readonly record struct GreetingResult(ProtocolError? Error, byte PeerMinor, string? Reason);
