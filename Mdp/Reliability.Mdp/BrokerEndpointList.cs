@@ -4,7 +4,7 @@ namespace Reliability.Mdp;
 
 /// <summary>
 /// The broker endpoint settings every Majordomo options record has: one <c>BrokerEndpoint</c>, or
-/// several <c>BrokerEndpoints</c> (the brokers of a Binary Star pair, docs/patterns/binary-star.md §7).
+/// several <c>BrokerEndpoints</c> (the brokers of a Binary Star pair, docs/patterns/binary-star.md §8).
 /// One set of checks and one resolution for the worker and both clients.
 /// </summary>
 internal static class BrokerEndpointList

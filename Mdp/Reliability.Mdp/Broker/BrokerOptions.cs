@@ -138,7 +138,7 @@ public sealed record BrokerOptions
     public Action<WorkerExpiredArguments>? OnWorkerExpired { get; init; }
 
     /// <summary>
-    /// Makes the broker one node of a Binary Star pair (docs/patterns/binary-star.md §7) when set;
+    /// Makes the broker one node of a Binary Star pair (docs/patterns/binary-star.md §8) when set;
     /// default none (a lone broker). While the node is not active the broker still registers workers
     /// and exchanges heartbeats with them, but leaves every client request unanswered (MMI included)
     /// and so dispatches nothing; a client request is the vote that may make it active. A split brain
