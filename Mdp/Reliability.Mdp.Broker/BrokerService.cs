@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Broker;
+using Reliability.Patterns.BinaryStar;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Broker.Service;
@@ -12,6 +13,9 @@ internal static class BrokerService
     public const int ExitCannotListen = 1;
 
     public const int ExitUsage = 2;
+
+    /// <summary>One of a Binary Star pair found its peer in its own state (both active or both passive) and stopped, as bstarsrv does.</summary>
+    public const int ExitSplitBrain = 3;
 
     /// <summary>
     /// Parses and validates the settings, binds, and runs the broker until <paramref name="shutdown"/> is
@@ -59,7 +63,17 @@ internal static class BrokerService
             return ExitCannotListen;
         }
 
-        await broker.RunAsync(shutdown);
+        try
+        {
+            await broker.RunAsync(shutdown);
+        }
+        catch (SplitBrainException ex)
+        {
+            ServiceLog.SplitBrain(logger, ex.Message);
+            await error.WriteLineAsync($"mdbroker: {ex.Message}");
+            return ExitSplitBrain;
+        }
+
         return ExitOk;
     }
 
@@ -91,4 +105,7 @@ internal static partial class ServiceLog
 {
     [LoggerMessage(EventId = 3190, Level = LogLevel.Critical, Message = "Cannot listen on {Endpoint}: {Reason}")]
     public static partial void CannotListen(ILogger logger, string endpoint, string reason);
+
+    [LoggerMessage(EventId = 3191, Level = LogLevel.Critical, Message = "Stopping: {Reason}")]
+    public static partial void SplitBrain(ILogger logger, string reason);
 }

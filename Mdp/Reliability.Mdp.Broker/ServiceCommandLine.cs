@@ -27,6 +27,10 @@ internal sealed class ServiceCommandLine
         ("max-workers", BrokerSettings.MaxWorkers, "N", "most workers registered at once (default 10000)"),
         ("max-service-name", BrokerSettings.MaxServiceNameLength, "N", "longest service name in bytes (default 255)"),
         ("shutdown-timeout", BrokerSettings.ShutdownTimeoutMs, "MS", "time to flush DISCONNECTs on shutdown (default 500)"),
+        ("ha-role", BrokerSettings.HaRole, "R", "primary or backup: run as one broker of a Binary Star pair (needs --ha-local and --ha-remote)"),
+        ("ha-local", BrokerSettings.HaLocal, "E", "Binary Star: endpoint this broker publishes its state on, e.g. tcp://*:5003"),
+        ("ha-remote", BrokerSettings.HaRemote, "E", "Binary Star: the peer broker's state endpoint, e.g. tcp://10.0.0.2:5004"),
+        ("ha-heartbeat", BrokerSettings.HaHeartbeatMs, "MS", "Binary Star: state heartbeat in milliseconds, the same on both brokers (default 1000)"),
         ("log-level", ServiceSettings.LogLevelKey, "L", "Trace, Debug, Information, Warning, Error, Critical or None (default Information)"),
         ("log-format", ServiceSettings.LogFormatKey, "F", "simple or json (default simple)"),
         ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", LogLevel, LogFormat)"),
@@ -66,7 +70,7 @@ internal sealed class ServiceCommandLine
             }
 
             lines.Add("  --help".PadRight(28) + "show this text");
-            lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options.");
+            lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options, 3 Binary Star split brain.");
             return string.Join(Environment.NewLine, lines);
         }
     }

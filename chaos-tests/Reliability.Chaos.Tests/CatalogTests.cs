@@ -41,6 +41,41 @@ public sealed class CatalogTests
             .And.OnlyContain(f => f.RecoveryBound == bound);
     }
 
+    [Theory]
+    [InlineData("mdp-bstar-failover", ClientKind.Majordomo)]
+    [InlineData("mdp-async-bstar-failover", ClientKind.MajordomoAsync)]
+    public void For_ShortProfile_HasTheMajordomoPairFailoverWithTheBinaryStarBound(string name, ClientKind client)
+    {
+        var scenario = ScenarioCatalog.For(Profile.Short).Single(s => s.Name == name);
+
+        scenario.Deployment.Topology.Should().Be(Topology.MajordomoPair);
+        scenario.Deployment.EffectiveClient.Should().Be(client);
+        scenario.Deployment.Workers.Should().Be(3);
+        var bound = ScenarioCatalog.FailoverBound(scenario.Deployment, scenario.Workload);
+        bound.Should().Be(TimeSpan.FromMilliseconds(3000));
+        scenario.Faults.Where(f => f.Name.StartsWith("SIGKILL", StringComparison.Ordinal)).Should().HaveCount(2)
+            .And.OnlyContain(f => f.RecoveryBound == bound);
+    }
+
+    [Fact]
+    public void Command_MdpWorkerOfAPair_BothBrokersAsEndpoints()
+    {
+        var programs = new ChaosPrograms("dotnet", "/x/Reliability.Examples.dll", "/x/mdbroker.dll");
+        var values = new Dictionary<string, string>
+        {
+            ["endpoint"] = "tcp://127.0.0.1:1",
+            ["service"] = "echo",
+            ["heartbeat_ms"] = "250",
+            ["slow_ms"] = "20",
+            ["mdp"] = "0.1",
+            ["worker_options"] = "--endpoint tcp://127.0.0.1:2",
+        };
+
+        var command = programs.Command(ProgramRole.MdpWorker, values);
+
+        command.Arguments.Should().Equal("/x/Reliability.Examples.dll", "mdworker", "--endpoint", "tcp://127.0.0.1:1", "--service", "echo", "--heartbeat", "250", "--slow-ms", "20", "--mdp", "0.1", "--endpoint", "tcp://127.0.0.1:2");
+    }
+
     [Fact]
     public void Command_BinaryStarNode_FillsEveryPlaceholder()
     {

@@ -10,29 +10,38 @@ namespace Reliability.Examples;
 /// <summary>
 /// mdclient-async: keeps a window of requests outstanding through a <see cref="MajordomoAsyncClient"/> and
 /// checks that every request is completed by its own echo. Options: <c>--endpoint E</c> (broker, default
-/// tcp://127.0.0.1:5555), <c>--service NAME</c> (default echo), <c>--requests N</c> (default 1000),
-/// <c>--window W</c> (requests outstanding at once, default 100), <c>--timeout MS</c> (per request, default
-/// 2500), <c>--mdp 0.1|0.2</c> (default 0.1). No retries: a timed-out request counts as failed. Ends with the
-/// single line <c>mdclient: N ok, F failed, 0 retries, X req/s</c>; exit code 0 only if every request succeeded.
+/// tcp://127.0.0.1:5555; repeated for a Binary Star pair of brokers, which the client fails over between),
+/// <c>--service NAME</c> (default echo), <c>--requests N</c> (default 1000), <c>--window W</c> (requests
+/// outstanding at once, default 100), <c>--timeout MS</c> (per attempt, default 2500), <c>--retries R</c>
+/// (tries per request, the first included; default 1 with one broker, 3 with several), <c>--settle MS</c>
+/// (with several brokers, the pause before resending to the next one, default 2000), <c>--mdp 0.1|0.2</c>
+/// (default 0.1). A request out of tries counts as failed. Ends with the single line
+/// <c>mdclient: N ok, F failed, R retries, X req/s</c>; exit code 0 only if every request succeeded.
 /// </summary>
 internal static partial class MajordomoAsyncClientExample
 {
     public static async Task<int> RunAsync(ExampleArguments arguments, CancellationToken cancellationToken)
     {
-        string endpoint = arguments.String("endpoint", "tcp://127.0.0.1:5555");
+        var brokers = MajordomoExampleOptions.Brokers(arguments);
+        string endpoint = string.Join(",", brokers);
         string service = arguments.String("service", "echo");
         int requests = arguments.Int("requests", 1000, 1);
         int window = arguments.Int("window", 100, 1, MajordomoAsyncClientOptions.MaxConnectionsLimit);
         int timeoutMs = arguments.Int("timeout", 2500, 1, 3_600_000);
+        int tries = arguments.Int("retries", brokers.Count == 1 ? 1 : 3, 1, MajordomoAsyncClientOptions.MaxRetries + 1);
+        int settleMs = arguments.Int("settle", 2000, 0, 3_600_000);
         var version = MajordomoExampleOptions.Version(arguments);
         arguments.EnsureAllUsed();
         string versionName = version.Number();
 
         var options = new MajordomoAsyncClientOptions
         {
-            BrokerEndpoint = endpoint,
+            BrokerEndpoint = brokers.Count == 1 ? brokers[0] : string.Empty,
+            BrokerEndpoints = brokers.Count == 1 ? [] : brokers,
             Version = version,
             Timeout = TimeSpan.FromMilliseconds(timeoutMs),
+            Retries = tries - 1,
+            SettleDelay = TimeSpan.FromMilliseconds(settleMs),
 
             // One outstanding request per service per connection: the window needs that many connections.
             MaxConnections = window,
@@ -94,8 +103,8 @@ internal static partial class MajordomoAsyncClientExample
             Interrupted(logger);
         }
 
-        // Same summary line as mdclient (no retries here), so scripts parse both alike.
-        return await new EchoTally(ok, failed, Stopwatch.GetElapsedTime(started)).FinishAsync("mdclient", requests, 0, client, loggerFactory);
+        // Same summary line as mdclient, so scripts parse both alike.
+        return await new EchoTally(ok, failed, Stopwatch.GetElapsedTime(started)).FinishAsync("mdclient", requests, client.Statistics.Retries, client, loggerFactory);
     }
 
     [LoggerMessage(EventId = 3385, Level = LogLevel.Information, Message = "mdclient-async: {Requests} requests to '{Service}' at {Endpoint} (MDP/{Version}), window {Window}, timeout {Timeout} ms")]

@@ -7,7 +7,9 @@ namespace Reliability.Examples;
 
 /// <summary>
 /// mdclient: sends numbered requests one at a time through a <see cref="MajordomoClient"/> and checks every
-/// echo. Options: <c>--endpoint E</c> (broker, default tcp://127.0.0.1:5555), <c>--service NAME</c> (default
+/// echo. Options: <c>--endpoint E</c> (broker, default tcp://127.0.0.1:5555; repeated for a Binary Star pair of
+/// brokers, which the client fails over between), <c>--settle MS</c> (with several brokers, the pause before
+/// resending to the next one, default 2000), <c>--service NAME</c> (default
 /// echo), <c>--requests N</c> (default 10), <c>--timeout MS</c> (per attempt, default 2500), <c>--retries R</c>
 /// (tries per request, the first included, as the zguide's REQUEST_RETRIES and lpclient; default 3),
 /// <c>--mdp 0.1|0.2</c> (default 0.1 over REQ; 0.2 over DEALER). An abandoned request counts as failed and the
@@ -18,7 +20,10 @@ internal static partial class MajordomoClientExample
 {
     public static async Task<int> RunAsync(ExampleArguments arguments, CancellationToken cancellationToken)
     {
-        var (endpoint, requests, timeoutMs, tries) = SequentialClientOptions.Read(arguments, MajordomoClientOptions.MaxRetries + 1);
+        var (_, requests, timeoutMs, tries) = SequentialClientOptions.Read(arguments, MajordomoClientOptions.MaxRetries + 1);
+        var brokers = MajordomoExampleOptions.Brokers(arguments);
+        string endpoint = string.Join(",", brokers);
+        int settleMs = arguments.Int("settle", 2000, 0, 3_600_000);
         string service = arguments.String("service", "echo");
         var version = MajordomoExampleOptions.Version(arguments);
         arguments.EnsureAllUsed();
@@ -26,11 +31,13 @@ internal static partial class MajordomoClientExample
 
         var options = new MajordomoClientOptions
         {
-            BrokerEndpoint = endpoint,
+            BrokerEndpoint = brokers.Count == 1 ? brokers[0] : string.Empty,
+            BrokerEndpoints = brokers.Count == 1 ? [] : brokers,
             Version = version,
             SocketType = version == MdpVersion.V01 ? MdpClientSocket.Req : MdpClientSocket.Dealer,
             Timeout = TimeSpan.FromMilliseconds(timeoutMs),
             Retries = tries - 1,
+            SettleDelay = TimeSpan.FromMilliseconds(settleMs),
         };
         MajordomoExampleOptions.Validate(options.Validate);
         MajordomoExampleOptions.ValidateService(service);
@@ -83,6 +90,10 @@ internal static class MajordomoExampleOptions
             ? version
             : throw new ExampleUsageException($"--mdp must be 0.1 or 0.2 (was '{text}')");
     }
+
+    /// <summary><c>--endpoint E</c>, repeated for several brokers (a Binary Star pair); default tcp://127.0.0.1:5555.</summary>
+    public static IReadOnlyList<string> Brokers(ExampleArguments arguments) =>
+        arguments.Strings("endpoint") is { Count: > 0 } brokers ? brokers : ["tcp://127.0.0.1:5555"];
 
     /// <summary>Runs an options record's validation and reports its problems as a usage error (exit code 2).</summary>
     public static void Validate(Action validate)

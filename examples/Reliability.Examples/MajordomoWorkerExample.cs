@@ -8,7 +8,8 @@ namespace Reliability.Examples;
 
 /// <summary>
 /// mdworker: a Majordomo echo worker (<see cref="MajordomoWorker"/>). Options: <c>--endpoint E</c> (broker,
-/// default tcp://127.0.0.1:5555), <c>--service NAME</c> (default echo), <c>--heartbeat MS</c> (default 2500;
+/// default tcp://127.0.0.1:5555; repeated, the worker registers with every broker, e.g. both of a Binary Star
+/// pair), <c>--service NAME</c> (default echo), <c>--heartbeat MS</c> (default 2500;
 /// use the broker's value), <c>--crash-after K</c> (after answering K requests, exit with code 1 on the next
 /// one without answering it or sending DISCONNECT, as a crashed worker would; default never),
 /// <c>--slow-ms M</c> (delay every reply by M ms), <c>--mdp 0.1|0.2</c> (default 0.1).
@@ -18,7 +19,8 @@ internal static partial class MajordomoWorkerExample
 {
     public static async Task<int> RunAsync(ExampleArguments arguments, CancellationToken cancellationToken)
     {
-        string endpoint = arguments.String("endpoint", "tcp://127.0.0.1:5555");
+        var brokers = MajordomoExampleOptions.Brokers(arguments);
+        string endpoint = string.Join(",", brokers);
         string service = arguments.String("service", "echo");
         int heartbeatMs = arguments.Int("heartbeat", 2500, 1, 600_000);
         int crashAfter = arguments.Int("crash-after", -1, 0);
@@ -29,7 +31,8 @@ internal static partial class MajordomoWorkerExample
 
         var options = new WorkerOptions
         {
-            BrokerEndpoint = endpoint,
+            BrokerEndpoint = brokers.Count == 1 ? brokers[0] : string.Empty,
+            BrokerEndpoints = brokers.Count == 1 ? [] : brokers,
             Service = service,
             Version = version,
             Heartbeat = TimeSpan.FromMilliseconds(heartbeatMs),

@@ -14,6 +14,7 @@ internal sealed class LoopbackBroker : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly MeterListener _listener = new();
     private readonly Dictionary<string, long> _counters = new(StringComparer.Ordinal);
+    private readonly List<(string Name, long Value, TaskCompletionSource Reached)> _metricWaiters = [];
 
     private LoopbackBroker(MajordomoBroker broker)
     {
@@ -30,6 +31,7 @@ internal sealed class LoopbackBroker : IAsyncDisposable
             lock (_counters)
             {
                 _counters[instrument.Name] = _counters.GetValueOrDefault(instrument.Name) + value;
+                SignalMetricWaitersLocked();
             }
         });
         _listener.Start();
@@ -68,6 +70,19 @@ internal sealed class LoopbackBroker : IAsyncDisposable
         }
     }
 
+    /// <summary>Completes when metric <paramref name="name"/> (without the <c>reliability.mdp.broker.</c> prefix) reaches <paramref name="value"/>.</summary>
+    public Task WhenMetric(string name, long value)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_counters)
+        {
+            _metricWaiters.Add(("reliability.mdp.broker." + name, value, reached));
+            SignalMetricWaitersLocked();
+        }
+
+        return reached.Task;
+    }
+
     /// <summary>
     /// Asks <c>mmi.workers</c> until the broker counts <paramref name="count"/> workers: READYs travel on
     /// other connections than the test's client, so their arrival has to be observed, not assumed.
@@ -90,6 +105,15 @@ internal sealed class LoopbackBroker : IAsyncDisposable
         }
 
         throw new TimeoutException($"the broker never counted {count} worker(s)");
+    }
+
+    private void SignalMetricWaitersLocked()
+    {
+        foreach (var waiter in _metricWaiters.Where(w => _counters.GetValueOrDefault(w.Name) == w.Value).ToList())
+        {
+            _metricWaiters.Remove(waiter);
+            waiter.Reached.TrySetResult();
+        }
     }
 
     /// <summary>Stops the broker as Ctrl-C would, and waits (bounded) for RunAsync to finish.</summary>

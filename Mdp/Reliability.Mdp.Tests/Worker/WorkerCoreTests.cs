@@ -246,7 +246,7 @@ public sealed class WorkerCoreTests : IAsyncDisposable
     }
 
     private ReplyCommand Reply(long connection) => new(
-        new MdpRequest(_owner, connection, new WorkerRequest(Client, Encoding.ASCII.GetBytes("hi")), MdpVersion.V01),
+        new MdpRequest(_owner, 0, connection, new WorkerRequest(Client, Encoding.ASCII.GetBytes("hi")), MdpVersion.V01),
         new Message(new ReadOnlyMemory<byte>[] { Encoding.ASCII.GetBytes("hi") }),
         Final: true,
         new TaskCompletionSource<bool>(),

@@ -6,9 +6,22 @@ namespace Reliability.Mdp.Broker;
 
 internal sealed partial class BrokerCore
 {
+    /// <summary>
+    /// Asked before each client request is handled (MMI included); a request it refuses is dropped
+    /// unanswered. The Binary Star node's vote when the broker is one of a pair; none for a lone broker.
+    /// </summary>
+    public Func<bool>? ClientRequestVote { get; init; }
+
     private void OnClientRequest(ReadOnlyMemory<byte> sender, MdpVersion version, ClientRequest request)
     {
         _metrics.RequestReceived(version);
+        if (ClientRequestVote is { } vote && !vote())
+        {
+            // Not the active node of a Binary Star pair: unanswered, so the client fails over (the node logs and counts it).
+            _metrics.RequestsDropped("not_active");
+            return;
+        }
+
         if (Mmi.IsMmiService(request.Service))
         {
             AnswerMmi(sender, version, request);

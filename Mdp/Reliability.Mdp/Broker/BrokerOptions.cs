@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
 using Reliability.Patterns;
+using Reliability.Patterns.BinaryStar;
 using Reliability.Patterns.Queueing;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
@@ -137,6 +138,15 @@ public sealed record BrokerOptions
     public Action<WorkerExpiredArguments>? OnWorkerExpired { get; init; }
 
     /// <summary>
+    /// Makes the broker one node of a Binary Star pair (docs/patterns/binary-star.md §8) when set;
+    /// default none (a lone broker). While the node is not active the broker still registers workers
+    /// and exchanges heartbeats with them, but leaves every client request unanswered (MMI included)
+    /// and so dispatches nothing; a client request is the vote that may make it active. A split brain
+    /// stops the broker: <see cref="MajordomoBroker.RunAsync"/> ends with <see cref="SplitBrainException"/>.
+    /// </summary>
+    public BinaryStarOptions? BinaryStar { get; init; }
+
+    /// <summary>
     /// Creates the broker's <c>Reliability.Mdp</c> meter, so the application's metrics pipeline (e.g. the
     /// one a .NET host registers) owns it; without one (default) the broker creates and disposes its own.
     /// </summary>
@@ -198,6 +208,11 @@ public sealed record BrokerOptions
         CheckRange(problems, nameof(MaxServices), MaxServices, 1, MaxServicesCap);
         CheckRange(problems, nameof(MaxServiceNameLength), MaxServiceNameLength, 1, MdpCodec.MaxServiceNameLength);
         CheckRange(problems, nameof(MaxWorkers), MaxWorkers, 1, MaxWorkersCap);
+        if (BinaryStar is not null)
+        {
+            problems.AddRange(BinaryStar.GetProblems().Select(p => "BinaryStar." + p));
+        }
+
         return problems;
     }
 

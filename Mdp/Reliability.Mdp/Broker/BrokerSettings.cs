@@ -8,7 +8,7 @@ namespace Reliability.Mdp.Broker;
 /// one place for the <c>mdbroker</c> service and the <c>mdbroker</c> example alike. Keys are
 /// case-insensitive; durations are whole milliseconds; an empty or null value means "use the default".
 /// </summary>
-public static class BrokerSettings
+public static partial class BrokerSettings
 {
     /// <summary>Endpoints to bind: one value, a comma-separated list, or indexed keys <c>Bind:0</c>, <c>Bind:1</c>, ... (<see cref="BrokerOptions.Endpoints"/>).</summary>
     public const string Bind = "Bind";
@@ -58,7 +58,8 @@ public static class BrokerSettings
     /// <summary>Every key this schema knows (<see cref="Bind"/> also in its indexed form).</summary>
     public static IReadOnlyList<string> Keys { get; } =
         [Bind, HeartbeatMs, Liveness, RequestExpiryMs, MaxRequeues, MaxQueuedRequestsPerService, MaxQueuedRequestsPerClient, MaxQueuedRequests,
-         MaxQueuedBytesPerClient, MaxQueuedBytesPerService, MaxQueuedBytes, MaxServices, MaxWorkers, MaxServiceNameLength, ShutdownTimeoutMs];
+         MaxQueuedBytesPerClient, MaxQueuedBytesPerService, MaxQueuedBytes, MaxServices, MaxWorkers, MaxServiceNameLength, ShutdownTimeoutMs,
+         HaRole, HaLocal, HaRemote, HaHeartbeatMs];
 
     /// <summary>
     /// Builds broker options from <paramref name="settings"/> on top of <paramref name="defaults"/>
@@ -77,6 +78,7 @@ public static class BrokerSettings
         var found = new List<string>();
         var endpoints = new SortedDictionary<int, string>();
         string? endpointList = null;
+        var pair = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var (rawKey, rawValue) in settings)
         {
             string key = rawKey?.Trim() ?? string.Empty;
@@ -153,6 +155,9 @@ public static class BrokerSettings
                 case ShutdownTimeoutMs:
                     options = options with { ShutdownTimeout = ParseMs(key, value, found) ?? options.ShutdownTimeout };
                     break;
+                case HaRole or HaLocal or HaRemote or HaHeartbeatMs:
+                    pair[Canonical(key)!] = value;
+                    break;
                 default:
                     found.Add($"unknown setting '{key}' (known: {string.Join(", ", Keys)})");
                     break;
@@ -168,6 +173,8 @@ public static class BrokerSettings
         {
             options = options with { Endpoints = [.. endpoints.Values] };
         }
+
+        options = WithBinaryStar(options, pair, found);
 
         // Values that did not parse kept their defaults, so these are problems of their own, not echoes.
         found.AddRange(options.GetProblems());

@@ -1,6 +1,7 @@
 using Reliability.Patterns.Queueing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Reliability.Patterns.BinaryStar;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Transport;
 
@@ -21,7 +22,7 @@ namespace Reliability.Mdp.Broker;
 /// <see cref="ServicesService"/>; any other <c>mmi.*</c> service gets 501.</para>
 /// <para>Metrics are published on a <c>Reliability.Mdp</c> meter (created through <see cref="BrokerOptions.MeterFactory"/> when set).</para>
 /// </remarks>
-public sealed class MajordomoBroker : IAsyncDisposable
+public sealed partial class MajordomoBroker : IAsyncDisposable
 {
     /// <summary>
     /// MMI extension: body = a service name (optional); reply = "200" and the number of live workers of
@@ -43,6 +44,7 @@ public sealed class MajordomoBroker : IAsyncDisposable
     private readonly List<string> _bound = [];
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
+    private readonly BinaryStarNode? _node;
     private Task? _run;
     private bool _disposed;
 
@@ -77,7 +79,8 @@ public sealed class MajordomoBroker : IAsyncDisposable
             ReceivePeerEvents = true,
         };
         _socket = new RouterSocket(socketOptions, loggerFactory, _time);
-        _core = new BrokerCore(options, new SocketSender(_socket), _time, _logger, _metrics);
+        _node = options.BinaryStar is { } pair ? new BinaryStarNode(pair, loggerFactory, _time) : null;
+        _core = new BrokerCore(options, new SocketSender(_socket), _time, _logger, _metrics) { ClientRequestVote = _node is null ? null : _node.AllowClientRequest };
     }
 
     /// <summary>The settings in use.</summary>
@@ -115,6 +118,7 @@ public sealed class MajordomoBroker : IAsyncDisposable
                 BrokerLog.Listening(_logger, bound);
             }
 
+            _node?.Bind();
             return [.. _bound];
         }
     }
@@ -125,8 +129,9 @@ public sealed class MajordomoBroker : IAsyncDisposable
     /// DISCONNECT to every worker and closes the socket within <see cref="BrokerOptions.ShutdownTimeout"/>.
     /// Completes normally after a graceful stop. Can run once.
     /// </summary>
-    /// <exception cref="EndpointException">An endpoint cannot be bound.</exception>
+    /// <exception cref="EndpointException">An endpoint (or the Binary Star state endpoint) cannot be bound.</exception>
     /// <exception cref="InvalidOperationException">The broker already ran.</exception>
+    /// <exception cref="SplitBrainException">(From the task) one of a Binary Star pair found its peer in its own state, and stopped.</exception>
     public Task RunAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate)
@@ -139,8 +144,7 @@ public sealed class MajordomoBroker : IAsyncDisposable
 
             Bind();
 
-            // On the thread pool: the loop owns the core and must not queue behind the caller's context.
-            _run = Task.Run(() => RunLoopAsync(cancellationToken), CancellationToken.None);
+            _run = _node is null ? RunLoopOnPoolAsync(cancellationToken) : RunPairedAsync(_node, cancellationToken);
             return _run;
         }
     }
@@ -163,16 +167,31 @@ public sealed class MajordomoBroker : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         if (run is not null)
         {
-            await run.ConfigureAwait(false);
+            try
+            {
+                await run.ConfigureAwait(false);
+            }
+            catch (SplitBrainException)
+            {
+                // Reported to whoever awaited RunAsync.
+            }
         }
         else
         {
             await _socket.DisposeAsync().ConfigureAwait(false);
         }
 
+        if (_node is not null)
+        {
+            await _node.DisposeAsync().ConfigureAwait(false);
+        }
+
         _stop.Dispose();
         _metrics.Dispose();
     }
+
+    // On the thread pool: the loop owns the core and must not queue behind the caller's context.
+    private Task RunLoopOnPoolAsync(CancellationToken cancellationToken) => Task.Run(() => RunLoopAsync(cancellationToken), CancellationToken.None);
 
     private async Task RunLoopAsync(CancellationToken cancellationToken)
     {

@@ -31,4 +31,10 @@ internal static partial class ClientLog
 
     [LoggerMessage(EventId = 3308, Level = LogLevel.Warning, Message = "Request {RequestId} to '{Service}' failed on attempt {Attempt} on socket #{SocketId}")]
     public static partial void AttemptFailed(ILogger logger, long requestId, string service, int attempt, long socketId, Exception exception);
+
+    [LoggerMessage(EventId = 3309, Level = LogLevel.Warning, Message = "Request {RequestId} to '{Service}': no reply within {Timeout} ms on connection #{SocketId}; resending (attempt {Attempt}) in {DelayMs} ms")]
+    public static partial void Resending(ILogger logger, long requestId, string service, double timeout, long socketId, int attempt, double delayMs);
+
+    [LoggerMessage(EventId = 3310, Level = LogLevel.Warning, Message = "Failing over from broker {From} to {To}: new requests go to {To}")]
+    public static partial void FailingOver(ILogger logger, string from, string to);
 }

@@ -11,13 +11,19 @@ public sealed partial class MajordomoAsyncClient
         New,
         Waiting,
         Sent,
+
+        /// <summary>Timed out and waiting for the settle delay before it is resent.</summary>
+        Settling,
         Done,
     }
 
     /// <summary>One DEALER connection and the requests in flight on it, at most one per service.</summary>
-    private sealed class Lane(long id, DealerSocket socket)
+    private sealed class Lane(long id, int broker, DealerSocket socket)
     {
         public long Id { get; } = id;
+
+        /// <summary>Index of the broker (in <see cref="MajordomoAsyncClientOptions.Brokers"/>) the connection goes to.</summary>
+        public int Broker { get; } = broker;
 
         public DealerSocket Socket { get; } = socket;
 
@@ -54,14 +60,15 @@ public sealed partial class MajordomoAsyncClient
 
         public List<Message> Partials { get; } = [];
 
+        /// <summary>Times the request was handed to a connection.</summary>
+        public int Sends { get; set; }
+
         public Task<MdpReply> Task => _completion.Task;
 
         /// <summary>Starts the timeout and watches the caller's token (after the request was placed, so both may fire at once).</summary>
         public void Arm()
         {
-            var timer = owner._time.CreateTimer(static s => ((Pending)s!).TimerFired(), this, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
-            Volatile.Write(ref _timer, timer);
-
+            StartTimer();
             if (caller.CanBeCanceled)
             {
                 _registration = caller.UnsafeRegister(static s => ((Pending)s!).CallerCancelled(), this);
@@ -70,6 +77,17 @@ public sealed partial class MajordomoAsyncClient
             if (_completion.Task.IsCompleted)
             {
                 Release();
+            }
+        }
+
+        /// <summary>Starts the timeout of one attempt (the first, or a resend: the timer that fired is gone).</summary>
+        public void StartTimer()
+        {
+            var timer = owner._time.CreateTimer(static s => ((Pending)s!).TimerFired(), this, Timeout, System.Threading.Timeout.InfiniteTimeSpan);
+            Interlocked.Exchange(ref _timer, timer)?.Dispose();
+            if (_completion.Task.IsCompleted)
+            {
+                Interlocked.Exchange(ref _timer, null)?.Dispose();
             }
         }
 

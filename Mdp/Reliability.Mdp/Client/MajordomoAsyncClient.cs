@@ -50,6 +50,9 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
     private readonly List<Lane> _lanes = [];
     private readonly Dictionary<string, Queue<Pending>> _waiting = new(StringComparer.Ordinal);
     private readonly HashSet<Task> _closing = [];
+    private readonly HashSet<Pending> _settling = [];
+    private int _currentBroker;
+    private long _retries;
     private long _nextLaneId;
     private long _nextRequestId;
     private long _requests;
@@ -89,7 +92,7 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
         {
             lock (_gate)
             {
-                return new(_requests, _succeeded, _timedOut, _cancelled, _lateReplies, _invalidReplies, _nextLaneId, _lanes.Count);
+                return new(_requests, _succeeded, _timedOut, _cancelled, _lateReplies, _invalidReplies, _nextLaneId, _lanes.Count) { Retries = _retries };
             }
         }
     }
@@ -183,6 +186,8 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
             }
 
             _waiting.Clear();
+            orphans.AddRange(_settling);
+            _settling.Clear();
             closing = [.. _closing];
         }
 
@@ -231,6 +236,7 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
         lane.Slots[pending.Request.Service] = pending;
         pending.Lane = lane;
         pending.State = PendingState.Sent;
+        pending.Sends++;
     }
 
     /// <summary>The next queued request for <paramref name="service"/> that has not timed out meanwhile, or null.</summary>
@@ -294,10 +300,12 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
     private Lane OpenLaneLocked()
     {
         long id = ++_nextLaneId;
+        int broker = _currentBroker;
+        string endpoint = Options.Brokers[broker];
         var socket = new DealerSocket(_socketOptions, _loggerFactory, _time);
         try
         {
-            socket.Connect(Options.BrokerEndpoint);
+            socket.Connect(endpoint);
         }
         catch
         {
@@ -305,10 +313,10 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
             throw;
         }
 
-        var lane = new Lane(id, socket);
+        var lane = new Lane(id, broker, socket);
         _lanes.Add(lane);
         lane.ReceiveLoop = Task.Run(() => ReceiveLoopAsync(lane));
-        ClientLog.SocketOpened(_logger, "DEALER", id, Options.BrokerEndpoint);
+        ClientLog.SocketOpened(_logger, "DEALER", id, endpoint);
         return lane;
     }
 
@@ -350,7 +358,7 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
     {
         _lanes.Remove(lane);
         CloseLaneLocked(lane);
-        ClientLog.ConnectionRetired(_logger, lane.Id, Options.BrokerEndpoint);
+        ClientLog.ConnectionRetired(_logger, lane.Id, Options.Brokers[lane.Broker]);
         PumpLocked(sends);
     }
 
@@ -485,65 +493,6 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
     {
         Interlocked.Increment(ref _invalidReplies);
         ClientMetrics.InvalidReplies.Add(1, ClientMetrics.Async);
-        ClientLog.InvalidReply(_logger, Options.BrokerEndpoint, lane.Id, problem);
-    }
-
-    /// <summary>The request's timeout elapsed or its caller cancelled: fail it and stop trusting its connection for its service.</summary>
-    private void Abandon(Pending pending, bool cancelled)
-    {
-        var sends = new List<(Lane Lane, Pending Pending)>();
-        PendingState state;
-        lock (_gate)
-        {
-            state = pending.State;
-            if (state is PendingState.Done or PendingState.New)
-            {
-                return;
-            }
-
-            pending.State = PendingState.Done;
-            if (cancelled)
-            {
-                _cancelled++;
-            }
-            else
-            {
-                _timedOut++;
-            }
-
-            // A waiting request stays in its queue and is skipped when dequeued.
-            if (state == PendingState.Sent && pending.Lane is { } lane)
-            {
-                lane.Slots.Remove(pending.Request.Service);
-                lane.TimedOut.Add(pending.Request.Service);
-                lane.Draining = true;
-                if (lane.Slots.Count == 0)
-                {
-                    RetireLocked(lane, sends);
-                }
-            }
-        }
-
-        string where = state == PendingState.Sent ? "sent" : "never sent: no free connection";
-        if (cancelled)
-        {
-            pending.Cancel();
-        }
-        else
-        {
-            ClientMetrics.Abandoned.Add(1, ClientMetrics.Async);
-            ClientLog.RequestTimedOut(_logger, pending.Id, pending.Request.Service, pending.Timeout.TotalMilliseconds, where, pending.Lane?.Id ?? 0);
-            pending.Fail(new MdpRequestFailedException(
-                pending.Request.Service,
-                state == PendingState.Sent ? 1 : 0,
-                Options.BrokerEndpoint,
-                $"no reply within {pending.Timeout.TotalMilliseconds} ms ({where})",
-                new TimeoutException($"No reply within {pending.Timeout.TotalMilliseconds} ms.")));
-        }
-
-        foreach (var (nextLane, next) in sends)
-        {
-            Send(nextLane, next);
-        }
+        ClientLog.InvalidReply(_logger, Options.Brokers[lane.Broker], lane.Id, problem);
     }
 }

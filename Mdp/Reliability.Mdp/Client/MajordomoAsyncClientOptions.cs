@@ -14,13 +14,41 @@ public sealed record MajordomoAsyncClientOptions
     /// <summary>Largest accepted <see cref="Timeout"/> (1 hour).</summary>
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromHours(1);
 
-    /// <summary>The broker, e.g. <c>tcp://127.0.0.1:5555</c> (required).</summary>
+    /// <summary>Largest accepted <see cref="Retries"/>.</summary>
+    public const int MaxRetries = 1000;
+
+    /// <summary>The broker, e.g. <c>tcp://127.0.0.1:5555</c> (required unless <see cref="BrokerEndpoints"/> names the brokers).</summary>
     public string BrokerEndpoint { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Several brokers, e.g. the two of a Binary Star pair, to fail over between (default none:
+    /// <see cref="BrokerEndpoint"/> is the one broker). New connections go to the current broker, the
+    /// first one to begin with. When a request times out on a connection to the current broker, the
+    /// client moves on to the next broker: every connection to the old one takes no new requests (each
+    /// is closed once its requests are done), and the timed-out request is resent, if
+    /// <see cref="Retries"/> allows, on a connection to the new broker after <see cref="SettleDelay"/>.
+    /// At most 16, none repeated; leave <see cref="BrokerEndpoint"/> empty when set.
+    /// </summary>
+    public IReadOnlyList<string> BrokerEndpoints { get; init; } = [];
+
+    /// <summary>
+    /// Resends of a request whose attempt timed out, each on a fresh connection and with a fresh
+    /// timeout (default 0: a timed-out request fails; 0..<see cref="MaxRetries"/>). Set it with several
+    /// <see cref="BrokerEndpoints"/>, so that a request the dying broker held is resent to the next one.
+    /// </summary>
+    public int Retries { get; init; }
+
+    /// <summary>
+    /// With several <see cref="BrokerEndpoints"/>: the pause before a timed-out request is resent to the
+    /// next broker (default 2000 ms, as the zguide's <c>bstarcli</c>); with one broker a resend goes out at
+    /// once. Range zero..<see cref="MaxTimeout"/>.
+    /// </summary>
+    public TimeSpan SettleDelay { get; init; } = TimeSpan.FromMilliseconds(2000);
 
     /// <summary>Protocol version (default MDP/0.1). The client always uses DEALER sockets, as RFC 18 requires.</summary>
     public MdpVersion Version { get; init; } = MdpVersion.V01;
 
-    /// <summary>Default per-request timeout (default 2500 ms), counted from the call and including any wait for a free connection.</summary>
+    /// <summary>Default per-request timeout (default 2500 ms), counted from the call (from each resend, with <see cref="Retries"/>) and including any wait for a free connection.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(2500);
 
     /// <summary>
@@ -54,7 +82,17 @@ public sealed record MajordomoAsyncClientOptions
     public void Validate()
     {
         var problems = new List<string>();
-        OptionChecks.Endpoint(BrokerEndpoint, nameof(BrokerEndpoint), problems);
+        BrokerEndpointList.Check(BrokerEndpoint, BrokerEndpoints, problems);
+        if (Retries is < 0 or > MaxRetries)
+        {
+            problems.Add($"Retries must be 0..{MaxRetries} (was {Retries})");
+        }
+
+        if (SettleDelay < TimeSpan.Zero || SettleDelay > MaxTimeout)
+        {
+            problems.Add($"SettleDelay must be between zero and {MaxTimeout} (was {SettleDelay})");
+        }
+
         if (Version is not (MdpVersion.V01 or MdpVersion.V02))
         {
             problems.Add($"Version must be V01 or V02 (was {Version})");
@@ -76,4 +114,10 @@ public sealed record MajordomoAsyncClientOptions
             throw new ArgumentException("Invalid Majordomo async client options: " + string.Join("; ", problems) + ".");
         }
     }
+
+    /// <summary>The brokers in use: <see cref="BrokerEndpoints"/>, or <see cref="BrokerEndpoint"/> alone.</summary>
+    internal IReadOnlyList<string> Brokers => BrokerEndpointList.Resolve(BrokerEndpoint, BrokerEndpoints);
+
+    /// <summary>The brokers for logs and exceptions, comma-separated.</summary>
+    internal string BrokerNames => string.Join(",", Brokers);
 }

@@ -17,4 +17,8 @@ public readonly record struct MajordomoAsyncClientStatistics(
     long LateReplies,
     long InvalidReplies,
     long ConnectionsOpened,
-    int ConnectionsOpen);
+    int ConnectionsOpen)
+{
+    /// <summary>Resends of requests whose attempt timed out (<see cref="MajordomoAsyncClientOptions.Retries"/>).</summary>
+    public long Retries { get; init; }
+}

@@ -45,16 +45,8 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
         Options = options;
         var time = timeProvider ?? TimeProvider.System;
         var socketOptions = options.Socket with { Linger = TimeSpan.Zero };
-        var pipeline = options.Pipeline ?? new ResiliencePipelineBuilder { TimeProvider = time }
-            .AddLazyPirate(new LazyPirateOptions
-            {
-                Endpoints = [options.BrokerEndpoint],
-                RequestTimeout = options.Timeout,
-                Attempts = options.Retries + 1,
-                RetryDelay = options.RetryDelay,
-            })
-            .Build();
-        string[] broker = [options.BrokerEndpoint];
+        var lazyPirate = options.LazyPirate;
+        var pipeline = options.Pipeline ?? new ResiliencePipelineBuilder { TimeProvider = time }.AddLazyPirate(lazyPirate).Build();
         _protocol = new MajordomoClientProtocol(options, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MajordomoClient>());
 
         // One request at a time, so one answered socket is all there is to keep.
@@ -63,8 +55,8 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
             pipeline,
             _protocol,
             _protocol,
-            (id, first) => new SocketConnection(id, CreateSocket(options.SocketType, socketOptions, loggerFactory, time), broker, first),
-            endpointCount: 1,
+            (id, first) => SocketConnection.Open(id, CreateSocket(options.SocketType, socketOptions, loggerFactory, time), lazyPirate, first),
+            endpointCount: lazyPirate.Endpoints.Count,
             maxIdleConnections: 1);
     }
 

@@ -1,5 +1,6 @@
 using Polly;
 using Reliability.Patterns;
+using Reliability.Patterns.LazyPirate;
 using Reliability.Mdp.Protocol;
 using Reliability.Mdp.Worker;
 using Reliability.Transport;
@@ -18,8 +19,18 @@ public sealed record MajordomoClientOptions
     /// <summary>Largest accepted <see cref="Timeout"/> and <see cref="RetryDelay"/> (1 hour).</summary>
     public static readonly TimeSpan MaxDuration = TimeSpan.FromHours(1);
 
-    /// <summary>The broker, e.g. <c>tcp://127.0.0.1:5555</c> (required).</summary>
+    /// <summary>The broker, e.g. <c>tcp://127.0.0.1:5555</c> (required unless <see cref="BrokerEndpoints"/> names the brokers).</summary>
     public string BrokerEndpoint { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Several brokers, e.g. the two of a Binary Star pair, to fail over between (default none:
+    /// <see cref="BrokerEndpoint"/> is the one broker). As the Lazy Pirate client with
+    /// <c>LazyPirateOptions.Failover</c> (docs/patterns/binary-star.md §5): each socket connects to one
+    /// broker, starting with the first; when an attempt times out its socket is closed and the resend
+    /// goes to the next broker after <see cref="SettleDelay"/>. At most 16, none repeated; leave
+    /// <see cref="BrokerEndpoint"/> empty when set.
+    /// </summary>
+    public IReadOnlyList<string> BrokerEndpoints { get; init; } = [];
 
     /// <summary>Protocol version (default MDP/0.1). MDP/0.2 requires <see cref="SocketType"/> = <see cref="MdpClientSocket.Dealer"/> (RFC 18).</summary>
     public MdpVersion Version { get; init; } = MdpVersion.V01;
@@ -40,8 +51,15 @@ public sealed record MajordomoClientOptions
     /// </summary>
     public int Retries { get; init; } = 2;
 
-    /// <summary>Pause before each resend (default zero: resend at once, as the zguide does).</summary>
+    /// <summary>Pause before each resend to the one broker (default zero: resend at once, as the zguide does).</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// With several <see cref="BrokerEndpoints"/>: the pause before resending to the next broker, in place of
+    /// <see cref="RetryDelay"/> (default 2000 ms, as the zguide's <c>bstarcli</c>), which gives a passive broker
+    /// time to notice that its peer is gone. Range zero..<see cref="MaxDuration"/>.
+    /// </summary>
+    public TimeSpan SettleDelay { get; init; } = TimeSpan.FromMilliseconds(2000);
 
     /// <summary>
     /// Settings of the client's sockets. <see cref="SocketOptions.Linger"/> is always replaced by zero: a socket
@@ -70,7 +88,7 @@ public sealed record MajordomoClientOptions
     public void Validate()
     {
         var problems = new List<string>();
-        OptionChecks.Endpoint(BrokerEndpoint, nameof(BrokerEndpoint), problems);
+        BrokerEndpointList.Check(BrokerEndpoint, BrokerEndpoints, problems);
         if (Version is not (MdpVersion.V01 or MdpVersion.V02))
         {
             problems.Add($"Version must be V01 or V02 (was {Version})");
@@ -100,6 +118,11 @@ public sealed record MajordomoClientOptions
             problems.Add($"RetryDelay must be between zero and {MaxDuration} (was {RetryDelay})");
         }
 
+        if (SettleDelay < TimeSpan.Zero || SettleDelay > MaxDuration)
+        {
+            problems.Add($"SettleDelay must be between zero and {MaxDuration} (was {SettleDelay})");
+        }
+
         OptionChecks.Socket(Socket, problems);
         if (Socket is { RequestRelaxed: true } or { RequestCorrelate: true })
         {
@@ -111,4 +134,23 @@ public sealed record MajordomoClientOptions
             throw new ArgumentException("Invalid Majordomo client options: " + string.Join("; ", problems) + ".");
         }
     }
+
+    /// <summary>The brokers in use: <see cref="BrokerEndpoints"/>, or <see cref="BrokerEndpoint"/> alone.</summary>
+    internal IReadOnlyList<string> Brokers => BrokerEndpointList.Resolve(BrokerEndpoint, BrokerEndpoints);
+
+    /// <summary>The brokers for logs and exceptions, comma-separated.</summary>
+    internal string BrokerNames => string.Join(",", Brokers);
+
+    /// <summary>
+    /// The Lazy Pirate settings the client's attempts follow: several brokers fail over (one broker per
+    /// socket, <see cref="SettleDelay"/> before a resend to the next), one broker is retried after <see cref="RetryDelay"/>.
+    /// </summary>
+    internal LazyPirateOptions LazyPirate => new()
+    {
+        Endpoints = Brokers,
+        Failover = Brokers.Count > 1,
+        RequestTimeout = Timeout,
+        Attempts = Retries + 1,
+        RetryDelay = Brokers.Count > 1 ? SettleDelay : RetryDelay,
+    };
 }

@@ -38,11 +38,11 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
             {
                 Interlocked.Increment(ref _invalidReplies);
                 ClientMetrics.InvalidReplies.Add(1, ClientMetrics.Sync);
-                ClientLog.InvalidReply(logger, options.BrokerEndpoint, connection.Id, problem);
+                ClientLog.InvalidReply(logger, options.BrokerNames, connection.Id, problem);
                 if (options.SocketType == MdpClientSocket.Req)
                 {
                     // A REQ socket delivers exactly one reply per request: this was it, and it is wrong.
-                    throw new MdpRequestFailedException(service, attempt, options.BrokerEndpoint, $"the broker's reply was not valid ({problem})");
+                    throw new MdpRequestFailedException(service, attempt, options.BrokerNames, $"the broker's reply was not valid ({problem})");
                 }
 
                 continue;
@@ -61,7 +61,7 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
 
     public void Started() => ClientMetrics.Requests.Add(1, ClientMetrics.Sync);
 
-    public void SocketOpened(long socketId) => ClientLog.SocketOpened(logger, _socketTypeName, socketId, options.BrokerEndpoint);
+    public void SocketOpened(long socketId) => ClientLog.SocketOpened(logger, _socketTypeName, socketId, options.BrokerNames);
 
     public void Retrying(long requestId, ClientRequest request, int attempt)
     {
@@ -79,11 +79,11 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
     public Exception Abandoned(long requestId, ClientRequest request, int attempts, ExecutionRejectedException reason)
     {
         ClientMetrics.Abandoned.Add(1, ClientMetrics.Sync);
-        ClientLog.Abandoned(logger, requestId, request.Service, attempts, options.BrokerEndpoint, reason);
+        ClientLog.Abandoned(logger, requestId, request.Service, attempts, options.BrokerNames, reason);
         string why = options.Pipeline is null
             ? $"no reply within {options.Timeout.TotalMilliseconds} ms on any of {options.Retries + 1} attempt(s)"
             : $"the resilience pipeline gave up ({reason.GetType().Name})";
-        return new MdpRequestFailedException(request.Service, attempts, options.BrokerEndpoint, why, reason);
+        return new MdpRequestFailedException(request.Service, attempts, options.BrokerNames, why, reason);
     }
 }
 

@@ -9,7 +9,9 @@ namespace Reliability.Mdp.Worker;
 
 /// <summary>
 /// A Majordomo worker (RFC 7 / RFC 18 worker side, docs/wire/mdp.md §7): registers one service with a
-/// broker and answers the requests the broker sends it, one at a time.
+/// broker and answers the requests the broker sends it, one at a time. Given several brokers
+/// (<see cref="WorkerOptions.BrokerEndpoints"/>, e.g. a Binary Star pair) it registers with each of them
+/// on a connection of its own and answers each request to the broker it came from.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -33,8 +35,7 @@ public sealed class MajordomoWorker : IAsyncDisposable
 {
     private readonly ILogger _logger;
     private readonly Channel<MdpRequest> _requests;
-    private readonly WorkerCore _core;
-    private readonly SessionDriver<WorkerCommand> _session;
+    private readonly BrokerLink[] _links;
     private readonly CancellationTokenSource _stop = new();
     private readonly object _gate = new();
     private Task? _loop;
@@ -58,20 +59,32 @@ public sealed class MajordomoWorker : IAsyncDisposable
 
         // Synchronous continuations run the receiver of a request (the handler loop) inside the session
         // loop's write; only when the handler is declared quick and non-blocking.
+        var brokers = BrokerEndpointList.Resolve(options.BrokerEndpoint, options.BrokerEndpoints);
         _requests = Channel.CreateUnbounded<MdpRequest>(
-            new UnboundedChannelOptions { SingleWriter = true, AllowSynchronousContinuations = options.UnsafeInlineHandler });
+            new UnboundedChannelOptions { SingleWriter = brokers.Count == 1, AllowSynchronousContinuations = options.UnsafeInlineHandler });
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MajordomoWorker>();
         var time = timeProvider ?? TimeProvider.System;
-        _core = new WorkerCore(options, time, _logger, (connection, request, version) => _requests.Writer.TryWrite(new MdpRequest(this, connection, request, version)));
-        _session = new SessionDriver<WorkerCommand>(
-            _core, () => new DealerSocket(socketOptions, loggerFactory, time), options.BrokerEndpoint, time, _core.Abandon);
+
+        // One session per broker, each with a core that knows only its own broker (logs, OnPeerLost).
+        _links = new BrokerLink[brokers.Count];
+        for (int i = 0; i < brokers.Count; i++)
+        {
+            int index = i;
+            var core = new WorkerCore(
+                options with { BrokerEndpoint = brokers[i], BrokerEndpoints = [] },
+                time,
+                _logger,
+                (connection, request, version) => _requests.Writer.TryWrite(new MdpRequest(this, index, connection, request, version)));
+            var session = new SessionDriver<WorkerCommand>(core, () => new DealerSocket(socketOptions, loggerFactory, time), brokers[i], time, core.Abandon);
+            _links[i] = new BrokerLink(core, session);
+        }
     }
 
     /// <summary>The settings the worker was created with.</summary>
     public WorkerOptions Options { get; }
 
     /// <summary>Counts since the worker was created (each counter read atomically; not one snapshot across them).</summary>
-    public WorkerStatistics Statistics => _core.Statistics;
+    public WorkerStatistics Statistics => _links.Length == 1 ? _links[0].Core.Statistics : Sum(_links.Select(l => l.Core.Statistics));
 
     /// <summary>Starts the connection loop (connect, READY, heartbeats) if it is not running yet. Idempotent.</summary>
     /// <exception cref="ObjectDisposedException">The worker was disposed.</exception>
@@ -114,7 +127,7 @@ public sealed class MajordomoWorker : IAsyncDisposable
                 throw new ObjectDisposedException(nameof(MajordomoWorker), "The worker has stopped.");
             }
 
-            long current = _session.CurrentId;
+            long current = _links[request.BrokerIndex].Session.CurrentId;
             if (current == request.ConnectionId)
             {
                 return request;
@@ -176,9 +189,10 @@ public sealed class MajordomoWorker : IAsyncDisposable
                 }
                 catch (Exception ex)
                 {
-                    _core.CountHandlerFailure();
+                    var link = _links[request.BrokerIndex];
+                    link.Core.CountHandlerFailure();
                     WorkerLog.HandlerFailed(_logger, Options.Service, ex);
-                    _session.Post(new ReconnectCommand(request.ConnectionId));
+                    link.Session.Post(new ReconnectCommand(request.ConnectionId));
                     continue;
                 }
 
@@ -230,27 +244,49 @@ public sealed class MajordomoWorker : IAsyncDisposable
         // Asynchronous continuations: a handler waiting for room must not go on running inside the session loop.
         var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         var reply = new ReplyCommand(request, body, final, done, cancellationToken);
-        if (!_session.Post(reply))
+        var link = _links[request.BrokerIndex];
+        if (!link.Session.Post(reply))
         {
-            _core.Abandon(reply);
+            link.Core.Abandon(reply);
         }
 
         return new ValueTask<bool>(done.Task);
     }
 
+    private static WorkerStatistics Sum(IEnumerable<WorkerStatistics> all) => all.Aggregate(static (a, b) => new(
+        a.Connections + b.Connections,
+        a.Reconnects + b.Reconnects,
+        a.RequestsReceived + b.RequestsReceived,
+        a.RepliesSent + b.RepliesSent,
+        a.PartialsSent + b.PartialsSent,
+        a.HeartbeatsSent + b.HeartbeatsSent,
+        a.HeartbeatsReceived + b.HeartbeatsReceived,
+        a.BrokerDisconnects + b.BrokerDisconnects,
+        a.BrokerSilences + b.BrokerSilences,
+        a.HandlerFailures + b.HandlerFailures,
+        a.StaleReplies + b.StaleReplies,
+        a.InvalidMessages + b.InvalidMessages));
+
     private async Task SessionLoopAsync()
+    {
+        // Every broker's session runs until the worker stops; the first failure ends the requests.
+        await Task.WhenAll(_links.Select(link => RunSessionAsync(link.Session))).ConfigureAwait(false);
+        _requests.Writer.TryComplete();
+    }
+
+    private async Task RunSessionAsync(SessionDriver<WorkerCommand> session)
     {
         try
         {
-            await _session.RunAsync(_stop.Token).ConfigureAwait(false);
+            await session.RunAsync(_stop.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
             WorkerLog.LoopFailed(_logger, Options.Service, ex);
             _requests.Writer.TryComplete(ex);
-            return;
         }
-
-        _requests.Writer.TryComplete();
     }
+
+    /// <summary>The connection to one broker: its session loop and the core that decides for it.</summary>
+    private sealed record BrokerLink(WorkerCore Core, SessionDriver<WorkerCommand> Session);
 }

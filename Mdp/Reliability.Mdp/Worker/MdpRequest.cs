@@ -17,9 +17,10 @@ public sealed class MdpRequest
     private readonly MajordomoWorker _worker;
     private int _state;
 
-    internal MdpRequest(MajordomoWorker worker, long connectionId, WorkerRequest command, MdpVersion version)
+    internal MdpRequest(MajordomoWorker worker, int brokerIndex, long connectionId, WorkerRequest command, MdpVersion version)
     {
         _worker = worker;
+        BrokerIndex = brokerIndex;
         ConnectionId = connectionId;
         ClientAddress = command.ClientAddress;
         Body = new Message(command.Body);
@@ -40,6 +41,9 @@ public sealed class MdpRequest
 
     /// <summary>Whether <see cref="ReplyAsync"/> has been called.</summary>
     public bool IsAnswered => Volatile.Read(ref _state) == Answered;
+
+    /// <summary>Which of the worker's brokers (<see cref="WorkerOptions.BrokerEndpoints"/>) sent the request; the reply goes back to it.</summary>
+    internal int BrokerIndex { get; }
 
     /// <summary>The worker connection the request arrived on; a reply is only valid on that connection.</summary>
     internal long ConnectionId { get; }

@@ -19,8 +19,16 @@ public sealed record WorkerOptions
     /// <summary>Largest accepted <see cref="ReconnectDelay"/> and <see cref="ReconnectDelayMax"/> (1 hour).</summary>
     public static readonly TimeSpan MaxReconnectDelay = HeartbeatOptions.MaxReconnectDelay;
 
-    /// <summary>The broker to connect to, e.g. <c>tcp://127.0.0.1:5555</c> (required).</summary>
+    /// <summary>The broker to connect to, e.g. <c>tcp://127.0.0.1:5555</c> (required unless <see cref="BrokerEndpoints"/> names the brokers).</summary>
     public string BrokerEndpoint { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Several brokers, e.g. both brokers of a Binary Star pair (default none: <see cref="BrokerEndpoint"/>
+    /// is the one broker). The worker registers with every one of them, one connection and session each,
+    /// so whichever broker is active has the worker at once; a request from any of them is answered to
+    /// the broker it came from. At most 16, none repeated; leave <see cref="BrokerEndpoint"/> empty when set.
+    /// </summary>
+    public IReadOnlyList<string> BrokerEndpoints { get; init; } = [];
 
     /// <summary>
     /// The one service this worker offers (required; 1 to 255 UTF-8 bytes, no control characters,
@@ -103,7 +111,7 @@ public sealed record WorkerOptions
     public void Validate()
     {
         var problems = new List<string>();
-        OptionChecks.Endpoint(BrokerEndpoint, nameof(BrokerEndpoint), problems);
+        BrokerEndpointList.Check(BrokerEndpoint, BrokerEndpoints, problems);
         if (string.IsNullOrEmpty(Service))
         {
             problems.Add("Service must name the service this worker offers");

@@ -38,6 +38,16 @@ public sealed record BinaryStarOptions
     /// <exception cref="ArgumentException">One or more settings are out of range.</exception>
     public void Validate()
     {
+        var problems = GetProblems();
+        if (problems.Count > 0)
+        {
+            throw new ArgumentException("Invalid Binary Star options: " + string.Join("; ", problems) + ".");
+        }
+    }
+
+    /// <summary>Every problem with these settings, empty when they are valid (for hosts that report them with their own).</summary>
+    internal List<string> GetProblems()
+    {
         var problems = new List<string>();
         if (Role is not (BinaryStarRole.Primary or BinaryStarRole.Backup))
         {
@@ -51,9 +61,6 @@ public sealed record BinaryStarOptions
             problems.Add($"Heartbeat must be {MinHeartbeat}..{MaxHeartbeat} (was {Heartbeat})");
         }
 
-        if (problems.Count > 0)
-        {
-            throw new ArgumentException("Invalid Binary Star options: " + string.Join("; ", problems) + ".");
-        }
+        return problems;
     }
 }

@@ -63,11 +63,7 @@ public sealed class LazyPirateClient : IAsyncDisposable
             ?? new ResiliencePipelineBuilder { TimeProvider = timeProvider }.AddLazyPirate(options).Build();
         var socketOptions = options.EffectiveSocketOptions;
         var endpoints = options.Endpoints.ToArray();
-        connect ??= (id, first) => new SocketConnection(
-            id,
-            new RequestSocket(socketOptions, loggerFactory, timeProvider),
-            options.Failover ? [endpoints[first]] : endpoints,
-            options.Failover ? 0 : first);
+        connect ??= (id, first) => SocketConnection.Open(id, new RequestSocket(socketOptions, loggerFactory, timeProvider), options, first);
         var protocol = new Protocol(options, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<LazyPirateClient>(), string.Join(",", endpoints));
         _requester = new LazyPirateRequester<Message, Message>(this, pipeline, protocol, protocol, connect, endpoints.Length, MaxIdleConnections);
     }

@@ -50,6 +50,15 @@ internal sealed class SocketConnection : IRequestConnection
 
     public long Id { get; }
 
+    /// <summary>
+    /// Opens connection <paramref name="id"/> on <paramref name="socket"/> as <paramref name="options"/> say:
+    /// with <see cref="LazyPirateOptions.Failover"/> to endpoint <paramref name="first"/> only (each fresh
+    /// socket to the next server in turn), otherwise to every endpoint, starting with that one.
+    /// </summary>
+    public static SocketConnection Open(long id, ZmqSocket socket, LazyPirateOptions options, int first) => options.Failover
+        ? new SocketConnection(id, socket, [options.Endpoints[first]], 0)
+        : new SocketConnection(id, socket, options.Endpoints, first);
+
     // Infinite socket-level waits: the resilience pipeline's token bounds the attempt, so the
     // socket options' SendTimeout/ReceiveTimeout cannot turn a timeout into a different exception.
     public async ValueTask SendAsync(Message request, CancellationToken cancellationToken) =>

@@ -9,7 +9,7 @@ public enum ProgramRole
     /// <summary>The Majordomo broker. Placeholders: <c>{bind}</c>, <c>{port}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>, <c>{broker_options}</c> (a scenario's further options, zero or more words).</summary>
     MdpBroker,
 
-    /// <summary>A Majordomo echo worker. Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>, <c>{slow_ms}</c>, <c>{mdp}</c> (<c>0.1</c> or <c>0.2</c>).</summary>
+    /// <summary>A Majordomo echo worker. Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{heartbeat_ms}</c>, <c>{liveness}</c>, <c>{slow_ms}</c>, <c>{mdp}</c> (<c>0.1</c> or <c>0.2</c>), <c>{worker_options}</c> (further options, zero or more words: <c>--endpoint</c> of the second broker of a pair).</summary>
     MdpWorker,
 
     /// <summary>A Majordomo client process (the one killed with requests outstanding). Placeholders: <c>{endpoint}</c>, <c>{service}</c>, <c>{requests}</c>, <c>{timeout_ms}</c>, <c>{retries}</c>, <c>{mdp}</c>.</summary>
@@ -59,7 +59,7 @@ public sealed class ChaosPrograms
         _templates = new Dictionary<ProgramRole, string>
         {
             [ProgramRole.MdpBroker] = "{dotnet} {broker_dll} --bind {bind} --heartbeat {heartbeat_ms} --liveness {liveness} {broker_options}",
-            [ProgramRole.MdpWorker] = "{dotnet} {examples_dll} mdworker --endpoint {endpoint} --service {service} --heartbeat {heartbeat_ms} --slow-ms {slow_ms} --mdp {mdp}",
+            [ProgramRole.MdpWorker] = "{dotnet} {examples_dll} mdworker --endpoint {endpoint} --service {service} --heartbeat {heartbeat_ms} --slow-ms {slow_ms} --mdp {mdp} {worker_options}",
             [ProgramRole.MdpClient] = "{dotnet} {examples_dll} mdclient --endpoint {endpoint} --service {service} --requests {requests} --timeout {timeout_ms} --retries {retries} --mdp {mdp}",
             [ProgramRole.PppQueue] = "{dotnet} {examples_dll} ppqueue --frontend {frontend} --backend {backend} --heartbeat {heartbeat_ms} --liveness {liveness}",
             [ProgramRole.PppWorker] = "{dotnet} {examples_dll} ppworker --endpoint {endpoint} --heartbeat {heartbeat_ms} --liveness {liveness} --slow-ms {slow_ms}",
@@ -116,10 +116,11 @@ public sealed class ChaosPrograms
             ["examples_dll"] = ExamplesDll,
             ["broker_dll"] = BrokerDll,
         };
-        // A word that is only an "..._options" placeholder stands for as many words as its value has (none too).
+        // A word that is only an "..._options" placeholder stands for as many words as its value has (none
+        // too, also when no value is given).
         var words = _templates[role].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
             .SelectMany(word => word.StartsWith('{') && word.EndsWith("_options}", StringComparison.Ordinal)
-                ? Fill(word, all, role).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
+                ? all.GetValueOrDefault(word[1..^1], string.Empty).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
                 : [Fill(word, all, role)])
             .ToList();
         return new ProgramCommand(words[0], words[1..]);

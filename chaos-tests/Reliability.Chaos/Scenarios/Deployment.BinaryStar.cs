@@ -5,7 +5,8 @@ using Reliability.Chaos.Processes;
 namespace Reliability.Chaos.Scenarios;
 
 /// <summary>
-/// The Binary Star side of a deployment: two bstarsrv processes, <c>primary</c> (also
+/// The Binary Star side of a deployment: two bstarsrv processes (or two brokers, with workers registered
+/// with both, for <see cref="Topology.MajordomoPair"/>), <c>primary</c> (also
 /// <see cref="Broker"/>, so the broker faults act on it) and <c>backup</c>, each with a frontend and a
 /// state endpoint, and one client proxy per frontend (<see cref="ClientLink"/> to the primary,
 /// <see cref="WorkerLink"/> to the backup). The clients fail over between the two proxies.
@@ -26,7 +27,7 @@ public sealed partial class Deployment
     public ChildProcess Backup => Supervisor.Current(BackupName)!;
 
     /// <summary>Binary Star: the two client proxies' endpoints, primary first, as the clients list them.</summary>
-    public IReadOnlyList<string> PairEndpoints => Options.Topology == Topology.BinaryStar ? [ClientLink.Endpoint, WorkerLink.Endpoint] : [];
+    public IReadOnlyList<string> PairEndpoints => IsPair ? [ClientLink.Endpoint, WorkerLink.Endpoint] : [];
 
     /// <summary>
     /// Binary Star: SIGKILLs the (active) node and waits until the other one logs its move to active,
@@ -91,8 +92,17 @@ public sealed partial class Deployment
 
         deployment._backupValues["role"] = "backup";
         deployment._backupValues["frontend"] = $"tcp://127.0.0.1:{ports[2]}";
+        deployment._backupValues["bind"] = $"tcp://127.0.0.1:{ports[2]}";
+        deployment._backupValues["port"] = ports[2].ToString(System.Globalization.CultureInfo.InvariantCulture);
         deployment._backupValues["local"] = backupState;
         deployment._backupValues["remote"] = primaryState;
+        if (options.Topology == Topology.MajordomoPair)
+        {
+            // The broker service's Binary Star options, after the scenario's own.
+            deployment._brokerValues["broker_options"] = $"{options.BrokerOptions} --ha-role primary --ha-local {primaryState} --ha-remote {backupState} --ha-heartbeat {deployment._brokerValues["heartbeat_ms"]}";
+            deployment._backupValues["broker_options"] = $"{options.BrokerOptions} --ha-role backup --ha-local {backupState} --ha-remote {primaryState} --ha-heartbeat {deployment._brokerValues["heartbeat_ms"]}";
+        }
+
         deployment._backupPorts = [ports[2], ports[3]];
         try
         {
@@ -102,6 +112,11 @@ public sealed partial class Deployment
             deployment.WorkerLink = new FaultProxy(ports[2]);
             await primary.WaitForOutputAsync(ActiveLine, options.StartTimeout, 0, cancellationToken).ConfigureAwait(false);
             await backup.WaitForOutputAsync(PassiveLine, options.StartTimeout, 0, cancellationToken).ConfigureAwait(false);
+            for (int i = 1; i <= deployment.WorkerCount; i++)
+            {
+                supervisor.Start(WorkerName(i), deployment.WorkerCommand());
+            }
+
             await deployment.WaitUntilServingAsync(options.StartTimeout, cancellationToken).ConfigureAwait(false);
             return deployment;
         }
@@ -113,9 +128,14 @@ public sealed partial class Deployment
     }
 
     private Task<ChildProcess> StartBackupAsync(CancellationToken cancellationToken) =>
-        StartListeningAsync(BackupName, _programs.Command(ProgramRole.BstarServer, _backupValues), _backupPorts, cancellationToken);
+        StartListeningAsync(
+            BackupName,
+            _programs.Command(Options.Topology == Topology.MajordomoPair ? ProgramRole.MdpBroker : ProgramRole.BstarServer, _backupValues),
+            _backupPorts,
+            cancellationToken);
 
     private string DescribePair() =>
         $"{PrimaryName}: `{Broker.Command}`\n\n{BackupName}: `{Backup.Command}`\n\n" +
-        $"client proxies {ClientLink.Endpoint} → {ClientLink.TargetPort} (primary), {WorkerLink.Endpoint} → {WorkerLink.TargetPort} (backup)";
+        $"client proxies {ClientLink.Endpoint} → {ClientLink.TargetPort} (primary), {WorkerLink.Endpoint} → {WorkerLink.TargetPort} (backup)" +
+        (WorkerCount > 0 ? $"\n\nworkers ({WorkerCount}, registered with both brokers): `{Workers[0].Command}`" : string.Empty);
 }

@@ -17,6 +17,9 @@ public enum Topology
 
     /// <summary>Binary Star: a primary and a backup echo server (bstarsrv), failover Lazy Pirate clients; no workers.</summary>
     BinaryStar,
+
+    /// <summary>A Binary Star pair of Majordomo brokers (the broker service with <c>--ha-role</c>), echo workers registered with both, failover Majordomo clients.</summary>
+    MajordomoPair,
 }
 
 /// <summary>Which in-process client library the workload uses.</summary>
@@ -98,7 +101,7 @@ public sealed record DeploymentOptions
         ? Client
         : Topology switch
         {
-            Topology.Majordomo => ClientKind.Majordomo,
+            Topology.Majordomo or Topology.MajordomoPair => ClientKind.Majordomo,
             Topology.BinaryStar => ClientKind.BinaryStar,
             _ => ClientKind.LazyPirate,
         };
@@ -138,7 +141,7 @@ public sealed record DeploymentOptions
             problems.Add("Paranoid Pirate queues are served by the Lazy Pirate client only");
         }
 
-        if (Topology == Topology.Majordomo && EffectiveClient is ClientKind.LazyPirate or ClientKind.BinaryStar)
+        if (Topology is Topology.Majordomo or Topology.MajordomoPair && EffectiveClient is ClientKind.LazyPirate or ClientKind.BinaryStar)
         {
             problems.Add("a Majordomo broker needs a Majordomo client");
         }
@@ -214,7 +217,7 @@ public sealed partial class Deployment : IAsyncDisposable
     public string BrokerProcessName => Options.Topology switch
     {
         Topology.Majordomo => BrokerName,
-        Topology.BinaryStar => PrimaryName,
+        Topology.BinaryStar or Topology.MajordomoPair => PrimaryName,
         _ => QueueName,
     };
 
@@ -224,8 +227,11 @@ public sealed partial class Deployment : IAsyncDisposable
 
     private int WorkerCount => Options.Topology == Topology.BinaryStar ? 0 : Options.Workers;
 
+    /// <summary>Whether the deployment is a Binary Star pair (of echo servers or of brokers).</summary>
+    private bool IsPair => Options.Topology is Topology.BinaryStar or Topology.MajordomoPair;
+
     /// <summary>A readable summary of the processes and links, for reports.</summary>
-    public string Describe() => Options.Topology == Topology.BinaryStar
+    public string Describe() => IsPair
         ? DescribePair()
         : $"{BrokerProcessName}: `{Broker.Command}`\n\nworkers ({Options.Workers}): `{Workers[0].Command}`\n\n" +
           $"client proxy {ClientLink.Endpoint} → {ClientLink.TargetPort}, worker proxy {WorkerLink.Endpoint} → {WorkerLink.TargetPort}";
@@ -244,7 +250,7 @@ public sealed partial class Deployment : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(programs);
         options.Validate();
         var supervisor = new ProcessSupervisor(logDirectory);
-        if (options.Topology == Topology.BinaryStar)
+        if (options.Topology is Topology.BinaryStar or Topology.MajordomoPair)
         {
             return await StartPairAsync(options, programs, supervisor, cancellationToken).ConfigureAwait(false);
         }
@@ -310,7 +316,7 @@ public sealed partial class Deployment : IAsyncDisposable
             ["retries"] = retries.ToString(CultureInfo.InvariantCulture),
             ["mdp"] = Options.MdpVersion.Number(),
         };
-        var role = Options.Topology == Topology.Majordomo ? ProgramRole.MdpClient : ProgramRole.LpClient;
+        var role = Options.Topology is Topology.Majordomo or Topology.MajordomoPair ? ProgramRole.MdpClient : ProgramRole.LpClient;
         return Supervisor.Start(name, _programs.Command(role, values));
     }
 
@@ -328,8 +334,8 @@ public sealed partial class Deployment : IAsyncDisposable
         {
             ClientKind.LazyPirate => new LazyPirateChaosClient(endpoint, workload.RequestTimeout, workload.Attempts),
             ClientKind.BinaryStar => new LazyPirateChaosClient(pair, workload.RequestTimeout, workload.Attempts, settle),
-            ClientKind.MajordomoAsync => new MajordomoAsyncChaosClient(endpoint, workload.RequestTimeout, workload.Attempts, version),
-            _ => new MajordomoChaosClient(endpoint, workload.RequestTimeout, workload.Attempts, version),
+            ClientKind.MajordomoAsync => new MajordomoAsyncChaosClient(pair.Count > 0 ? pair : [endpoint], workload.RequestTimeout, workload.Attempts, version, settle),
+            _ => new MajordomoChaosClient(pair.Count > 0 ? pair : [endpoint], workload.RequestTimeout, workload.Attempts, version, settle),
         };
     }
 
@@ -344,9 +350,12 @@ public sealed partial class Deployment : IAsyncDisposable
     {
         try
         {
-            if (Options.Topology == Topology.Majordomo)
+            if (Options.Topology is Topology.Majordomo or Topology.MajordomoPair)
             {
-                await using var mmi = new MajordomoChaosClient(ClientEndpoint, timeout, 1, Options.MdpVersion);
+                // A pair is probed at both brokers in turn: whichever is active answers.
+                await using var mmi = PairEndpoints.Count > 0
+                    ? new MajordomoChaosClient(PairEndpoints, timeout, 2, Options.MdpVersion, TimeSpan.Zero)
+                    : new MajordomoChaosClient([ClientEndpoint], timeout, 1, Options.MdpVersion, TimeSpan.Zero);
                 return await mmi.QueryServiceAsync(Options.Service, cancellationToken).ConfigureAwait(false) == "200";
             }
 
@@ -384,7 +393,7 @@ public sealed partial class Deployment : IAsyncDisposable
             }
         }
 
-        string others = Options.Topology == Topology.BinaryStar
+        string others = IsPair
             ? $"{BackupName} output:\n{Backup.OutputTail()}"
             : $"worker-1 output:\n{Workers[0].OutputTail()}";
         throw new TimeoutException($"the {Options.Topology} deployment did not serve within {timeout.TotalSeconds:F0} s; {BrokerProcessName} output:\n{Broker.OutputTail()}\n{others}");
@@ -465,14 +474,21 @@ public sealed partial class Deployment : IAsyncDisposable
             ["slow_ms"] = Ms(Options.WorkerSlowness),
             ["mdp"] = Options.MdpVersion.Number(),
         };
-        return _programs.Command(Options.Topology == Topology.Majordomo ? ProgramRole.MdpWorker : ProgramRole.PppWorker, values);
+        if (Options.Topology == Topology.MajordomoPair)
+        {
+            // Registered with both brokers, directly (the proxies are the clients' links to the pair).
+            values["endpoint"] = _brokerValues["bind"];
+            values["worker_options"] = "--endpoint " + _backupValues["bind"];
+        }
+
+        return _programs.Command(Options.Topology is Topology.Majordomo or Topology.MajordomoPair ? ProgramRole.MdpWorker : ProgramRole.PppWorker, values);
     }
 
     private Task<ChildProcess> StartBrokerAsync(CancellationToken cancellationToken)
     {
         var role = Options.Topology switch
         {
-            Topology.Majordomo => ProgramRole.MdpBroker,
+            Topology.Majordomo or Topology.MajordomoPair => ProgramRole.MdpBroker,
             Topology.BinaryStar => ProgramRole.BstarServer,
             _ => ProgramRole.PppQueue,
         };

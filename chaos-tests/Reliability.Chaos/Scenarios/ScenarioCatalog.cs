@@ -29,6 +29,8 @@ public static class ScenarioCatalog
         }
 
         scenarios.Add(BinaryStarFailover(profile));
+        scenarios.Add(MajordomoPairFailover(profile, ClientKind.Majordomo));
+        scenarios.Add(MajordomoPairFailover(profile, ClientKind.MajordomoAsync));
         if (profile == Profile.Long)
         {
             scenarios.Add(Random(Topology.Majordomo, seed));
@@ -295,6 +297,31 @@ public static class ScenarioCatalog
             Deployment = deployment,
             Workload = workload,
             Faults = faults,
+        };
+    }
+
+    /// <summary>
+    /// A Binary Star pair of Majordomo brokers (the broker service with <c>--ha-role</c>), three echo
+    /// workers registered with both, failover clients (sync or async): the same kill/restart cycle as
+    /// <c>bstar-failover</c>. A request the dying broker held is resent to the other one, so every
+    /// request must be answered.
+    /// </summary>
+    private static Scenario MajordomoPairFailover(Profile profile, ClientKind client)
+    {
+        var pair = BinaryStarFailover(profile);
+        var deployment = pair.Deployment with
+        {
+            Topology = Topology.MajordomoPair,
+            Client = client,
+            Workers = 3,
+            WorkerSlowness = TimeSpan.FromMilliseconds(20),
+        };
+        bool async = client == ClientKind.MajordomoAsync;
+        return pair with
+        {
+            Name = async ? "mdp-async-bstar-failover" : "mdp-bstar-failover",
+            Description = $"A Binary Star pair of Majordomo brokers (state heartbeat 250 ms), three workers registered with both, {(async ? "asynchronous" : "synchronous")} failover Majordomo clients: the active primary broker is SIGKILLed and the backup must serve within {FailoverBound(deployment, pair.Workload).TotalMilliseconds:F0} ms with the workers it already holds; the primary restarts passive; then the active backup is killed, the primary takes over, and the backup restarts passive.",
+            Deployment = deployment,
         };
     }
 

@@ -49,7 +49,12 @@ public sealed class ScenarioRunner
             Directory.Delete(logDirectory, recursive: true);
         }
 
-        string members = scenario.Deployment.Topology == Topology.BinaryStar ? "a primary and a backup" : $"{scenario.Deployment.Workers} worker(s)";
+        string members = scenario.Deployment.Topology switch
+        {
+            Topology.BinaryStar => "a primary and a backup",
+            Topology.MajordomoPair => $"a primary and a backup broker, {scenario.Deployment.Workers} worker(s)",
+            _ => $"{scenario.Deployment.Workers} worker(s)",
+        };
         _log?.WriteLine($"chaos: {scenario.Name}: starting {scenario.Deployment.Topology} with {members}");
         Deployment deployment;
         try

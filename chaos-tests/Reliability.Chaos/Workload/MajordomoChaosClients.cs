@@ -10,16 +10,19 @@ public sealed class MajordomoChaosClient : IChaosClient
 {
     private readonly MajordomoClient _client;
 
-    /// <summary>Creates a client of the broker at <paramref name="endpoint"/>.</summary>
-    /// <param name="endpoint">The broker.</param>
+    /// <summary>Creates a client of the broker(s) at <paramref name="endpoints"/>.</summary>
+    /// <param name="endpoints">The broker, or the two of a Binary Star pair (the client fails over between them).</param>
     /// <param name="timeout">Per-attempt timeout.</param>
     /// <param name="attempts">Tries per request, the first included.</param>
     /// <param name="version">MDP/0.1 (REQ socket) or MDP/0.2 (DEALER socket).</param>
-    public MajordomoChaosClient(string endpoint, TimeSpan timeout, int attempts, MdpVersion version = MdpVersion.V01)
+    /// <param name="settle">With several brokers, the pause before resending to the next one.</param>
+    public MajordomoChaosClient(IReadOnlyList<string> endpoints, TimeSpan timeout, int attempts, MdpVersion version, TimeSpan settle)
     {
         _client = new MajordomoClient(new MajordomoClientOptions
         {
-            BrokerEndpoint = endpoint,
+            BrokerEndpoint = endpoints.Count == 1 ? endpoints[0] : string.Empty,
+            BrokerEndpoints = endpoints.Count == 1 ? [] : endpoints,
+            SettleDelay = settle,
             Timeout = timeout,
             Retries = attempts - 1,
             Version = version,
@@ -51,8 +54,9 @@ public sealed class MajordomoChaosClient : IChaosClient
 
 /// <summary>
 /// The workload's asynchronous Majordomo client: the library's <see cref="MajordomoAsyncClient"/>
-/// (many requests outstanding, no retries of its own). Like an application would, this adapter
-/// resends a request whose timeout elapsed, up to the attempt budget.
+/// (many requests outstanding). Against one broker, like an application would, this adapter resends a
+/// request whose timeout elapsed, up to the attempt budget; against a Binary Star pair the library's own
+/// failover resends it (<see cref="MajordomoAsyncClientOptions.Retries"/>).
 /// </summary>
 public sealed class MajordomoAsyncChaosClient : IChaosClient
 {
@@ -60,20 +64,26 @@ public sealed class MajordomoAsyncChaosClient : IChaosClient
     private readonly int _attempts;
     private long _retries;
 
-    /// <summary>Creates a client of the broker at <paramref name="endpoint"/>.</summary>
-    /// <param name="endpoint">The broker.</param>
+    /// <summary>Creates a client of the broker(s) at <paramref name="endpoints"/>.</summary>
+    /// <param name="endpoints">The broker, or the two of a Binary Star pair (the client fails over between them).</param>
     /// <param name="timeout">Per-attempt timeout.</param>
     /// <param name="attempts">Tries per request, the first included.</param>
     /// <param name="version">MDP/0.1 or MDP/0.2.</param>
-    public MajordomoAsyncChaosClient(string endpoint, TimeSpan timeout, int attempts, MdpVersion version = MdpVersion.V01)
+    /// <param name="settle">With several brokers, the pause before resending to the next one.</param>
+    public MajordomoAsyncChaosClient(IReadOnlyList<string> endpoints, TimeSpan timeout, int attempts, MdpVersion version, TimeSpan settle)
     {
         _client = new MajordomoAsyncClient(new MajordomoAsyncClientOptions
         {
-            BrokerEndpoint = endpoint,
+            BrokerEndpoint = endpoints.Count == 1 ? endpoints[0] : string.Empty,
+            BrokerEndpoints = endpoints.Count == 1 ? [] : endpoints,
+            SettleDelay = settle,
             Timeout = timeout,
             Version = version,
+
+            // Over a pair the library resends itself, to the next broker after the settle delay.
+            Retries = endpoints.Count > 1 ? attempts - 1 : 0,
         });
-        _attempts = attempts;
+        _attempts = endpoints.Count > 1 ? 1 : attempts;
         Description = string.Create(CultureInfo.InvariantCulture, $"MajordomoAsyncClient {version}, timeout {timeout.TotalMilliseconds:F0} ms, {attempts} attempts");
     }
 
@@ -81,7 +91,7 @@ public sealed class MajordomoAsyncChaosClient : IChaosClient
     public string Description { get; }
 
     /// <inheritdoc />
-    public long Retries => Interlocked.Read(ref _retries);
+    public long Retries => Interlocked.Read(ref _retries) + _client.Statistics.Retries;
 
     /// <inheritdoc />
     public async Task<Message> RequestAsync(string service, Message body, CancellationToken cancellationToken)
