@@ -17,7 +17,7 @@ internal sealed record TitanicSettings(TitanicOptions Options, TitanicStoreLocat
     public static IReadOnlyList<(string Option, string Key, string Value, string Help)> Keys { get; } =
     [
         ("endpoint", "Endpoint", "BROKER", "the Majordomo broker to serve through (required), e.g. tcp://localhost:5555"),
-        ("store", "Store", "ENGINE:WHERE", "sqlite:PATH or postgres:CONNSTR (several nodes, one database); default sqlite:titanic.db"),
+        ("store", "Store", "STORE", "sqlite:PATH (default sqlite:titanic.db) or postgres:CONNSTR (several nodes, one database)"),
         ("max-requests", "MaxRequests", "N", "most requests held; beyond it titanic.request answers 500 (default 100000)"),
         ("reply-ttl", "ReplyTtl", "S", "seconds an unclosed reply is kept (default 3600)"),
         ("dispatch-timeout", "DispatchTimeout", "S", "seconds one attempt may take before the request is sent again (default 10)"),
