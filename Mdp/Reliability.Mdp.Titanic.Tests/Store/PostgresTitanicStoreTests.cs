@@ -97,7 +97,8 @@ public sealed class PostgresTitanicStoreTests(PostgresFixture fixture) : Titanic
         await using (var admin = new NpgsqlConnection(fixture.Cluster.ConnectionString()))
         {
             await admin.OpenAsync();
-            await using var kill = new NpgsqlCommand("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = 'postgres'", admin);
+            // With a timeout, pg_terminate_backend waits until the backend is gone (PostgreSQL 14 and later).
+            await using var kill = new NpgsqlCommand("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND datname = 'postgres'", admin);
             await kill.ExecuteNonQueryAsync();
         }
 

@@ -57,9 +57,15 @@ internal sealed class PostgresTitanicStore : ITitanicStore
 
     private const string LockCount = "SELECT requests FROM titanic_count FOR UPDATE";
 
+    // All the batch's new requests in one statement: as many as there is room for, in queue order, and the count
+    // moves by as many; the answer is that number.
     private const string Insert = """
-        WITH slot AS (UPDATE titanic_count SET requests = requests + 1 WHERE requests < $1 RETURNING 1)
-        INSERT INTO titanic_request (id, service, body) SELECT $2, $3, $4 FROM slot RETURNING 1
+        WITH room AS (SELECT LEAST(cardinality($1::text[]), GREATEST($4 - requests, 0)) AS granted FROM titanic_count),
+             added AS (INSERT INTO titanic_request (id, service, body)
+                       SELECT u.id, u.service, u.body FROM unnest($1::text[], $2::text[], $3::bytea[]) WITH ORDINALITY AS u(id, service, body, k), room
+                       WHERE u.k <= room.granted ORDER BY u.k),
+             counted AS (UPDATE titanic_count SET requests = requests + (SELECT granted FROM room))
+        SELECT granted FROM room
         """;
 
     // Oldest first by seq; RETURNING gives the rows in no set order, so the claim sorts them.
@@ -93,6 +99,7 @@ internal sealed class PostgresTitanicStore : ITitanicStore
     private readonly Channel<Queued> _queue = Channel.CreateUnbounded<Queued>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _loop;
     private NpgsqlDataReader? _reader;
+    private long _granted;
     private long _transactions;
     private long _damaged;
 
@@ -144,11 +151,14 @@ internal sealed class PostgresTitanicStore : ITitanicStore
             builder.ConnectionStringBuilder.Timeout = DefaultConnectTimeoutSeconds;
         }
 
-        // The same few statements run over and over: let every pooled connection keep them prepared.
+        // The same few statements run over and over: let every pooled connection keep them prepared. The store sets
+        // no session state, so a connection back in the pool needs no reset round trip.
         if (!builder.ConnectionStringBuilder.ContainsKey("Max Auto Prepare"))
         {
             builder.ConnectionStringBuilder.MaxAutoPrepare = 16;
         }
+
+        builder.ConnectionStringBuilder.NoResetOnClose = true;
 
         var source = builder.Build();
         try
@@ -197,8 +207,11 @@ internal sealed class PostgresTitanicStore : ITitanicStore
     {
         ArgumentException.ThrowIfNullOrEmpty(service);
         ArgumentNullException.ThrowIfNull(request);
-        string id = Tsp.NewId();
-        return Enqueue<string?>(Command(Insert, MaxRequests, id, service, FrameBlob.Encode(request)), locksCount: true, reader => reader.Read() ? id : null, cancellationToken);
+        var added = new NewRequest(Tsp.NewId(), service, FrameBlob.Encode(request));
+
+        // The batch's one insert says how many of its new requests fit; they are taken in queue order.
+        var operation = new Operation<string?>(() => _granted-- > 0 ? added.Id : null);
+        return Enqueue(new Queued(null, added, operation), operation, cancellationToken);
     }
 
     /// <inheritdoc/>
@@ -281,7 +294,12 @@ internal sealed class PostgresTitanicStore : ITitanicStore
     private Task<T> Enqueue<T>(NpgsqlBatchCommand command, bool locksCount, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
     {
         var operation = new Operation<T>(() => read(_reader!));
-        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(new Queued(command, locksCount, operation)), this);
+        return Enqueue(new Queued(command, null, operation, locksCount), operation, cancellationToken);
+    }
+
+    private Task<T> Enqueue<T>(Queued queued, Operation<T> operation, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(queued), this);
 
         // A queued write happens whatever the caller does next; cancelling only stops the caller's wait.
         return operation.Task.WaitAsync(cancellationToken);
@@ -367,15 +385,21 @@ internal sealed class PostgresTitanicStore : ITitanicStore
         using (var commands = new NpgsqlBatch(connection, transaction))
         {
             // The count row first, before any request row: every node takes its locks in this order.
-            bool locksCount = batch.Exists(q => q.LocksCount);
+            var added = batch.Where(q => q.Added is not null).Select(q => q.Added!).ToList();
+            bool locksCount = added.Count > 0 || batch.Exists(q => q.LocksCount);
             if (locksCount)
             {
                 commands.BatchCommands.Add(new NpgsqlBatchCommand(LockCount));
             }
 
-            foreach (var queued in batch)
+            if (added.Count > 0)
             {
-                commands.BatchCommands.Add(queued.Command);
+                commands.BatchCommands.Add(Command(Insert, added.ConvertAll(a => a.Id).ToArray(), added.ConvertAll(a => a.Service).ToArray(), added.ConvertAll(a => a.Body).ToArray(), MaxRequests));
+            }
+
+            foreach (var queued in batch.Where(q => q.Command is not null))
+            {
+                commands.BatchCommands.Add(queued.Command!);
             }
 
             using var reader = commands.ExecuteReader();
@@ -387,7 +411,17 @@ internal sealed class PostgresTitanicStore : ITitanicStore
                     reader.NextResult();
                 }
 
-                foreach (var queued in batch)
+                if (added.Count > 0)
+                {
+                    _granted = reader.Read() ? reader.GetInt64(0) : 0;
+                    reader.NextResult();
+                    foreach (var queued in batch.Where(q => q.Added is not null))
+                    {
+                        queued.Operation.Run();
+                    }
+                }
+
+                foreach (var queued in batch.Where(q => q.Command is not null))
                 {
                     queued.Operation.Run();
                     reader.NextResult();
@@ -402,6 +436,12 @@ internal sealed class PostgresTitanicStore : ITitanicStore
         transaction.Commit();
     }
 
-    /// <summary>A call waiting for its batch: its statement, whether it changes the count, and its caller.</summary>
-    private sealed record Queued(NpgsqlBatchCommand Command, bool LocksCount, Operation Operation);
+    /// <summary>
+    /// A call waiting for its batch and its caller: a statement of its own (which changes the count when
+    /// <paramref name="LocksCount"/>), or a new request for the batch's one insert.
+    /// </summary>
+    private sealed record Queued(NpgsqlBatchCommand? Command, NewRequest? Added, Operation Operation, bool LocksCount = false);
+
+    /// <summary>A request to store, its id chosen already.</summary>
+    private sealed record NewRequest(string Id, string Service, byte[] Body);
 }
