@@ -80,10 +80,7 @@ public sealed class TitanicProgramTests : IDisposable
     [Fact]
     public async Task RunAsync_PostgresServerNotListening_ExitOneWithoutThePassword()
     {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        int port = Reliability.Testing.Postgres.PostgresCluster.FreePort();
 
         var (code, _, error) = await RunAsync(["--endpoint", "tcp://127.0.0.1:1", "--store", $"postgres:Host=127.0.0.1;Port={port};Username=titanic;Password=s3cret;Database=titanic", "--log-level", "None"]);
 

@@ -68,10 +68,7 @@ public sealed class PostgresTitanicStoreTests(PostgresFixture fixture) : Titanic
     [Fact]
     public async Task Open_ServerNotListening_FailsFastWithAClearError()
     {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
+        int port = Reliability.Testing.Postgres.PostgresCluster.FreePort();
 
         var open = () => PostgresTitanicStore.OpenAsync($"Host=127.0.0.1;Port={port};Username=postgres", 10);
 

@@ -133,7 +133,8 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    /// <summary>A TCP port of 127.0.0.1 that nothing listened on a moment ago.</summary>
+    public static int FreePort()
     {
         using var probe = new TcpListener(IPAddress.Loopback, 0);
         probe.Start();
