@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test in the solution and ends with one line "N passed, N failed, N skipped" taken
-# from the test results. Installs the interop peers (Debian's python3-zmq, libzmq3-dev) when they
-# are missing and we are root, so interop tests run (they are never skipped when CI=true).
+# from the test results. Installs the interop peers (Debian's python3-zmq, libzmq3-dev) and the
+# PostgreSQL server when they are missing and we are root, so interop tests run (they are never
+# skipped when CI=true) and the Titanic store contract runs on a real PostgreSQL.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,17 @@ if ! [ -e /usr/share/java/jeromq.jar ] || ! [ -x /usr/bin/javac ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libjeromq-java default-jdk-headless >/dev/null
   else
     echo "warning: JeroMQ or a JDK is missing and cannot be installed here (not root); JeroMQ interop tests will be skipped"
+  fi
+fi
+
+# The Titanic PostgreSQL store tests start a throwaway cluster of their own (initdb + pg_ctl, as the postgres user).
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing postgresql (server binaries for the Titanic PostgreSQL store tests)..."
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "warning: PostgreSQL is missing and cannot be installed here (not root); the Titanic PostgreSQL tests will fail"
   fi
 fi
 

@@ -11,15 +11,16 @@ namespace Reliability.Benchmarks;
 
 /// <summary>
 /// Acknowledged durable Titanic requests per second (docs/patterns/titanic.md): <c>titanic [--mode store|submit]
-/// [--requests N] [--window W] [--size B] [--dir PATH]</c>. <c>store</c>: W callers at once straight into the SQLite
-/// store; <c>submit</c>: W clients at once through an in-process broker and Titanic (<c>titanic.request</c> → 200),
-/// the path a real client takes. Every counted request was committed with <c>synchronous=FULL</c> before its answer.
+/// [--requests N] [--window W] [--size B] [--dir PATH | --store postgres:CONNSTR]</c>. <c>store</c>: W callers at once
+/// straight into the store (a fresh SQLite file in the directory, or the PostgreSQL database, whose Titanic tables must
+/// be empty); <c>submit</c>: W clients at once through an in-process broker and Titanic (<c>titanic.request</c> → 200),
+/// the path a real client takes. Every counted request was committed (SQLite with <c>synchronous=FULL</c>) before its answer.
 /// </summary>
 internal static class TitanicWorkload
 {
     public const string Command = "titanic";
 
-    public const string Usage = "usage: Reliability.Benchmarks titanic [--mode store|submit] [--requests N] [--window W] [--size B] [--dir PATH]";
+    public const string Usage = "usage: Reliability.Benchmarks titanic [--mode store|submit] [--requests N] [--window W] [--size B] [--dir PATH | --store postgres:CONNSTR]";
 
     public static async Task<string?> RunAsync(IReadOnlyList<string> args)
     {
@@ -40,15 +41,25 @@ internal static class TitanicWorkload
 
         string directory = options.TryGetValue("dir", out string? dir) ? dir : Directory.CreateTempSubdirectory("titanic-bench-").FullName;
         string path = Path.Combine(directory, $"titanic-{Guid.NewGuid():N}.db");
+        if (!TitanicStoreLocation.TryParse(options.GetValueOrDefault("store", "sqlite:" + path), out var location, out string problem))
+        {
+            throw new BenchmarkFailedException($"{problem}; {Usage}");
+        }
+
         var body = Message.FromFrames(new byte[size]);
         TimeSpan elapsed;
         long transactions;
-        await using (var store = SqliteTitanicStore.Open(path, requests + 1))
+        await using (var store = await location!.OpenAsync(requests + 1))
         {
+            if (await store.CountAsync() != 0)
+            {
+                throw new BenchmarkFailedException($"the store {location} is not empty");
+            }
+
             elapsed = mode == "store"
                 ? await RunWindowAsync(requests, window, () => store.AddRequestAsync("echo", body))
                 : await SubmitAsync(store, requests, window, body);
-            transactions = store.Transactions;
+            transactions = store is PostgresTitanicStore postgres ? postgres.Transactions : ((SqliteTitanicStore)store).Transactions;
             if (await store.CountAsync() != requests)
             {
                 throw new BenchmarkFailedException($"the store holds {await store.CountAsync()} requests, not {requests}");
@@ -62,10 +73,10 @@ internal static class TitanicWorkload
 
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"titanic-{mode}: {requests} acknowledged durable requests in {elapsed.TotalSeconds:F2} s, {requests / elapsed.TotalSeconds:F0} req/s (window {window}, {size} B bodies, {transactions} transactions)");
+            $"titanic-{mode}: {requests} acknowledged durable requests in {elapsed.TotalSeconds:F2} s, {requests / elapsed.TotalSeconds:F0} req/s ({location!.Engine}, window {window}, {size} B bodies, {transactions} transactions)");
     }
 
-    private static async Task<TimeSpan> SubmitAsync(SqliteTitanicStore store, int requests, int window, Message body)
+    private static async Task<TimeSpan> SubmitAsync(ITitanicStore store, int requests, int window, Message body)
     {
         using var stop = new CancellationTokenSource();
         await using var broker = new MajordomoBroker(new BrokerOptions { Endpoints = ["tcp://127.0.0.1:0"] });

@@ -8,8 +8,9 @@ using Reliability.Transport;
 namespace Reliability.Mdp.Titanic.Tests.Service;
 
 /// <summary>
-/// A real broker on 127.0.0.1 (port 0), a Titanic service over a temporary SQLite file, and a Majordomo client
-/// for the test; workers of target services are started by the test when it wants them.
+/// A real broker on 127.0.0.1 (port 0), a Titanic service over a temporary SQLite file (or the store the test opens),
+/// and a Majordomo client for the test; workers of target services, and more Titanic nodes on the same storage, are
+/// started by the test when it wants them.
 /// </summary>
 internal sealed class TitanicHarness : IAsyncDisposable
 {
@@ -21,12 +22,15 @@ internal sealed class TitanicHarness : IAsyncDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("titanic-e2e-").FullName;
     private readonly List<(MajordomoWorker Worker, Task Run)> _workers = [];
     private readonly MajordomoAsyncClient _client;
-    private SqliteTitanicStore _store;
+    private readonly Func<int, ITitanicStore> _openStore;
+    private readonly List<(ITitanicStore Store, Task Run)> _nodes = [];
+    private ITitanicStore _store;
     private Task _titanic;
     private CancellationTokenSource _titanicStop = new();
 
-    public TitanicHarness(Func<string, TitanicOptions>? options = null)
+    public TitanicHarness(Func<string, TitanicOptions>? options = null, Func<int, ITitanicStore>? openStore = null)
     {
+        _openStore = openStore ?? (max => SqliteTitanicStore.Open(Path.Combine(_directory, "titanic.db"), max));
         _broker = new MajordomoBroker(new BrokerOptions
         {
             Endpoints = ["tcp://127.0.0.1:0"],
@@ -47,7 +51,7 @@ internal sealed class TitanicHarness : IAsyncDisposable
 
     public TitanicClient Client { get; }
 
-    public SqliteTitanicStore Store => _store;
+    public ITitanicStore Store => _store;
 
     /// <summary>Starts a worker for <paramref name="service"/> answering with <paramref name="handler"/>.</summary>
     public MajordomoWorker StartWorker(string service, Func<Message, CancellationToken, ValueTask<Message>> handler)
@@ -60,6 +64,9 @@ internal sealed class TitanicHarness : IAsyncDisposable
     /// <summary>A worker that answers each frame prefixed with "echo:".</summary>
     public MajordomoWorker StartEcho(string service = "echo") =>
         StartWorker(service, (body, _) => ValueTask.FromResult(new Message(body.Select(f => (ReadOnlyMemory<byte>)System.Text.Encoding.UTF8.GetBytes("echo:" + System.Text.Encoding.UTF8.GetString(f.Span))))));
+
+    /// <summary>Starts one more Titanic node on a store of its own over the same storage (a PostgreSQL database).</summary>
+    public void AddTitanicNode() => _nodes.Add(StartTitanic());
 
     /// <summary>Stops Titanic as SIGTERM would, closes its store, and starts a fresh one on the same file.</summary>
     public async Task RestartTitanicAsync()
@@ -78,6 +85,12 @@ internal sealed class TitanicHarness : IAsyncDisposable
         await _stop.CancelAsync();
         await _titanic.WaitAsync(Wait);
         await _store.DisposeAsync();
+        foreach (var (store, run) in _nodes)
+        {
+            await run.WaitAsync(Wait);
+            await store.DisposeAsync();
+        }
+
         foreach (var (worker, run) in _workers)
         {
             await run.WaitAsync(Wait);
@@ -93,9 +106,9 @@ internal sealed class TitanicHarness : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private (SqliteTitanicStore, Task) StartTitanic()
+    private (ITitanicStore, Task) StartTitanic()
     {
-        var store = SqliteTitanicStore.Open(Path.Combine(_directory, "titanic.db"), Options.MaxRequests);
+        var store = _openStore(Options.MaxRequests);
         var service = new TitanicService(Options, store);
         return (store, service.RunAsync(_titanicStop.Token));
     }

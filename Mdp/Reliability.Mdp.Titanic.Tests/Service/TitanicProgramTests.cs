@@ -69,6 +69,26 @@ public sealed class TitanicProgramTests : IDisposable
     }
 
     [Fact]
+    public async Task RunAsync_MalformedPostgresConnectionString_ExitTwo()
+    {
+        var (code, _, error) = await RunAsync(["--endpoint", "tcp://127.0.0.1:1", "--store", "postgres:Host=db;Frobnicate=1"]);
+
+        code.Should().Be(TitanicProgram.ExitUsage);
+        error.Should().Contain("Store: postgres:CONNSTR: not a PostgreSQL connection string").And.ContainEquivalentOf("frobnicate");
+    }
+
+    [Fact]
+    public async Task RunAsync_PostgresServerNotListening_ExitOneWithoutThePassword()
+    {
+        int port = Reliability.Testing.Postgres.PostgresCluster.FreePort();
+
+        var (code, _, error) = await RunAsync(["--endpoint", "tcp://127.0.0.1:1", "--store", $"postgres:Host=127.0.0.1;Port={port};Username=titanic;Password=s3cret;Database=titanic", "--log-level", "None"]);
+
+        code.Should().Be(TitanicProgram.ExitCannotOpenStore);
+        error.Should().Contain($"cannot open store 'postgres:Host=127.0.0.1;Port={port};Database=titanic'").And.NotContain("s3cret");
+    }
+
+    [Fact]
     public async Task RunAsync_Cancelled_StopsAndExitsZero()
     {
         using var stop = new CancellationTokenSource();

@@ -15,7 +15,10 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     private readonly List<ITitanicStore> _opened = [];
 
     /// <summary>Opens the store under test: the same storage on every call of one test, empty at the first.</summary>
-    private protected abstract ITitanicStore Open(int maxRequests);
+    private protected abstract Task<ITitanicStore> OpenAsync(int maxRequests);
+
+    /// <summary>Transactions the store has committed so far.</summary>
+    private protected abstract long Transactions(ITitanicStore store);
 
     /// <inheritdoc/>
     public Task InitializeAsync() => Task.CompletedTask;
@@ -29,9 +32,9 @@ public abstract class TitanicStoreContract : IAsyncLifetime
         }
     }
 
-    private protected ITitanicStore OpenTracked(int maxRequests = 1000)
+    private protected async Task<ITitanicStore> OpenTrackedAsync(int maxRequests = 1000)
     {
-        var store = Open(maxRequests);
+        var store = await OpenAsync(maxRequests);
         _opened.Add(store);
         return store;
     }
@@ -41,7 +44,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task AddRequest_NewRequest_IsPendingWithAFreshId()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
 
         string? a = await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout);
         string? b = await store.AddRequestAsync("echo", Message.FromStrings("b")).WaitAsync(Timeout);
@@ -55,7 +58,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task GetReply_UnknownId_IsUnknown()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
 
         (await store.GetReplyAsync(Tsp.NewId()).WaitAsync(Timeout)).State.Should().Be(ReplyState.Unknown);
     }
@@ -63,7 +66,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task AddReply_ThenGetReply_ReturnsTheFramesExactly()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         string id = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
 
         (await store.AddReplyAsync(id, Message.FromStrings("x", "", "y"), T0).WaitAsync(Timeout)).Should().BeTrue();
@@ -76,7 +79,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task AddReply_Twice_KeepsTheFirst()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         string id = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         await store.AddReplyAsync(id, Message.FromStrings("first"), T0).WaitAsync(Timeout);
 
@@ -88,7 +91,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task AddReply_UnknownId_IsRefused()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
 
         (await store.AddReplyAsync(Tsp.NewId(), Message.FromStrings("x"), T0).WaitAsync(Timeout)).Should().BeFalse();
         (await store.CountAsync().WaitAsync(Timeout)).Should().Be(0);
@@ -97,7 +100,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task Close_DeletesRequestAndReply_AndUnknownIdIsFine()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         string id = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         await store.AddReplyAsync(id, Message.FromStrings("x"), T0).WaitAsync(Timeout);
 
@@ -112,7 +115,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task Claim_OldestFirst_WithTheirBodiesAndAttempts()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         var ids = new List<string>();
         for (int i = 0; i < 5; i++)
         {
@@ -130,7 +133,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task Claim_Leased_NotClaimedAgainUntilTheLeaseRunsOut()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         string id = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         await store.ClaimAsync(10, T0, T0.AddSeconds(10)).WaitAsync(Timeout);
 
@@ -143,23 +146,42 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task RetryAt_MovesTheLease_ButNotForAnsweredRequests()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         string pending = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         string answered = (await store.AddRequestAsync("echo", Message.FromStrings("b")).WaitAsync(Timeout))!;
-        await store.ClaimAsync(10, T0, T0.AddSeconds(10)).WaitAsync(Timeout);
+        var claims = await store.ClaimAsync(10, T0, T0.AddSeconds(10)).WaitAsync(Timeout);
         await store.AddReplyAsync(answered, Message.FromStrings("x"), T0).WaitAsync(Timeout);
 
-        await store.RetryAtAsync(pending, T0.AddSeconds(1)).WaitAsync(Timeout);
-        await store.RetryAtAsync(answered, T0.AddSeconds(1)).WaitAsync(Timeout);
-        await store.RetryAtAsync(Tsp.NewId(), T0.AddSeconds(1)).WaitAsync(Timeout);
+        foreach (var claim in claims)
+        {
+            await store.RetryAtAsync(claim, T0.AddSeconds(1)).WaitAsync(Timeout);
+        }
+
+        await store.RetryAtAsync(claims[0] with { Id = Tsp.NewId() }, T0.AddSeconds(1)).WaitAsync(Timeout);
 
         (await store.ClaimAsync(10, T0.AddSeconds(1), T0.AddSeconds(11)).WaitAsync(Timeout)).Should().ContainSingle().Which.Id.Should().Be(pending);
     }
 
     [Fact]
+    public async Task RetryAt_StaleClaim_LeavesTheNewerLeaseAlone()
+    {
+        var store = await OpenTrackedAsync();
+        await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout);
+        var first = (await store.ClaimAsync(10, T0, T0.AddSeconds(10)).WaitAsync(Timeout)).Single();
+        var second = (await store.ClaimAsync(10, T0.AddSeconds(10), T0.AddSeconds(20)).WaitAsync(Timeout)).Single();
+
+        // The first claim's holder wakes up late and releases "its" request: the second claim must keep it.
+        await store.RetryAtAsync(first, T0.AddSeconds(10)).WaitAsync(Timeout);
+
+        (await store.ClaimAsync(10, T0.AddSeconds(11), T0.AddSeconds(21)).WaitAsync(Timeout)).Should().BeEmpty();
+        await store.RetryAtAsync(second, T0.AddSeconds(11)).WaitAsync(Timeout);
+        (await store.ClaimAsync(10, T0.AddSeconds(11), T0.AddSeconds(21)).WaitAsync(Timeout)).Should().ContainSingle().Which.Attempts.Should().Be(3);
+    }
+
+    [Fact]
     public async Task Claim_Answered_IsNeverClaimed()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         string id = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         await store.AddReplyAsync(id, Message.FromStrings("x"), T0).WaitAsync(Timeout);
 
@@ -169,7 +191,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task AddRequest_Full_IsRefusedUntilOneIsClosed()
     {
-        var store = OpenTracked(maxRequests: 2);
+        var store = await OpenTrackedAsync(maxRequests: 2);
         string first = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         await store.AddRequestAsync("echo", Message.FromStrings("b")).WaitAsync(Timeout);
 
@@ -183,7 +205,7 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task Expire_DeletesOnlyRepliesOlderThanTheCutoff()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
         string old = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         string recent = (await store.AddRequestAsync("echo", Message.FromStrings("b")).WaitAsync(Timeout))!;
         string pending = (await store.AddRequestAsync("echo", Message.FromStrings("c")).WaitAsync(Timeout))!;
@@ -201,13 +223,13 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task Reopen_RequestsRepliesAndLeasesSurvive()
     {
-        var store = Open(1000);
+        var store = await OpenAsync(1000);
         string answered = (await store.AddRequestAsync("echo", Message.FromStrings("a")).WaitAsync(Timeout))!;
         string pending = (await store.AddRequestAsync("echo", Message.FromStrings("b")).WaitAsync(Timeout))!;
         await store.AddReplyAsync(answered, Message.FromStrings("x"), T0).WaitAsync(Timeout);
         await store.DisposeAsync();
 
-        var reopened = OpenTracked();
+        var reopened = await OpenTrackedAsync();
 
         (await reopened.CountAsync().WaitAsync(Timeout)).Should().Be(2);
         Strings((await reopened.GetReplyAsync(answered).WaitAsync(Timeout)).Reply!).Should().Equal("x");
@@ -218,12 +240,25 @@ public abstract class TitanicStoreContract : IAsyncLifetime
     [Fact]
     public async Task AddRequest_ManyAtOnce_AllStoredWithDistinctIds()
     {
-        var store = OpenTracked();
+        var store = await OpenTrackedAsync();
 
         var ids = await Task.WhenAll(Enumerable.Range(0, 300).Select(i => store.AddRequestAsync("echo", Message.FromStrings(i.ToString(System.Globalization.CultureInfo.InvariantCulture))))).WaitAsync(Timeout);
 
         ids.Should().OnlyHaveUniqueItems().And.NotContainNulls();
         (await store.CountAsync().WaitAsync(Timeout)).Should().Be(300);
         (await store.ClaimAsync(1000, T0, T0.AddSeconds(1)).WaitAsync(Timeout)).Should().HaveCount(300);
+    }
+
+    [Fact]
+    public async Task AddRequest_ManyAtOnce_ShareTransactions()
+    {
+        var store = await OpenTrackedAsync(10_000);
+        long before = Transactions(store);
+
+        await Task.WhenAll(Enumerable.Range(0, 2000).Select(_ => store.AddRequestAsync("echo", Message.FromStrings("a")))).WaitAsync(Timeout);
+
+        // One transaction per request would be 2000 commits (2000 fsyncs); queued calls ride together.
+        (Transactions(store) - before).Should().BeLessThan(200);
+        (await store.CountAsync().WaitAsync(Timeout)).Should().Be(2000);
     }
 }

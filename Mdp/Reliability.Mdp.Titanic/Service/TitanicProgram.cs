@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Titanic.Store;
 
@@ -15,7 +15,7 @@ internal static class TitanicProgram
 
     private static readonly string[] UsageHeader =
     [
-        "usage: titanic --endpoint BROKER [--store sqlite:PATH] [--max-requests N] [--reply-ttl S] [options]",
+        "usage: titanic --endpoint BROKER [--store sqlite:PATH | postgres:CONNSTR] [--max-requests N] [--reply-ttl S] [options]",
         "Runs the Titanic service (durable Majordomo requests: titanic.request, titanic.reply, titanic.close).",
         "Settings come from, in increasing priority: defaults, the --config JSON file, TITANIC_* environment",
         "variables (e.g. TITANIC_MAXREQUESTS=1000), and these options:",
@@ -111,15 +111,19 @@ internal static class TitanicProgram
             }
         });
 
-        SqliteTitanicStore store;
+        ITitanicStore store;
         try
         {
-            store = SqliteTitanicStore.Open(settings.StorePath, settings.Options.MaxRequests);
+            store = await settings.Store.OpenAsync(settings.Options.MaxRequests, shutdown);
         }
-        catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is DbException or InvalidOperationException or IOException or UnauthorizedAccessException or TimeoutException)
         {
-            await error.WriteLineAsync($"titanic: cannot open store '{settings.StorePath}': {ex.Message}");
+            await error.WriteLineAsync($"titanic: cannot open store '{settings.Store}': {ex.Message}");
             return ExitCannotOpenStore;
+        }
+        catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
+        {
+            return ExitOk;
         }
 
         await using (store)

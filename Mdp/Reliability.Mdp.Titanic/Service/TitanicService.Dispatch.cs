@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Reliability.Mdp.Client;
 using Reliability.Mdp.Protocol;
 using Reliability.Mdp.Titanic.Store;
@@ -50,7 +50,7 @@ internal sealed partial class TitanicService
                         // stopping; an abandoned wait would leave the requests leased for a whole timeout.
                         requests = await _store.ClaimAsync(room, now, now + _options.DispatchTimeout, CancellationToken.None).ConfigureAwait(false);
                     }
-                    catch (SqliteException ex)
+                    catch (DbException ex)
                     {
                         TitanicLog.StoreFailed(_logger, "claim", ex);
                         requests = [];
@@ -94,7 +94,7 @@ internal sealed partial class TitanicService
                 TitanicLog.NoWorker(_logger, request.Id, request.Service);
                 int doublings = Math.Min(request.Attempts - 1, 16);
                 var wait = TimeSpan.FromTicks(Math.Min(NoWorkerRetry.Ticks << doublings, _options.DispatchTimeout.Ticks));
-                await _store.RetryAtAsync(request.Id, _time.GetUtcNow() + wait, cancellationToken).ConfigureAwait(false);
+                await _store.RetryAtAsync(request, _time.GetUtcNow() + wait, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -129,10 +129,10 @@ internal sealed partial class TitanicService
             // worker may be at it, so the lease runs out first and the next run sends it again after that.
             if (!sent)
             {
-                await ReleaseAsync(request.Id).ConfigureAwait(false);
+                await ReleaseAsync(request).ConfigureAwait(false);
             }
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
             TitanicLog.StoreFailed(_logger, "storing a reply", ex);
         }
@@ -143,13 +143,13 @@ internal sealed partial class TitanicService
         }
     }
 
-    private async Task ReleaseAsync(string id)
+    private async Task ReleaseAsync(StoredRequest request)
     {
         try
         {
-            await _store.RetryAtAsync(id, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
+            await _store.RetryAtAsync(request, _time.GetUtcNow(), CancellationToken.None).ConfigureAwait(false);
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
             TitanicLog.StoreFailed(_logger, "releasing a lease", ex);
         }

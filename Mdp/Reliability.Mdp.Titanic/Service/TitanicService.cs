@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Mdp.Client;
@@ -115,7 +115,7 @@ internal sealed partial class TitanicService
         {
             id = await _store.AddRequestAsync(service, body, cancellationToken).ConfigureAwait(false);
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
             TitanicLog.StoreFailed(_logger, Tsp.RequestService, ex);
             Metrics.Refused.Add(1);
@@ -148,7 +148,7 @@ internal sealed partial class TitanicService
         {
             lookup = await _store.GetReplyAsync(id, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is SqliteException or InvalidDataException)
+        catch (Exception ex) when (ex is DbException or InvalidDataException)
         {
             TitanicLog.StoreFailed(_logger, Tsp.ReplyService, ex);
             return Tsp.StatusReply(Tsp.Error);
@@ -175,7 +175,7 @@ internal sealed partial class TitanicService
             await _store.CloseAsync(id, cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref _count, await _store.CountAsync(cancellationToken).ConfigureAwait(false));
         }
-        catch (SqliteException ex)
+        catch (DbException ex)
         {
             TitanicLog.StoreFailed(_logger, Tsp.CloseService, ex);
             return Tsp.StatusReply(Tsp.Error);
@@ -206,7 +206,7 @@ internal sealed partial class TitanicService
             {
                 return;
             }
-            catch (SqliteException ex)
+            catch (DbException ex)
             {
                 TitanicLog.StoreFailed(_logger, "expiry", ex);
             }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using Reliability.Mdp.Titanic.Store;
 
 namespace Reliability.Mdp.Titanic.Service;
 
@@ -8,7 +9,7 @@ namespace Reliability.Mdp.Titanic.Service;
 /// The <c>titanic</c> settings, from (in increasing priority) defaults, a JSON file (<c>--config</c>), <c>TITANIC_*</c>
 /// environment variables and the command line; one key per setting in all three, validated together.
 /// </summary>
-internal sealed record TitanicSettings(TitanicOptions Options, string StorePath, LogLevel LogLevel, bool JsonLog)
+internal sealed record TitanicSettings(TitanicOptions Options, TitanicStoreLocation Store, LogLevel LogLevel, bool JsonLog)
 {
     public const string EnvironmentPrefix = "TITANIC_";
 
@@ -16,7 +17,7 @@ internal sealed record TitanicSettings(TitanicOptions Options, string StorePath,
     public static IReadOnlyList<(string Option, string Key, string Value, string Help)> Keys { get; } =
     [
         ("endpoint", "Endpoint", "BROKER", "the Majordomo broker to serve through (required), e.g. tcp://localhost:5555"),
-        ("store", "Store", "sqlite:PATH", "where requests are kept (default sqlite:titanic.db)"),
+        ("store", "Store", "STORE", "sqlite:PATH (default sqlite:titanic.db) or postgres:CONNSTR (several nodes, one database)"),
         ("max-requests", "MaxRequests", "N", "most requests held; beyond it titanic.request answers 500 (default 100000)"),
         ("reply-ttl", "ReplyTtl", "S", "seconds an unclosed reply is kept (default 3600)"),
         ("dispatch-timeout", "DispatchTimeout", "S", "seconds one attempt may take before the request is sent again (default 10)"),
@@ -77,15 +78,9 @@ internal sealed record TitanicSettings(TitanicOptions Options, string StorePath,
             problems.Add(ex.Message);
         }
 
-        string store = merged["Store"] ?? "sqlite:titanic.db";
-        string path = string.Empty;
-        if (store.StartsWith("sqlite:", StringComparison.OrdinalIgnoreCase) && store.Length > "sqlite:".Length)
+        if (!TitanicStoreLocation.TryParse(merged["Store"] ?? "sqlite:titanic.db", out var store, out string storeProblem))
         {
-            path = store["sqlite:".Length..];
-        }
-        else
-        {
-            problems.Add($"Store: '{store}' is not sqlite:PATH (the only engine so far)");
+            problems.Add($"Store: {storeProblem}");
         }
 
         var level = LogLevel.Information;
@@ -101,7 +96,7 @@ internal sealed record TitanicSettings(TitanicOptions Options, string StorePath,
             problems.Add($"LogFormat: '{format}' is not simple or json");
         }
 
-        return problems.Count == 0 ? new TitanicSettings(options, path, level, format == "json") : null;
+        return problems.Count == 0 ? new TitanicSettings(options, store!, level, format == "json") : null;
     }
 
     private static int Number(IConfiguration configuration, string key, int fallback, List<string> problems)

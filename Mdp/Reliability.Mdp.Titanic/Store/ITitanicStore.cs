@@ -24,10 +24,12 @@ internal interface ITitanicStore : IAsyncDisposable
     Task<IReadOnlyList<StoredRequest>> ClaimAsync(int max, DateTimeOffset now, DateTimeOffset leaseUntil, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Moves the lease of unanswered request <paramref name="id"/> to <paramref name="retryAt"/>: it is claimed again
-    /// then, sooner than its lease would allow (its service had no worker) or later. Nothing happens when it is answered or gone.
+    /// Moves the lease of the unanswered request of <paramref name="claim"/> to <paramref name="retryAt"/>: it is claimed
+    /// again then, sooner than its lease would allow (its service had no worker) or later. Nothing happens when it is
+    /// answered or gone, or when it was claimed again since (<see cref="StoredRequest.Attempts"/> moved on): a lease
+    /// that ran out belongs to whoever claimed the request next, and only the latest claim may move it.
     /// </summary>
-    Task RetryAtAsync(string id, DateTimeOffset retryAt, CancellationToken cancellationToken = default);
+    Task RetryAtAsync(StoredRequest claim, DateTimeOffset retryAt, CancellationToken cancellationToken = default);
 
     /// <summary>Stores the reply of request <paramref name="id"/> unless it has one already: a stored reply is never replaced.</summary>
     /// <returns>True when stored; false when the request already had a reply or is gone (closed or expired).</returns>
@@ -51,7 +53,7 @@ internal interface ITitanicStore : IAsyncDisposable
 /// <param name="Id">Its id.</param>
 /// <param name="Service">The target service.</param>
 /// <param name="Body">The request frames.</param>
-/// <param name="Attempts">How many times it has been claimed, this claim included.</param>
+/// <param name="Attempts">How many times it has been claimed, this claim included (it also tells this claim from later ones).</param>
 internal sealed record StoredRequest(string Id, string Service, Message Body, int Attempts);
 
 /// <summary>The state of a request in the store.</summary>

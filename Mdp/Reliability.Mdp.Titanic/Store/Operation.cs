@@ -26,6 +26,8 @@ internal sealed class Operation<T>(Func<T> run) : Operation
     /// <inheritdoc/>
     public override void Run()
     {
+        // A batch that rolled back is run again whole (a deadlock between two nodes): forget the earlier run.
+        _error = null;
         try
         {
             _result = run();

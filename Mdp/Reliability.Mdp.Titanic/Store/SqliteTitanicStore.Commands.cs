@@ -47,7 +47,7 @@ internal sealed partial class SqliteTitanicStore
                 "$lease",
                 "$now",
                 "$max");
-            _setLease = Create(connection, "UPDATE titanic_request SET lease_until_ms = $lease WHERE id = $id AND reply IS NULL", "$lease", "$id");
+            _setLease = Create(connection, "UPDATE titanic_request SET lease_until_ms = $lease WHERE id = $id AND attempts = $attempts AND reply IS NULL", "$lease", "$id", "$attempts");
             _setReply = Create(connection, "UPDATE titanic_request SET reply = $reply, replied_ms = $now WHERE id = $id AND reply IS NULL", "$reply", "$now", "$id");
             _lookup = Create(connection, "SELECT reply FROM titanic_request WHERE id = $id", "$id");
             _delete = Create(connection, "DELETE FROM titanic_request WHERE id = $id", "$id");
@@ -107,10 +107,11 @@ internal sealed partial class SqliteTitanicStore
             return claimed.ConvertAll(c => c.Request);
         }
 
-        public void SetLease(string id, long leaseUntilMs)
+        public void SetLease(string id, int attempts, long leaseUntilMs)
         {
             _setLease.Parameters[0].Value = leaseUntilMs;
             _setLease.Parameters[1].Value = id;
+            _setLease.Parameters[2].Value = attempts;
             _setLease.ExecuteNonQuery();
         }
 

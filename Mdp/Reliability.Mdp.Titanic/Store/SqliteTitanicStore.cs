@@ -110,13 +110,13 @@ internal sealed partial class SqliteTitanicStore : ITitanicStore
     }
 
     /// <inheritdoc/>
-    public Task RetryAtAsync(string id, DateTimeOffset retryAt, CancellationToken cancellationToken = default)
+    public Task RetryAtAsync(StoredRequest claim, DateTimeOffset retryAt, CancellationToken cancellationToken = default)
     {
-        ArgumentException.ThrowIfNullOrEmpty(id);
+        ArgumentNullException.ThrowIfNull(claim);
         return Enqueue(
             () =>
             {
-                _commands.SetLease(id, retryAt.ToUnixTimeMilliseconds());
+                _commands.SetLease(claim.Id, claim.Attempts, retryAt.ToUnixTimeMilliseconds());
                 return true;
             },
             cancellationToken);
