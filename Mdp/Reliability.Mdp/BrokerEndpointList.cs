@@ -30,19 +30,6 @@ internal static class BrokerEndpointList
             problems.Add("BrokerEndpoint and BrokerEndpoints are both set: name the brokers in one of them");
         }
 
-        if (several.Count > MaxBrokers)
-        {
-            problems.Add($"BrokerEndpoints may name at most {MaxBrokers} brokers (was {several.Count})");
-        }
-
-        for (int i = 0; i < several.Count; i++)
-        {
-            OptionChecks.Endpoint(several[i], $"BrokerEndpoints[{i}]", problems);
-        }
-
-        if (several.Distinct(StringComparer.Ordinal).Count() != several.Count)
-        {
-            problems.Add("BrokerEndpoints must not repeat a broker");
-        }
+        OptionChecks.EndpointList(several, "BrokerEndpoints", "broker", MaxBrokers, problems);
     }
 }

@@ -19,6 +19,35 @@ internal static class OptionChecks
         }
     }
 
+    /// <summary>
+    /// Adds the problems of a list of endpoints named <paramref name="name"/>: empty, longer than
+    /// <paramref name="max"/>, an entry that is not an endpoint, or an entry repeated. <paramref name="noun"/>
+    /// says what each endpoint is (server, broker) in the messages.
+    /// </summary>
+    public static void EndpointList(IReadOnlyList<string>? endpoints, string name, string noun, int max, List<string> problems)
+    {
+        if (endpoints is null || endpoints.Count == 0)
+        {
+            problems.Add($"{name} must name at least one {noun}");
+            return;
+        }
+
+        if (endpoints.Count > max)
+        {
+            problems.Add($"{name} may name at most {max} {noun}s (was {endpoints.Count})");
+        }
+
+        for (int i = 0; i < endpoints.Count; i++)
+        {
+            Endpoint(endpoints[i], $"{name}[{i}]", problems);
+        }
+
+        if (endpoints.Distinct(StringComparer.Ordinal).Count() != endpoints.Count)
+        {
+            problems.Add($"{name} must not repeat a {noun}");
+        }
+    }
+
     /// <summary>Adds the socket options' own problems, prefixed; returns false when there are none to look at further (null).</summary>
     public static bool Socket(SocketOptions? socket, List<string> problems)
     {

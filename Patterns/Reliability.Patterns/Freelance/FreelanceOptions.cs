@@ -89,7 +89,7 @@ public sealed record FreelanceOptions
     public void Validate()
     {
         var problems = new List<string>();
-        FreelanceOptionChecks.Endpoints(problems, Endpoints, MaxEndpoints);
+        OptionChecks.EndpointList(Endpoints, "Endpoints", "server", MaxEndpoints, problems);
         if (!Enum.IsDefined(Strategy))
         {
             problems.Add($"Strategy must be Router or Shotgun (was {(int)Strategy})");
@@ -133,30 +133,6 @@ public readonly record struct FreelanceServerArguments(string Endpoint, bool Ali
 /// <summary>Option checks; each adds to the caller's list of problems.</summary>
 internal static class FreelanceOptionChecks
 {
-    public static void Endpoints(List<string> problems, IReadOnlyList<string>? endpoints, int max)
-    {
-        if (endpoints is null || endpoints.Count == 0)
-        {
-            problems.Add("Endpoints must name at least one server");
-            return;
-        }
-
-        if (endpoints.Count > max)
-        {
-            problems.Add($"Endpoints may name at most {max} servers (was {endpoints.Count})");
-        }
-
-        for (int i = 0; i < endpoints.Count; i++)
-        {
-            OptionChecks.Endpoint(endpoints[i], $"Endpoints[{i}]", problems);
-        }
-
-        if (endpoints.Distinct(StringComparer.Ordinal).Count() != endpoints.Count)
-        {
-            problems.Add("Endpoints must not repeat a server");
-        }
-    }
-
     public static void Duration(List<string> problems, TimeSpan value, string name, TimeSpan min, TimeSpan max)
     {
         if (value <= TimeSpan.Zero || value < min || value > max)

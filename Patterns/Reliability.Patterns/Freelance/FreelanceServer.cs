@@ -26,7 +26,7 @@ public sealed class FreelanceServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(handler);
         var problems = new List<string>();
-        FreelanceOptionChecks.Endpoints(problems, [endpoint], 1);
+        OptionChecks.EndpointList([endpoint], "Endpoints", "server", 1, problems);
         if (endpoint is not null && endpoint.EndsWith(":0", StringComparison.Ordinal))
         {
             problems.Add($"Endpoints[0] must name a concrete port, as it is also the server's identity (was '{endpoint}')");

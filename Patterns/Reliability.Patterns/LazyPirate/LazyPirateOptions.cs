@@ -88,27 +88,7 @@ public sealed record LazyPirateOptions
     public void Validate()
     {
         var problems = new List<string>();
-        if (Endpoints is null || Endpoints.Count == 0)
-        {
-            problems.Add("Endpoints must name at least one server");
-        }
-        else
-        {
-            if (Endpoints.Count > MaxEndpoints)
-            {
-                problems.Add($"Endpoints may name at most {MaxEndpoints} servers (was {Endpoints.Count})");
-            }
-
-            for (int i = 0; i < Endpoints.Count; i++)
-            {
-                OptionChecks.Endpoint(Endpoints[i], $"Endpoints[{i}]", problems);
-            }
-
-            if (Endpoints.Distinct(StringComparer.Ordinal).Count() != Endpoints.Count)
-            {
-                problems.Add("Endpoints must not repeat a server");
-            }
-        }
+        OptionChecks.EndpointList(Endpoints, "Endpoints", "server", MaxEndpoints, problems);
 
         if (RequestTimeout <= TimeSpan.Zero || RequestTimeout > MaxDuration)
         {
