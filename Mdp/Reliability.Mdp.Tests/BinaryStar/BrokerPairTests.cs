@@ -5,6 +5,7 @@ using Reliability.Mdp.Client;
 using Reliability.Mdp.Tests.Broker;
 using Reliability.Mdp.Worker;
 using Reliability.Patterns.BinaryStar;
+using Reliability.Patterns.Tests.BinaryStar;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Tests.BinaryStar;
@@ -21,11 +22,11 @@ public sealed class BrokerPairTests
     [Fact]
     public async Task Pair_ActiveDisposedMidLoad_EveryRequestAnsweredAndTheBackupServesTheRest()
     {
-        string primaryHa = FreeEndpoint();
-        string backupHa = FreeEndpoint();
-        var primaryActive = StateReached(BinaryStarState.Active, out var primaryStates);
-        var backupPassive = StateReached(BinaryStarState.Passive, out var backupPassiveStates);
-        var backupActive = StateReached(BinaryStarState.Active, out var backupActiveStates);
+        string primaryHa = BinaryStarTestKit.FreeEndpoint();
+        string backupHa = BinaryStarTestKit.FreeEndpoint();
+        var (primaryStates, primaryActive) = BinaryStarTestKit.WaitFor(BinaryStarState.Active);
+        var (backupPassiveStates, backupPassive) = BinaryStarTestKit.WaitFor(BinaryStarState.Passive);
+        var (backupActiveStates, backupActive) = BinaryStarTestKit.WaitFor(BinaryStarState.Active);
         var primary = LoopbackBroker.Start(Options(BinaryStarRole.Primary, primaryHa, backupHa, primaryStates));
         await using var backup = LoopbackBroker.Start(Options(BinaryStarRole.Backup, backupHa, primaryHa, change =>
         {
@@ -136,7 +137,7 @@ public sealed class BrokerPairTests
     [Fact]
     public async Task Service_PeerActiveWhileActive_LogsSplitBrainAndExitsThree()
     {
-        string local = FreeEndpoint();
+        string local = BinaryStarTestKit.FreeEndpoint();
         await using var peer = new PublisherSocket(new SocketOptions { Linger = TimeSpan.Zero });
         string remote = peer.Bind("tcp://127.0.0.1:0");
         var error = new StringWriter();
@@ -168,24 +169,4 @@ public sealed class BrokerPairTests
         ShutdownTimeout = TimeSpan.FromMilliseconds(200),
         BinaryStar = new BinaryStarOptions { Role = role, LocalEndpoint = local, RemoteEndpoint = remote, Heartbeat = PairHeartbeat, OnStateChanged = states },
     };
-
-    private static Task StateReached(BinaryStarState state, out Action<BinaryStarStateChange> observer)
-    {
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        observer = change =>
-        {
-            if (change.To == state)
-            {
-                reached.TrySetResult();
-            }
-        };
-        return reached.Task;
-    }
-
-    /// <summary>A free loopback endpoint: each node's options name the other's state endpoint before either binds.</summary>
-    private static string FreeEndpoint()
-    {
-        using var probe = new PublisherSocket(new SocketOptions { Linger = TimeSpan.Zero });
-        return probe.Bind("tcp://127.0.0.1:0");
-    }
 }
