@@ -63,7 +63,10 @@ internal static class FrameEncoding
     }
 
     /// <summary>The input that decodes to the frames of <paramref name="message"/>.</summary>
-    public static byte[] Encode(Message message)
+    public static byte[] Encode(Message message) => Encode(Frames(message));
+
+    /// <summary>The frames of <paramref name="message"/> as a list.</summary>
+    public static ReadOnlyMemory<byte>[] Frames(Message message)
     {
         var frames = new ReadOnlyMemory<byte>[message.Count];
         for (int i = 0; i < message.Count; i++)
@@ -71,6 +74,6 @@ internal static class FrameEncoding
             frames[i] = message[i];
         }
 
-        return Encode(frames);
+        return frames;
     }
 }

@@ -24,7 +24,7 @@ internal static class MessageTargets
             MdpCodec.ParseAtWorker(message);
             MdpCodec.ParseAtClient(message, MdpClientSocket.Req);
             MdpCodec.ParseAtClient(message, MdpClientSocket.Dealer);
-            Mmi.ReadStatus(Frames(message));
+            Mmi.ReadStatus(FrameEncoding.Frames(message));
         },
         MajordomoSeeds);
 
@@ -117,17 +117,6 @@ internal static class MessageTargets
             }
         },
         () => [Encoding.ASCII.GetBytes("HelloWorld"), Encoding.ASCII.GetBytes("rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7")]);
-
-    private static ReadOnlyMemory<byte>[] Frames(Message message)
-    {
-        var frames = new ReadOnlyMemory<byte>[message.Count];
-        for (int i = 0; i < frames.Length; i++)
-        {
-            frames[i] = message[i];
-        }
-
-        return frames;
-    }
 
     private static IEnumerable<byte[]> MajordomoSeeds()
     {
