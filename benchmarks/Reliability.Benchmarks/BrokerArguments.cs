@@ -57,7 +57,7 @@ internal sealed record BrokerArguments
     public const string Usage =
         """
         usage: Reliability.Benchmarks broker [--workers N] [--clients C] [--window W] [--requests R] [--size B]
-                                             [--mode async|sync|pipelined|upfront] [--mdp 0.1|0.2] [--timeout MS]
+                                             [--mode async|sync|pipelined|upfront] [--mdp 0.1|0.2] [--timeout MS] [--flood F]
                                              [--spawn] [--unsafe-inline] [--endpoint E [--broker-pid P]]
                Reliability.Benchmarks broker-serve [--endpoint E] [--mdp 0.1|0.2]
                Reliability.Benchmarks broker-worker --endpoint E [--workers N] [--mdp 0.1|0.2] [--unsafe-inline]
@@ -74,6 +74,9 @@ internal sealed record BrokerArguments
                            upfront: a bare DEALER per client sends all its requests, then reads the replies (--size 4+)
             --mdp V        protocol version of clients and workers (default 0.1)
             --timeout MS   per request, 1..3600000 (default 10000); a timed-out request fails the run
+            --flood F      a flooding client alongside the measured run: one more bare DEALER sends F requests
+                           before it reads a reply (0..100000000, default 0); the summary stays the measured
+                           clients', so the same run without --flood gives the quiet latency to compare with
             --spawn        run the broker and each worker as a process of its own (broker-serve, broker-worker)
             --unsafe-inline  async clients with UnsafeInlineCompletions and workers with UnsafeInlineHandler
                            (the caller's code and the echo handler run on the I/O thread: no thread hop)
@@ -110,6 +113,9 @@ internal sealed record BrokerArguments
     public string? Endpoint { get; init; }
 
     public int? BrokerPid { get; init; }
+
+    /// <summary>Requests a flooding upfront client sends alongside the measured run (0: none): the fairness run.</summary>
+    public int Flood { get; init; }
 
     public string ModeName => Mode switch
     {
@@ -150,7 +156,7 @@ internal sealed record BrokerArguments
 
         var allowed = role switch
         {
-            BrokerRole.Bench => new[] { "workers", "clients", "window", "requests", "size", "mode", "mdp", "timeout", "spawn", "unsafe-inline", "endpoint", "broker-pid" },
+            BrokerRole.Bench => new[] { "workers", "clients", "window", "requests", "size", "mode", "mdp", "timeout", "flood", "spawn", "unsafe-inline", "endpoint", "broker-pid" },
             BrokerRole.Serve => ["endpoint", "mdp"],
             _ => ["endpoint", "workers", "mdp", "unsafe-inline"],
         };
@@ -205,6 +211,7 @@ internal sealed record BrokerArguments
             || !Int(values, "requests", 1, MaxRequests, a.Requests, out int requests, ref problem)
             || !Int(values, "size", 0, MaxSize, a.Size, out int size, ref problem)
             || !Int(values, "timeout", 1, MaxTimeoutMs, (int)a.Timeout.TotalMilliseconds, out int timeoutMs, ref problem)
+            || !Int(values, "flood", 0, MaxRequests, 0, out int flood, ref problem)
             || !Int(values, "broker-pid", 1, int.MaxValue, 0, out int brokerPid, ref problem))
         {
             return false;
@@ -261,6 +268,7 @@ internal sealed record BrokerArguments
             UnsafeInline = values.ContainsKey("unsafe-inline"),
             Endpoint = endpoint ?? (role == BrokerRole.Serve ? "tcp://127.0.0.1:0" : null),
             BrokerPid = values.ContainsKey("broker-pid") ? brokerPid : null,
+            Flood = flood,
         };
         return true;
     }

@@ -129,6 +129,7 @@ internal static class BrokerWorkload
             var before = stack.SampleCpu();
             var gc = GcSample.Take();
             var started = Stopwatch.GetTimestamp();
+            var flood = a.Flood > 0 ? UpfrontLoad.FloodAsync(a, endpoint) : null;
             if (a.Mode == ClientMode.Upfront)
             {
                 await UpfrontLoad.RunAsync(a, endpoint, samples);
@@ -143,6 +144,11 @@ internal static class BrokerWorkload
             var jitAfter = await stack.SampleJitAsync();
 
             stack.ReportCpu(before, after, a.Requests);
+            if (flood is not null)
+            {
+                Console.Error.WriteLine(await flood);
+            }
+
             Console.Error.WriteLine(stack.DescribeBrokerPeakRss());
             Console.Error.WriteLine(gc.Describe(a.Requests));
             Console.Error.WriteLine(JitStatus.DescribeGrowth(jitBefore, jitAfter));

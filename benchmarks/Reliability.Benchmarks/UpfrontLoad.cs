@@ -32,6 +32,19 @@ internal static class UpfrontLoad
         await Task.WhenAll(runs);
     }
 
+    /// <summary>
+    /// The flooding client of <c>--flood F</c>: F requests up front on a connection of its own while the measured
+    /// clients run. Completes with the stderr line <c>flood: F requests up front, all answered in T s</c>; a lost
+    /// or wrong reply fails the run, as in the measured clients.
+    /// </summary>
+    public static async Task<string> FloodAsync(BrokerArguments a, string endpoint)
+    {
+        var flooder = a with { Requests = a.Flood, Clients = 1, Size = Math.Max(a.Size, sizeof(int)) };
+        long started = Stopwatch.GetTimestamp();
+        await Task.Run(() => RunClientAsync(flooder, endpoint, 0, a.Flood, new long[a.Flood]));
+        return string.Create(CultureInfo.InvariantCulture, $"flood: {a.Flood} requests up front, all answered in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s");
+    }
+
     private static async Task RunClientAsync(BrokerArguments a, string endpoint, int first, int count, long[] samples)
     {
         await using var socket = new DealerSocket(new SocketOptions { Linger = TimeSpan.Zero });
