@@ -31,6 +31,7 @@ public static class ScenarioCatalog
         scenarios.Add(BinaryStarFailover(profile));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.Majordomo));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.MajordomoAsync));
+        scenarios.AddRange(TitanicScenarios.For(profile));
         if (profile == Profile.Long)
         {
             scenarios.Add(Random(Topology.Majordomo, seed));
