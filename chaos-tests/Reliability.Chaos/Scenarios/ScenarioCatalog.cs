@@ -14,7 +14,7 @@ public enum Profile
 }
 
 /// <summary>The built-in scenarios, for both Majordomo and Paranoid Pirate.</summary>
-public static class ScenarioCatalog
+public static partial class ScenarioCatalog
 {
     /// <summary>Every scenario of <paramref name="profile"/>.</summary>
     /// <param name="profile">Short or long.</param>
@@ -31,6 +31,7 @@ public static class ScenarioCatalog
         scenarios.Add(BinaryStarFailover(profile));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.Majordomo));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.MajordomoAsync));
+        scenarios.Add(FreelanceServersKilled(profile, seed));
         if (profile == Profile.Long)
         {
             scenarios.Add(Random(Topology.Majordomo, seed));

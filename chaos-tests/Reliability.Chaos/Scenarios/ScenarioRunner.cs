@@ -53,6 +53,7 @@ public sealed class ScenarioRunner
         {
             Topology.BinaryStar => "a primary and a backup",
             Topology.MajordomoPair => $"a primary and a backup broker, {scenario.Deployment.Workers} worker(s)",
+            Topology.Freelance => $"{scenario.Deployment.Workers} Freelance servers",
             _ => $"{scenario.Deployment.Workers} worker(s)",
         };
         _log?.WriteLine($"chaos: {scenario.Name}: starting {scenario.Deployment.Topology} with {members}");
