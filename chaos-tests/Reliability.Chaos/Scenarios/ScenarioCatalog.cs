@@ -260,7 +260,7 @@ public static partial class ScenarioCatalog
     /// <summary>
     /// Binary Star: the active primary is SIGKILLed under load and the backup must take over; the
     /// primary restarts and must come back passive; then the backup (now active) is killed and the
-    /// primary must take over; the backup restarts passive. The long profile repeats the cycle.
+    /// primary must take over; the backup restarts passive. The long profile repeats the cycle ten times.
     /// </summary>
     private static Scenario BinaryStarFailover(Profile profile)
     {
@@ -274,7 +274,7 @@ public static partial class ScenarioCatalog
         var workload = new WorkloadOptions
         {
             Clients = 4,
-            RequestsPerClient = longRun ? 600 : 160,
+            RequestsPerClient = longRun ? 1400 : 160,
             Pacing = TimeSpan.FromMilliseconds(60),
             RequestTimeout = TimeSpan.FromMilliseconds(700),
             Attempts = 10,
@@ -282,7 +282,8 @@ public static partial class ScenarioCatalog
         var bound = FailoverBound(deployment, workload);
         var cycle = TimeSpan.FromSeconds(8);
         var faults = new List<FaultStep>();
-        for (int i = 0; i < (longRun ? 4 : 1); i++)
+        // Long: ten cycles, so twenty kills give the takeover times' p50 and max.
+        for (int i = 0; i < (longRun ? 10 : 1); i++)
         {
             var start = TimeSpan.FromSeconds(1) + (cycle * i);
             faults.Add(Faults.KillActiveNode(start, primary: true, bound));

@@ -146,6 +146,12 @@ public sealed class ScenarioRunner
 
         // Faults scheduled after the last request are still run (and healed), so every process is back before the checks.
         await faults.ConfigureAwait(false);
+        if (deployment.DescribeTakeovers() is { } takeovers)
+        {
+            context.Note(takeovers);
+            _log?.WriteLine($"chaos: {scenario.Name}: {takeovers}");
+        }
+
         long retries = clients.Sum(c => SafeRetries(c));
         await workloadDone.CancelAsync().ConfigureAwait(false);
         await sampler.ConfigureAwait(false);

@@ -4,7 +4,7 @@ using Reliability.Chaos.Workload;
 
 namespace Reliability.Chaos.Tests;
 
-public sealed class FreelanceCatalogTests
+public sealed class HighAvailabilityCatalogTests
 {
     [Fact]
     public void For_ShortProfile_FreelanceScenarioKillsTwoOfThreeServersPerRound()
@@ -34,6 +34,15 @@ public sealed class FreelanceCatalogTests
         Rounds(7).Should().Equal(Rounds(7));
         Rounds(7).Should().NotEqual(Rounds(8));
         Rounds(7).Should().HaveCountGreaterThanOrEqualTo(8);
+    }
+
+    [Fact]
+    public void For_LongProfile_BinaryStarFailoverKillsTwentyTimes()
+    {
+        var scenario = ScenarioCatalog.For(Profile.Long).Single(s => s.Name == "bstar-failover");
+
+        scenario.Faults.Where(f => f.Name.StartsWith("SIGKILL", StringComparison.Ordinal)).Should().HaveCount(20);
+        scenario.Faults.Where(f => f.Name.StartsWith("restart", StringComparison.Ordinal)).Should().HaveCount(20);
     }
 
     [Fact]
