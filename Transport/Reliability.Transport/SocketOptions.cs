@@ -67,6 +67,19 @@ public sealed record SocketOptions
     /// </summary>
     public long MaxMessageSize { get; init; } = -1;
 
+    /// <summary>
+    /// Most connections one bound endpoint holds at once, handshaking or not (default 0 = no limit).
+    /// A connection beyond it is accepted and closed at once, counted and logged (at most once a minute per peer host).
+    /// </summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>
+    /// Most connections of one bound endpoint still in their handshake (not yet authenticated) at once
+    /// (default 0 = no limit). Beyond it, new connections are accepted and closed at once, counted and
+    /// logged, so peers that connect and say nothing cannot use up the connections of those that do.
+    /// </summary>
+    public int MaxPendingHandshakes { get; init; }
+
     /// <summary>Default timeout of send operations that do not pass one (default infinite).</summary>
     public TimeSpan SendTimeout { get; init; } = Timeout.InfiniteTimeSpan;
 
@@ -195,6 +208,11 @@ public sealed record SocketOptions
         if (MaxMessageSize is < -1 or 0)
         {
             problems.Add($"MaxMessageSize must be -1 (no limit) or positive (was {MaxMessageSize})");
+        }
+
+        if (MaxConnections < 0 || MaxPendingHandshakes < 0)
+        {
+            problems.Add($"MaxConnections and MaxPendingHandshakes must be 0 (no limit) or positive (were {MaxConnections}, {MaxPendingHandshakes})");
         }
 
         if (HeartbeatInterval < TimeSpan.Zero || HeartbeatInterval > TimeSpan.FromHours(1))
