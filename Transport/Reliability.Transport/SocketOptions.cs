@@ -15,6 +15,13 @@ public sealed record SocketOptions
     /// <summary>Outbound queue limit per peer, in messages (default 1000; 0 = unlimited).</summary>
     public int SendHighWaterMark { get; init; } = 1000;
 
+    /// <summary>
+    /// Outbound queue limit per peer in bytes of message bodies, besides <see cref="SendHighWaterMark"/>
+    /// (default 0 = none). The queue is full once it holds this much: one message is always accepted
+    /// into a queue below it, so a peer's queue holds at most this plus one message.
+    /// </summary>
+    public long SendHighWaterMarkBytes { get; init; }
+
     /// <summary>Inbound queue limit per peer, in messages (default 1000; 0 = unlimited).</summary>
     public int ReceiveHighWaterMark { get; init; } = 1000;
 
@@ -178,6 +185,11 @@ public sealed record SocketOptions
         if (ReceiveHighWaterMark is < 0 or > MaxHighWaterMark)
         {
             problems.Add($"ReceiveHighWaterMark must be 0..{MaxHighWaterMark} (was {ReceiveHighWaterMark})");
+        }
+
+        if (SendHighWaterMarkBytes < 0)
+        {
+            problems.Add($"SendHighWaterMarkBytes must be 0 (no byte limit) or positive (was {SendHighWaterMarkBytes})");
         }
 
         if (Linger < TimeSpan.Zero || Linger > TimeSpan.FromMinutes(5))

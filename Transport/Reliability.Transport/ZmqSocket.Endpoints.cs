@@ -185,7 +185,6 @@ public abstract partial class ZmqSocket
     /// <summary>Closes a connection over a limit at once: counted every time, logged once a minute per peer host.</summary>
     private void RefuseAccepted(Socket accepted, string endpoint, string remote, string reason)
     {
-        accepted.Dispose();
         TransportMetrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
         string why = reason == Listener.OverConnections
             ? $"{Options.MaxConnections} connections open (MaxConnections)"
@@ -198,6 +197,9 @@ public abstract partial class ZmqSocket
         {
             Log.ConnectionRefusedRepeated(Logger, Type, endpoint, remote, why);
         }
+
+        // Closed last, so that whoever sees the close also sees it counted.
+        accepted.Dispose();
     }
 
     private async Task ServeAdmittedAsync(Socket accepted, Listener listener, string remote)

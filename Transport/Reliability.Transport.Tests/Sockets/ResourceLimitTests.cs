@@ -99,6 +99,19 @@ public sealed class ResourceLimitTests
     }
 
     [Fact]
+    public async Task SendHighWaterMarkBytes_QueueFullByBytes_BeforeItIsFullByMessages()
+    {
+        await using var dealer = new DealerSocket(new SocketOptions { SendHighWaterMarkBytes = 1000, Linger = TimeSpan.Zero });
+
+        // Nobody listens there: everything stays queued in the pipe.
+        dealer.Connect("tcp://127.0.0.1:1");
+
+        (await dealer.TrySendAsync(Message.FromFrames(new byte[600]), TimeSpan.Zero)).Should().BeTrue();
+        (await dealer.TrySendAsync(Message.FromFrames(new byte[600]), TimeSpan.Zero)).Should().BeTrue("one message is accepted while the queue is below the limit");
+        (await dealer.TrySendAsync(Message.FromFrames(new byte[1]), TimeSpan.Zero)).Should().BeFalse("1200 queued bytes are over the 1000-byte limit");
+    }
+
+    [Fact]
     public void Decoder_HandshakeSpace_GrowsAsBytesArrive_NotToWhatIsAnnounced()
     {
         var decoder = new ZmtpDecoder(new NullSink(), -1, _ => { });
