@@ -89,6 +89,9 @@ public sealed class ChaosPrograms
     /// <summary>The broker service dll.</summary>
     public string BrokerDll { get; }
 
+    /// <summary>The <c>titanic</c> service dll, built next to the broker service (which hosts Titanic too).</summary>
+    public string TitanicDll => Path.Combine(Path.GetDirectoryName(BrokerDll) ?? ".", "titanic.dll");
+
     /// <summary>The template of a role.</summary>
     /// <param name="role">The role.</param>
     /// <returns>The template text.</returns>

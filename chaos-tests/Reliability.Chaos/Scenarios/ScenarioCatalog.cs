@@ -31,6 +31,7 @@ public static partial class ScenarioCatalog
         scenarios.Add(BinaryStarFailover(profile));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.Majordomo));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.MajordomoAsync));
+        scenarios.AddRange(TitanicScenarios.For(profile));
         scenarios.Add(FreelanceServersKilled(profile, seed));
         if (profile == Profile.Long)
         {

@@ -38,6 +38,11 @@ public sealed class ScenarioRunner
     public async Task<ScenarioResult> RunAsync(Scenario scenario, WorkloadProgress? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scenario);
+        if (scenario.Titanic is not null)
+        {
+            return await TitanicRun.RunAsync(scenario, _programs, _logRoot is null ? null : Path.Combine(_logRoot, scenario.Name), _log, cancellationToken).ConfigureAwait(false);
+        }
+
         scenario.Workload.Validate();
         scenario.Deployment.Validate();
         progress ??= new WorkloadProgress();
