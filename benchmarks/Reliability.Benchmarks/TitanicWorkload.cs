@@ -23,7 +23,7 @@ internal static class TitanicWorkload
 {
     public const string Command = "titanic";
 
-    public const string Usage = "usage: Reliability.Benchmarks titanic [--mode store|submit|e2e] [--requests N] [--window W] [--size B] [--dir PATH | --store postgres:CONNSTR]";
+    public const string Usage = "usage: Reliability.Benchmarks titanic [--mode store|submit|e2e] [--requests N] [--window W] [--size B] [--poll MS] [--dir PATH | --store postgres:CONNSTR]";
 
     public static async Task<string?> RunAsync(IReadOnlyList<string> args)
     {
@@ -37,7 +37,8 @@ internal static class TitanicWorkload
         int requests = int.Parse(options.GetValueOrDefault("requests", "20000"), CultureInfo.InvariantCulture);
         int window = int.Parse(options.GetValueOrDefault("window", "64"), CultureInfo.InvariantCulture);
         int size = int.Parse(options.GetValueOrDefault("size", "16"), CultureInfo.InvariantCulture);
-        if (mode is not ("store" or "submit" or "e2e") || requests < 1 || window < 1 || size < 0)
+        int pollMs = int.Parse(options.GetValueOrDefault("poll", "5"), CultureInfo.InvariantCulture);
+        if (mode is not ("store" or "submit" or "e2e") || requests < 1 || window < 1 || size < 0 || pollMs < 1)
         {
             throw new BenchmarkFailedException(Usage);
         }
@@ -61,7 +62,7 @@ internal static class TitanicWorkload
 
             elapsed = mode == "store"
                 ? await RunWindowAsync(requests, window, () => store.AddRequestAsync("echo", body))
-                : await ThroughTitanicAsync(store, requests, window, body, endToEnd: mode == "e2e");
+                : await ThroughTitanicAsync(store, requests, window, body, endToEnd: mode == "e2e", TimeSpan.FromMilliseconds(pollMs));
             transactions = store is PostgresTitanicStore postgres ? postgres.Transactions : ((SqliteTitanicStore)store).Transactions;
 
             // End to end, every request was closed: nothing may be left.
@@ -82,7 +83,7 @@ internal static class TitanicWorkload
             $"titanic-{mode}: {requests} {(mode == "e2e" ? "requests submitted, answered, fetched and closed" : "acknowledged durable requests")} in {elapsed.TotalSeconds:F2} s, {requests / elapsed.TotalSeconds:F0} req/s ({location!.Engine}, window {window}, {size} B bodies, {transactions} transactions)");
     }
 
-    private static async Task<TimeSpan> ThroughTitanicAsync(ITitanicStore store, int requests, int window, Message body, bool endToEnd)
+    private static async Task<TimeSpan> ThroughTitanicAsync(ITitanicStore store, int requests, int window, Message body, bool endToEnd, TimeSpan poll)
     {
         using var stop = new CancellationTokenSource();
         await using var broker = new MajordomoBroker(new BrokerOptions { Endpoints = ["tcp://127.0.0.1:0"] });
@@ -94,8 +95,9 @@ internal static class TitanicWorkload
         var workerRuns = workers.Select(w => w.RunAsync(static (request, _) => ValueTask.FromResult(request.Body), stop.Token)).ToList();
         await using var mdp = new MajordomoAsyncClient(new MajordomoAsyncClientOptions { BrokerEndpoint = endpoint, MaxConnections = window * 3, Timeout = TimeSpan.FromSeconds(30) });
 
-        // Polls start at 1 ms: the reply usually comes within a few, and a longer first wait would only measure the wait.
-        var client = new TitanicClient(mdp, new TitanicClientOptions { PollInterval = TimeSpan.FromMilliseconds(1), PollIntervalMax = TimeSpan.FromMilliseconds(50) });
+        // The first poll after --poll MS (default 5), doubling up to ten times that: each poll is a titanic.reply round
+        // trip and a store read, so polling faster costs throughput, and slower measures the wait.
+        var client = new TitanicClient(mdp, new TitanicClientOptions { PollInterval = poll, PollIntervalMax = poll * 10 });
         async Task<string> OneAsync()
         {
             string id = await client.SubmitAsync("echo", body);
