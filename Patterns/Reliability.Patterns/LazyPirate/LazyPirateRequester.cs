@@ -385,8 +385,8 @@ internal sealed class LazyPirateRequester<TRequest, TReply> : IAsyncDisposable
             // A connection that fails to close is gone all the same; disposal does not throw for it.
         }
 
+        // _lifetime stays undisposed: owners may still read Lifetime after disposal (it is cancelled).
         _events.Disposed(_closedOnDispose);
-        _lifetime.Dispose();
         _disposal!.TrySetResult();
     }
 
