@@ -169,6 +169,7 @@ public abstract partial class ZmqSocket
         var pipe = NewPipe(remote, connectSide: false);
         pipe.Connection = connection;
         pipe.PeerMinor = handshake.PeerMinor;
+        pipe.UserId = handshake.UserId;
         if (OnPeerReady(pipe, handshake.PeerIdentity) is { } refusal)
         {
             TerminatePipe(pipe);
@@ -253,6 +254,7 @@ public abstract partial class ZmqSocket
                     backoff.Reset();
                     pipe.Connection = connection;
                     pipe.PeerMinor = handshake.PeerMinor;
+                    pipe.UserId = handshake.UserId;
                     if (OnPeerReady(pipe, handshake.PeerIdentity) is { } refusal)
                     {
                         pipe.Connection = null;
