@@ -164,6 +164,8 @@ internal sealed partial class BrokerCore
         }
     }
 
+    private string? _senderUserId;
+
     /// <summary>Handles one message received on the ROUTER. Never throws for bad input from a peer.</summary>
     public void OnMessage(Message message)
     {
@@ -173,6 +175,8 @@ internal sealed partial class BrokerCore
             return;
         }
 
+        // Who the transport authenticated the sender as; read by the handlers of this one message (the loop is single-threaded).
+        _senderUserId = message.UserId;
         var parsed = MdpCodec.ParseAtBroker(message);
         if (!parsed.IsSuccess)
         {
