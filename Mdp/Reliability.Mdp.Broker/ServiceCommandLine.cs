@@ -39,9 +39,10 @@ internal sealed class ServiceCommandLine
         ("client-auth", BrokerSettings.ClientAuth, "A", "none, plain or curve: what clients must have authenticated with (default none)"),
         ("worker-auth", BrokerSettings.WorkerAuth, "A", "none, plain or curve: what workers must have authenticated with to register (default none)"),
         ("authorized-worker", BrokerSettings.AuthorizedWorkers, "ID", "only this CURVE key (Z85) or PLAIN user may register workers; repeatable; needs --worker-auth"),
+        ("titanic", ServiceSettings.TitanicKey, "STORE", "also run Titanic (durable requests) in this process, stored in sqlite:PATH or postgres:CONNSTR"),
         ("log-level", ServiceSettings.LogLevelKey, "L", "Trace, Debug, Information, Warning, Error, Critical or None (default Information)"),
         ("log-format", ServiceSettings.LogFormatKey, "F", "simple or json (default simple)"),
-        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", LogLevel, LogFormat)"),
+        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", Titanic, LogLevel, LogFormat)"),
     ];
 
     /// <summary>Options besides --bind that may be given several times.</summary>
@@ -81,7 +82,7 @@ internal sealed class ServiceCommandLine
             }
 
             lines.Add("  --help".PadRight(28) + "show this text");
-            lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options, 3 Binary Star split brain.");
+            lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options, 3 Binary Star split brain, 4 cannot open the --titanic store.");
             return string.Join(Environment.NewLine, lines);
         }
     }
