@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Broker;
 using Reliability.Patterns.BinaryStar;
@@ -51,7 +52,8 @@ internal static class BrokerService
 
         using var loggerFactory = CreateLoggerFactory(settings);
         var logger = loggerFactory.CreateLogger("mdbroker");
-        await using var broker = new MajordomoBroker(settings.Broker, loggerFactory);
+        await using var operators = settings.MetricsListen is { } prefix ? new OperatorEndpoints(prefix, settings.ReadyServices, loggerFactory) : null;
+        await using var broker = new MajordomoBroker(settings.Broker with { MeterFactory = operators?.MeterFactory }, loggerFactory);
         try
         {
             broker.Bind();
@@ -60,6 +62,17 @@ internal static class BrokerService
         {
             ServiceLog.CannotListen(logger, ex.Endpoint, ex.Message);
             await error.WriteLineAsync($"mdbroker: cannot listen on {ex.Endpoint}: {ex.Message}");
+            return ExitCannotListen;
+        }
+
+        try
+        {
+            operators?.Start(broker);
+        }
+        catch (HttpListenerException ex)
+        {
+            ServiceLog.CannotListen(logger, settings.MetricsListen!, ex.Message);
+            await error.WriteLineAsync($"mdbroker: cannot listen on {settings.MetricsListen}: {ex.Message}");
             return ExitCannotListen;
         }
 

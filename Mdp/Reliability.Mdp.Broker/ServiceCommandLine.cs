@@ -33,7 +33,9 @@ internal sealed class ServiceCommandLine
         ("ha-heartbeat", BrokerSettings.HaHeartbeatMs, "MS", "Binary Star: state heartbeat in milliseconds, the same on both brokers (default 1000)"),
         ("log-level", ServiceSettings.LogLevelKey, "L", "Trace, Debug, Information, Warning, Error, Critical or None (default Information)"),
         ("log-format", ServiceSettings.LogFormatKey, "F", "simple or json (default simple)"),
-        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", LogLevel, LogFormat)"),
+        ("metrics-listen", ServiceSettings.MetricsListenKey, "URL", "serve /metrics (Prometheus text), /healthz and /readyz on this HTTP prefix, e.g. http://127.0.0.1:9464/ (default off)"),
+        ("ready-services", ServiceSettings.ReadyServicesKey, "S", "comma-separated services that need a worker before /readyz answers 200 (default none)"),
+        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", LogLevel, LogFormat, MetricsListen, ReadyServices)"),
     ];
 
     private ServiceCommandLine(List<KeyValuePair<string, string?>> settings, string? configPath, bool help)

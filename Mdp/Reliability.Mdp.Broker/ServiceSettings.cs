@@ -27,6 +27,16 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
 
     public const string LogFormatKey = "LogFormat";
 
+    public const string MetricsListenKey = "MetricsListen";
+
+    public const string ReadyServicesKey = "ReadyServices";
+
+    /// <summary>The HTTP prefix of the operator endpoints (<see cref="OperatorEndpoints"/>); none when null.</summary>
+    public string? MetricsListen { get; init; }
+
+    /// <summary>Services that need at least one worker for <c>/readyz</c> to report ready.</summary>
+    public IReadOnlyList<string> ReadyServices { get; init; } = [];
+
     /// <summary>
     /// Merges the layers and validates the result. <paramref name="environment"/> is the environment as
     /// key/value pairs with the prefix already removed (see <see cref="ReadEnvironment"/>).
@@ -85,9 +95,17 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
             problems.Add($"LogFormat: '{formatText}' is not simple or json");
         }
 
+        string? metricsListen = ReadMetricsListen(merged, problems);
+        merged.Remove(ReadyServicesKey, out var readyText);
+        string[] readyServices = readyText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
+        if (readyServices.Length > 0 && metricsListen is null)
+        {
+            problems.Add("ReadyServices: needs MetricsListen (--metrics-listen), where /readyz is served");
+        }
+
         BrokerSettings.TryCreateOptions(merged, null, out var options, out var brokerProblems);
         problems.AddRange(brokerProblems);
-        return problems.Count == 0 ? new ServiceSettings(options, logLevel, logFormat) : null;
+        return problems.Count == 0 ? new ServiceSettings(options, logLevel, logFormat) { MetricsListen = metricsListen, ReadyServices = readyServices } : null;
     }
 
     /// <summary>The <c>MDBROKER_*</c> environment variables through Microsoft.Extensions.Configuration (<c>__</c> nests, e.g. <c>MDBROKER_BIND__0</c>).</summary>
@@ -112,6 +130,24 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
             problems.Add($"configuration file '{path}' cannot be read: {ex.Message}");
             return null;
         }
+    }
+
+    /// <summary>An absolute http:// URL, given the trailing slash that an HTTP listener prefix needs.</summary>
+    private static string? ReadMetricsListen(Dictionary<string, string?> merged, List<string> problems)
+    {
+        if (!merged.Remove(MetricsListenKey, out var text) || string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        string prefix = text.Trim().EndsWith('/') ? text.Trim() : text.Trim() + "/";
+        if (!Uri.TryCreate(prefix, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/")
+        {
+            problems.Add($"MetricsListen: '{text}' is not of the form http://host:port/, e.g. http://127.0.0.1:9464/");
+            return null;
+        }
+
+        return prefix;
     }
 
     private static bool IsBind(string key) =>
