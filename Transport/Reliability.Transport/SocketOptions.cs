@@ -15,6 +15,13 @@ public sealed record SocketOptions
     /// <summary>Outbound queue limit per peer, in messages (default 1000; 0 = unlimited).</summary>
     public int SendHighWaterMark { get; init; } = 1000;
 
+    /// <summary>
+    /// Outbound queue limit per peer in bytes of message bodies, besides <see cref="SendHighWaterMark"/>
+    /// (default 0 = none). The queue is full once it holds this much: one message is always accepted
+    /// into a queue below it, so a peer's queue holds at most this plus one message.
+    /// </summary>
+    public long SendHighWaterMarkBytes { get; init; }
+
     /// <summary>Inbound queue limit per peer, in messages (default 1000; 0 = unlimited).</summary>
     public int ReceiveHighWaterMark { get; init; } = 1000;
 
@@ -66,6 +73,19 @@ public sealed record SocketOptions
     /// A peer that sends a larger one is disconnected; other peers are unaffected.
     /// </summary>
     public long MaxMessageSize { get; init; } = -1;
+
+    /// <summary>
+    /// Most connections one bound endpoint holds at once, handshaking or not (default 0 = no limit).
+    /// A connection beyond it is accepted and closed at once, counted and logged (at most once a minute per peer host).
+    /// </summary>
+    public int MaxConnections { get; init; }
+
+    /// <summary>
+    /// Most connections of one bound endpoint still in their handshake (not yet authenticated) at once
+    /// (default 0 = no limit). Beyond it, new connections are accepted and closed at once, counted and
+    /// logged, so peers that connect and say nothing cannot use up the connections of those that do.
+    /// </summary>
+    public int MaxPendingHandshakes { get; init; }
 
     /// <summary>Default timeout of send operations that do not pass one (default infinite).</summary>
     public TimeSpan SendTimeout { get; init; } = Timeout.InfiniteTimeSpan;
@@ -167,6 +187,11 @@ public sealed record SocketOptions
             problems.Add($"ReceiveHighWaterMark must be 0..{MaxHighWaterMark} (was {ReceiveHighWaterMark})");
         }
 
+        if (SendHighWaterMarkBytes < 0)
+        {
+            problems.Add($"SendHighWaterMarkBytes must be 0 (no byte limit) or positive (was {SendHighWaterMarkBytes})");
+        }
+
         if (Linger < TimeSpan.Zero || Linger > TimeSpan.FromMinutes(5))
         {
             problems.Add($"Linger must be between zero and 5 minutes (was {Linger})");
@@ -195,6 +220,11 @@ public sealed record SocketOptions
         if (MaxMessageSize is < -1 or 0)
         {
             problems.Add($"MaxMessageSize must be -1 (no limit) or positive (was {MaxMessageSize})");
+        }
+
+        if (MaxConnections < 0 || MaxPendingHandshakes < 0)
+        {
+            problems.Add($"MaxConnections and MaxPendingHandshakes must be 0 (no limit) or positive (were {MaxConnections}, {MaxPendingHandshakes})");
         }
 
         if (HeartbeatInterval < TimeSpan.Zero || HeartbeatInterval > TimeSpan.FromHours(1))

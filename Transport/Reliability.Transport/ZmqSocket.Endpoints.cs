@@ -145,27 +145,91 @@ public abstract partial class ZmqSocket
             }
             catch (SocketException ex)
             {
-                // Resource exhaustion (EMFILE) or a connection reset before accept: keep serving.
-                Log.AcceptFailed(Logger, Type, listener.Endpoint, ex.Message);
+                // Resource exhaustion (EMFILE) or a connection reset before accept: keep serving, but
+                // without spinning or flooding the log while the condition lasts.
+                if (HandshakeWarnings.ShouldWarn("accept:" + listener.Endpoint))
+                {
+                    Log.AcceptFailed(Logger, Type, listener.Endpoint, ex.Message);
+                }
+
+                if (ex.SocketErrorCode is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+                {
+                    try
+                    {
+                        await Task.Delay(AcceptBackoff, TimeProvider, _lifetime.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        return;
+                    }
+                }
+
                 continue;
             }
 
-            Track(ServeAcceptedAsync(accepted));
+            // Unix domain peers have no address of their own: name them after the listener.
+            string remote = accepted.RemoteEndPoint is IPEndPoint ip ? TransportEndpoint.Format(ip) : TransportEndpoint.Format(accepted.LocalEndPoint);
+            if (listener.TryAdmit(Options) is { } refusal)
+            {
+                RefuseAccepted(accepted, listener.Endpoint, remote, refusal);
+                continue;
+            }
+
+            Track(ServeAdmittedAsync(accepted, listener, remote));
         }
     }
 
-    private async Task ServeAcceptedAsync(Socket accepted)
+    /// <summary>How long the accept loop rests after the process ran out of descriptors.</summary>
+    private static readonly TimeSpan AcceptBackoff = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Closes a connection over a limit at once: counted every time, logged once a minute per peer host.</summary>
+    private void RefuseAccepted(Socket accepted, string endpoint, string remote, string reason)
     {
-        // Unix domain peers have no address of their own: name them after the listener.
-        string remote = accepted.RemoteEndPoint is IPEndPoint ip ? TransportEndpoint.Format(ip) : TransportEndpoint.Format(accepted.LocalEndPoint);
-        Raise(new SocketEvent(SocketEventKind.Accepted, remote));
-        using var connection = new ZmtpConnection(this, accepted, remote);
-        var handshake = await HandshakeAsync(connection, remote, accepted: true).ConfigureAwait(false);
-        if (handshake is null || _closing)
+        TransportMetrics.ConnectionsRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
+        string why = reason == Listener.OverConnections
+            ? $"{Options.MaxConnections} connections open (MaxConnections)"
+            : $"{Options.MaxPendingHandshakes} connections in their handshake (MaxPendingHandshakes)";
+        if (HandshakeWarnings.ShouldWarn("refused:" + WarningKey(remote, accepted: true)))
         {
-            return;
+            Log.ConnectionRefused(Logger, Type, endpoint, remote, why);
+        }
+        else
+        {
+            Log.ConnectionRefusedRepeated(Logger, Type, endpoint, remote, why);
         }
 
+        // Closed last, so that whoever sees the close also sees it counted.
+        accepted.Dispose();
+    }
+
+    private async Task ServeAdmittedAsync(Socket accepted, Listener listener, string remote)
+    {
+        bool handshaking = true;
+        try
+        {
+            Raise(new SocketEvent(SocketEventKind.Accepted, remote));
+            using var connection = new ZmtpConnection(this, accepted, remote);
+            var handshake = await HandshakeAsync(connection, remote, accepted: true).ConfigureAwait(false);
+            handshaking = false;
+            listener.HandshakeEnded();
+            if (handshake is not null && !_closing)
+            {
+                await ServeAcceptedAsync(connection, handshake, remote).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            if (handshaking)
+            {
+                listener.HandshakeEnded();
+            }
+
+            listener.ConnectionEnded();
+        }
+    }
+
+    private async Task ServeAcceptedAsync(ZmtpConnection connection, HandshakeResult handshake, string remote)
+    {
         var pipe = NewPipe(remote, connectSide: false);
         pipe.Connection = connection;
         pipe.PeerMinor = handshake.PeerMinor;
@@ -435,7 +499,8 @@ public abstract partial class ZmqSocket
     {
         if (end.Error is { } error)
         {
-            ReportProtocolError(endpoint, error, end.Reason, SocketEventKind.Disconnected, peerRoutingId);
+            // Counted every time; a host that keeps sending oversized or malformed traffic is logged once a minute.
+            ReportProtocolError(endpoint, error, end.Reason, SocketEventKind.Disconnected, peerRoutingId, warn: HandshakeWarnings.ShouldWarn("traffic:" + WarningKey(endpoint, accepted: true)));
             return;
         }
 
@@ -467,7 +532,38 @@ public abstract partial class ZmqSocket
 
     private sealed class Listener(string endpoint, Socket socket, string? ipcPath)
     {
+        /// <summary>Metric reasons of a refused connection.</summary>
+        public const string OverConnections = "max_connections";
+        public const string OverHandshakes = "max_pending_handshakes";
+
         private int _closed;
+        private int _open;
+        private int _handshaking;
+
+        /// <summary>
+        /// Counts a new connection in, or returns why it is over <see cref="SocketOptions.MaxConnections"/> or
+        /// <see cref="SocketOptions.MaxPendingHandshakes"/>. Only the accept loop admits, so check-then-add is exact.
+        /// </summary>
+        public string? TryAdmit(SocketOptions options)
+        {
+            if (options.MaxConnections > 0 && Volatile.Read(ref _open) >= options.MaxConnections)
+            {
+                return OverConnections;
+            }
+
+            if (options.MaxPendingHandshakes > 0 && Volatile.Read(ref _handshaking) >= options.MaxPendingHandshakes)
+            {
+                return OverHandshakes;
+            }
+
+            Interlocked.Increment(ref _open);
+            Interlocked.Increment(ref _handshaking);
+            return null;
+        }
+
+        public void HandshakeEnded() => Interlocked.Decrement(ref _handshaking);
+
+        public void ConnectionEnded() => Interlocked.Decrement(ref _open);
 
         public string Endpoint { get; } = endpoint;
 

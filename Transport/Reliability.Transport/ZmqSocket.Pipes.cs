@@ -63,7 +63,7 @@ public abstract partial class ZmqSocket
 
     private Pipe NewPipe(string endpoint, bool connectSide)
     {
-        var pipe = new Pipe(endpoint, connectSide, Options.SendHighWaterMark, Options.ReceiveHighWaterMark);
+        var pipe = new Pipe(endpoint, connectSide, Options.SendHighWaterMark, Options.ReceiveHighWaterMark, Options.SendHighWaterMarkBytes);
         lock (_gate)
         {
             _allPipes.Add(pipe);

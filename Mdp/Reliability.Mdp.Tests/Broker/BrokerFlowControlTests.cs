@@ -26,9 +26,7 @@ public sealed class BrokerFlowControlTests(ITestOutputHelper output)
         };
         await using var broker = LoopbackBroker.Start(options);
         using var stop = new CancellationTokenSource();
-        var workers = Enumerable.Range(0, 2)
-            .Select(_ => new MajordomoWorker(new WorkerOptions { BrokerEndpoint = broker.Endpoint, Service = "echo" }).RunAsync(static (r, _) => ValueTask.FromResult(r.Body), stop.Token))
-            .ToList();
+        var workers = StartEchoWorkers(broker, stop.Token);
         await using var client = new DealerSocket();
         client.Connect(broker.Endpoint);
 
@@ -47,9 +45,7 @@ public sealed class BrokerFlowControlTests(ITestOutputHelper output)
         const int requests = 30_000;
         await using var broker = LoopbackBroker.Start(LoopbackBroker.FastOptions with { RequestExpiry = TimeSpan.FromMinutes(5) });
         using var stop = new CancellationTokenSource();
-        var workers = Enumerable.Range(0, 2)
-            .Select(_ => new MajordomoWorker(new WorkerOptions { BrokerEndpoint = broker.Endpoint, Service = "echo" }).RunAsync(static (r, _) => ValueTask.FromResult(r.Body), stop.Token))
-            .ToList();
+        var workers = StartEchoWorkers(broker, stop.Token);
         await broker.WaitForWorkersAsync(2);
 
         await using var client = await PyZmqMdpPeer.StartPipelineClientAsync(broker.Endpoint, "echo", requests);
@@ -73,9 +69,7 @@ public sealed class BrokerFlowControlTests(ITestOutputHelper output)
         const int probes = 100;
         await using var broker = LoopbackBroker.Start(LoopbackBroker.FastOptions with { RequestExpiry = TimeSpan.FromMinutes(5) });
         using var stop = new CancellationTokenSource();
-        var workers = Enumerable.Range(0, 2)
-            .Select(_ => new MajordomoWorker(new WorkerOptions { BrokerEndpoint = broker.Endpoint, Service = "echo" }).RunAsync(static (r, _) => ValueTask.FromResult(r.Body), stop.Token))
-            .ToList();
+        var workers = StartEchoWorkers(broker, stop.Token);
         await broker.WaitForWorkersAsync(2);
         await using var probe = new MajordomoClient(new MajordomoClientOptions { BrokerEndpoint = broker.Endpoint, Timeout = TimeSpan.FromSeconds(30), Retries = 0 });
         var quiet = await TimeProbesAsync(probe, probes);
@@ -97,6 +91,11 @@ public sealed class BrokerFlowControlTests(ITestOutputHelper output)
         await stop.CancelAsync();
         await Task.WhenAll(workers).WaitAsync(TimeSpan.FromSeconds(10));
     }
+
+    private static List<Task> StartEchoWorkers(LoopbackBroker broker, CancellationToken stop) =>
+        Enumerable.Range(0, 2)
+            .Select(_ => new MajordomoWorker(new WorkerOptions { BrokerEndpoint = broker.Endpoint, Service = "echo" }).RunAsync(static (r, _) => ValueTask.FromResult(r.Body), stop))
+            .ToList();
 
     /// <summary>Sends <paramref name="requests"/> numbered echo requests, then reads every reply, each exactly once.</summary>
     private static async Task SendAllThenReadAllAsync(DealerSocket client, int requests, StrongBox<int> answered)

@@ -11,6 +11,12 @@ internal sealed class AsyncQueue<T>
     private readonly object _gate = new();
     private readonly Queue<T> _items = new();
     private readonly int _capacity;
+    private readonly Func<T, long>? _weigh;
+    private readonly long _weightCapacity;
+    private long _weight;
+
+    // Each item's weight as it was when queued: an item changed afterwards cannot make the total drift.
+    private readonly Queue<long> _weights = new();
     private TaskCompletionSource? _readable;
     private TaskCompletionSource? _writable;
     private bool _completed;
@@ -24,9 +30,16 @@ internal sealed class AsyncQueue<T>
     /// (usually without blocking) instead of paying a thread-pool hop per message. For a socket's
     /// inbound queue only when the application asked for it (SocketOptions.InlineReceiveContinuations).
     /// </param>
-    public AsyncQueue(int capacity, bool wakeReaderInline = false)
+    /// <param name="weigh">What one item weighs (a message's bytes), for <paramref name="weightCapacity"/>; null when only items count.</param>
+    /// <param name="weightCapacity">
+    /// Total weight at which the queue is full as well (0 = no such limit). One item is always accepted
+    /// into a queue below it, so the total may pass it by at most one item.
+    /// </param>
+    public AsyncQueue(int capacity, bool wakeReaderInline = false, Func<T, long>? weigh = null, long weightCapacity = 0)
     {
         _capacity = capacity;
+        _weigh = weightCapacity > 0 ? weigh : null;
+        _weightCapacity = weightCapacity;
         _readerContinuations = wakeReaderInline ? TaskCreationOptions.None : TaskCreationOptions.RunContinuationsAsynchronously;
     }
 
@@ -63,12 +76,13 @@ internal sealed class AsyncQueue<T>
         TaskCompletionSource? wake;
         lock (_gate)
         {
-            if (_completed || (respectCapacity && _capacity > 0 && _items.Count >= _capacity))
+            if (_completed || (respectCapacity && IsFull))
             {
                 return false;
             }
 
             _items.Enqueue(item);
+            Weigh(item, 1);
             wake = _readable;
             _readable = null;
         }
@@ -92,6 +106,7 @@ internal sealed class AsyncQueue<T>
             }
 
             _items.Enqueue(item);
+            Weigh(item, 1);
             return true;
         }
     }
@@ -128,6 +143,7 @@ internal sealed class AsyncQueue<T>
             foreach (var item in items)
             {
                 _items.Enqueue(item);
+                Weigh(item, 1);
             }
 
             wake = _readable;
@@ -148,6 +164,8 @@ internal sealed class AsyncQueue<T>
                 return false;
             }
 
+            Weigh(item, -1);
+
             wake = _writable;
             _writable = null;
         }
@@ -165,6 +183,7 @@ internal sealed class AsyncQueue<T>
         {
             while (moved < max && _items.TryDequeue(out var item))
             {
+                Weigh(item, -1);
                 destination.Add(item);
                 moved++;
             }
@@ -228,7 +247,7 @@ internal sealed class AsyncQueue<T>
     {
         lock (_gate)
         {
-            if (_completed || _capacity == 0 || _items.Count < _capacity)
+            if (_completed || !IsFull)
             {
                 return Task.CompletedTask;
             }
@@ -277,11 +296,36 @@ internal sealed class AsyncQueue<T>
         {
             count = _items.Count;
             _items.Clear();
+            _weight = 0;
+            _weights.Clear();
             wake = _writable;
             _writable = null;
         }
 
         wake?.TrySetResult();
         return count;
+    }
+
+    /// <summary>At the item capacity or the weight capacity; under the lock.</summary>
+    private bool IsFull => (_capacity > 0 && _items.Count >= _capacity) || (_weigh is not null && _weight >= _weightCapacity);
+
+    /// <summary>Adds (sign 1) an item's weight, or removes (sign -1) that of the item just dequeued; under the lock.</summary>
+    private void Weigh(T item, int sign)
+    {
+        if (_weigh is null)
+        {
+            return;
+        }
+
+        if (sign > 0)
+        {
+            long weight = _weigh(item);
+            _weights.Enqueue(weight);
+            _weight += weight;
+        }
+        else
+        {
+            _weight -= _weights.Dequeue();
+        }
     }
 }

@@ -15,11 +15,11 @@ internal sealed class Pipe
     private int _paused;
     private TaskCompletionSource? _creditWaiter;
 
-    public Pipe(string endpoint, bool isConnectSide, int sendHighWaterMark, int receiveHighWaterMark)
+    public Pipe(string endpoint, bool isConnectSide, int sendHighWaterMark, int receiveHighWaterMark, long sendHighWaterMarkBytes = 0)
     {
         Endpoint = endpoint;
         IsConnectSide = isConnectSide;
-        Outbound = new AsyncQueue<Message>(sendHighWaterMark, wakeReaderInline: true);
+        Outbound = new AsyncQueue<Message>(sendHighWaterMark, wakeReaderInline: true, static message => message.TotalLength, sendHighWaterMarkBytes);
         _receiveHighWaterMark = receiveHighWaterMark;
         Id = Interlocked.Increment(ref s_nextId);
     }

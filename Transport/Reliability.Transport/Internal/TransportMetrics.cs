@@ -31,6 +31,9 @@ internal static class TransportMetrics
     public static readonly Counter<long> ProtocolErrors =
         Meter.CreateCounter<long>("reliability.transport.protocol_errors", "{error}", "Connections closed for a protocol violation.");
 
+    public static readonly Counter<long> ConnectionsRefused =
+        Meter.CreateCounter<long>("reliability.transport.connections.refused", "{connection}", "Accepted connections closed at once because a bound endpoint was at its MaxConnections or MaxPendingHandshakes.");
+
     public static void Dropped(SocketType socketType, string reason, long count = 1) =>
         MessagesDropped.Add(count, new TagList { { "socket.type", socketType.ToString() }, { "reason", reason } });
 }

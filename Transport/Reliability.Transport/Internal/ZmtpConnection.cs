@@ -170,7 +170,7 @@ internal sealed class ZmtpConnection : IPeerConnection
                         throw new EndOfStreamException("peer closed the connection in the middle of a frame");
                     }
 
-                    largeFrameRest = largeFrameRest[n..];
+                    largeFrameRest = _decoder.LargeFrameRead(n);
                 }
 
                 _decoder.CompleteLargeFrame(pipe);

@@ -17,6 +17,15 @@ internal sealed class ZmtpDecoder
 
     private const int ReceiveBufferSize = 64 * 1024;
 
+    /// <summary>
+    /// The buffer a connection starts with: enough for a greeting and a typical READY. The handshake grows it
+    /// as bytes actually arrive, so a peer that only announces a large command costs nothing (issue 15).
+    /// </summary>
+    private const int HandshakeBufferSize = 512;
+
+    /// <summary>A frame larger than the receive buffer starts in an array this large (or its size), doubled as its bytes arrive.</summary>
+    private const int LargeFrameStartSize = 256 * 1024;
+
     /// <summary>Below this much free space after the data, the receive buffer is compacted or replaced before reading.</summary>
     private const int MinReadSpace = 4096;
 
@@ -25,13 +34,15 @@ internal sealed class ZmtpDecoder
     private readonly long _maxMessageSize;
     private readonly bool _intercepts;
     private readonly List<Delivery> _batch = new(64);
-    private byte[] _buffer = new byte[ReceiveBufferSize];
+    private byte[] _buffer = new byte[HandshakeBufferSize];
     private int _start;
     private int _end;
     private bool _handedOut;
     private Message? _partial;
     private long _partialBytes;
     private byte[]? _largeFrame;
+    private int _largeHave;
+    private int _largeSize;
     private FrameFlags _largeFlags;
 
     /// <param name="sink">Where complete messages and subscription commands go.</param>
@@ -63,7 +74,9 @@ internal sealed class ZmtpDecoder
     /// <summary>
     /// The free space to read into so that <paramref name="count"/> bytes can be held contiguously
     /// from the first unconsumed one, compacting or growing the buffer when needed. Handshake only:
-    /// no slice of the buffer is handed out yet, so compacting in place is safe.
+    /// no slice of the buffer is handed out yet, so compacting in place is safe. The buffer grows by
+    /// doubling, never straight to <paramref name="count"/>: what a peer announces is reserved only
+    /// as fast as it sends it. The caller reads again until it has <paramref name="count"/> bytes.
     /// </summary>
     public Memory<byte> SpaceFor(int count)
     {
@@ -71,7 +84,7 @@ internal sealed class ZmtpDecoder
         {
             if (_buffer.Length < count)
             {
-                var bigger = new byte[count];
+                var bigger = new byte[Math.Min(count, Math.Max(_buffer.Length * 2, HandshakeBufferSize))];
                 Buffer.BlockCopy(_buffer, _start, bigger, 0, _end - _start);
                 _buffer = bigger;
             }
@@ -97,10 +110,13 @@ internal sealed class ZmtpDecoder
         {
             _start = _end = 0;
         }
-        else if (_buffer.Length - _end < MinReadSpace)
+
+        if (_buffer.Length - _end < MinReadSpace)
         {
             int pending = _end - _start;
-            if (_handedOut)
+
+            // The small handshake buffer is replaced by a full-size one when traffic starts.
+            if (_handedOut || _buffer.Length < ReceiveBufferSize)
             {
                 var fresh = new byte[Math.Max(ReceiveBufferSize, pending + MinReadSpace)];
                 Buffer.BlockCopy(_buffer, _start, fresh, 0, pending);
@@ -121,8 +137,9 @@ internal sealed class ZmtpDecoder
 
     /// <summary>
     /// Decodes every complete frame in the buffer and delivers the complete messages. Returns empty
-    /// when more bytes are needed, or, for a frame larger than the buffer, the rest of its body: the
-    /// caller reads exactly that much into it and then calls <see cref="CompleteLargeFrame"/>.
+    /// when more bytes are needed, or, for a frame larger than the buffer, space for the rest of its body:
+    /// the caller reads into it and reports each read to <see cref="LargeFrameRead"/>, which hands out
+    /// more space until the body is complete, and then calls <see cref="CompleteLargeFrame"/>.
     /// </summary>
     /// <exception cref="ProtocolException">The peer broke the framing rules or the size limit.</exception>
     public Memory<byte> DecodeBuffered(Pipe pipe)
@@ -172,13 +189,16 @@ internal sealed class ZmtpDecoder
             }
             else if (headerLength + size > _buffer.Length)
             {
-                // A frame larger than the buffer: its body is read straight into its own array.
+                // A frame larger than the buffer: its body is read straight into its own array, which
+                // grows as the body arrives, so a header announcing a huge frame reserves nothing.
                 Flush(pipe);
-                var large = new byte[size];
                 int have = available - headerLength;
+                var large = new byte[Math.Min(size, Math.Max(LargeFrameStartSize, 2L * have))];
                 _buffer.AsSpan(_start + headerLength, have).CopyTo(large);
                 ResetBuffer();
                 _largeFrame = large;
+                _largeHave = have;
+                _largeSize = (int)size;
                 _largeFlags = flags;
                 return large.AsMemory(have);
             }
@@ -190,6 +210,28 @@ internal sealed class ZmtpDecoder
 
         Flush(pipe);
         return Memory<byte>.Empty;
+    }
+
+    /// <summary>
+    /// Records <paramref name="count"/> body bytes read into the space last handed out for a large frame;
+    /// returns where the next ones go (the array doubled when full), or empty when the body is complete.
+    /// </summary>
+    public Memory<byte> LargeFrameRead(int count)
+    {
+        _largeHave += count;
+        if (_largeHave == _largeSize)
+        {
+            return Memory<byte>.Empty;
+        }
+
+        if (_largeHave == _largeFrame!.Length)
+        {
+            var bigger = new byte[Math.Min(_largeSize, 2L * _largeFrame.Length)];
+            _largeFrame.CopyTo(bigger, 0);
+            _largeFrame = bigger;
+        }
+
+        return _largeFrame.AsMemory(_largeHave);
     }
 
     /// <summary>Decodes the large frame whose body the caller has now read in full (see <see cref="DecodeBuffered"/>).</summary>

@@ -77,7 +77,17 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
             }
 
             await SendAsync(opening.AsMemory(LegacyGreeting.SignatureLength + 1), linked.Token).ConfigureAwait(false);
-            await EnsureAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
+            while (decoder.Buffered.Length < Greeting.Length)
+            {
+                // Octet by octet as they arrive: a wrong mechanism ends the handshake at once.
+                if (Greeting.CheckArriving(decoder.Buffered, mechanism) is { Error: { } early } arriving)
+                {
+                    return Fail(early, arriving.Reason!);
+                }
+
+                await ReceiveAsync(Greeting.Length, linked.Token).ConfigureAwait(false);
+            }
+
             var greeting = Greeting.Parse(decoder.Buffered[..Greeting.Length], mechanism);
             if (greeting.Error is { } greetingError)
             {

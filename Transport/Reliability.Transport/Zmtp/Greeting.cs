@@ -71,6 +71,28 @@ internal static class Greeting
         return new GreetingResult(null, minor, null);
     }
 
+    /// <summary>
+    /// Checks the mechanism octets of a greeting that is still arriving, so that a peer with the wrong
+    /// mechanism (or a foreign protocol that got past the signature) is dropped at its first wrong
+    /// octet instead of holding the connection until the rest of the 64 octets or the handshake timeout.
+    /// Null while what has arrived is consistent with <paramref name="ourMechanism"/>.
+    /// </summary>
+    public static GreetingResult? CheckArriving(ReadOnlySpan<byte> received, ReadOnlySpan<byte> ourMechanism)
+    {
+        int end = Math.Min(received.Length, MechanismOffset + MechanismLength);
+        for (int i = MechanismOffset; i < end; i++)
+        {
+            int k = i - MechanismOffset;
+            if (received[i] != (k < ourMechanism.Length ? ourMechanism[k] : (byte)0))
+            {
+                string name = System.Text.Encoding.ASCII.GetString(received[MechanismOffset..(i + 1)].TrimEnd((byte)0));
+                return new GreetingResult(ProtocolError.MechanismMismatch, 0, $"peer mechanism '{name}' is not {System.Text.Encoding.ASCII.GetString(ourMechanism)}");
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Why a peer announcing <paramref name="revision"/> (below 3) gets no ZMTP 3.x handshake.</summary>
     public static string NotVersion3(byte revision) => revision switch
     {

@@ -65,13 +65,20 @@ internal static class TransportTargets
                 var largeFrameRest = decoder.DecodeBuffered(pipe);
                 while (!largeFrameRest.IsEmpty)
                 {
-                    if (stream.Length < largeFrameRest.Length)
+                    // The body arrives in pieces: its array grows as they come.
+                    while (!largeFrameRest.IsEmpty)
                     {
-                        return; // the peer closed in the middle of a frame
+                        if (stream.IsEmpty)
+                        {
+                            return; // the peer closed in the middle of a frame
+                        }
+
+                        int piece = Math.Min(Math.Min(largeFrameRest.Length, chunk), stream.Length);
+                        stream[..piece].CopyTo(largeFrameRest.Span);
+                        stream = stream[piece..];
+                        largeFrameRest = decoder.LargeFrameRead(piece);
                     }
 
-                    stream[..largeFrameRest.Length].CopyTo(largeFrameRest.Span);
-                    stream = stream[largeFrameRest.Length..];
                     decoder.CompleteLargeFrame(pipe);
                     largeFrameRest = decoder.DecodeBuffered(pipe);
                 }
