@@ -84,6 +84,25 @@ public sealed class HostedMajordomoTests
     }
 
     [Fact]
+    public async Task Configure_AdjustsWhatConfigurationGave_AndTheResultIsWhatGetsValidated()
+    {
+        var builder = Builder(new()
+        {
+            ["Client:BrokerEndpoint"] = "tcp://127.0.0.1:1",
+            ["Client:Retries"] = "1",
+            ["Worker:BrokerEndpoint"] = "tcp://127.0.0.1:1",
+        });
+        builder.Services.AddMajordomoClient("main", builder.Configuration.GetSection("Client"), o => o with { Retries = o.Retries + 4 });
+        builder.Services.AddMajordomoWorker("echo", (request, _) => ValueTask.FromResult(request.Body), builder.Configuration.GetSection("Worker"), o => o with { Liveness = 0 });
+        var host = builder.Build();
+        await using var lifetime = Owned(host);
+
+        ((MajordomoClient)host.Services.GetRequiredService<IMajordomoClient>()).Options.Retries.Should().Be(5);
+        var start = () => host.StartAsync().WaitAsync(Limit);
+        (await start.Should().ThrowAsync<OptionsValidationException>()).Which.Message.Should().Contain("Worker: ").And.Contain("Liveness must be 1..");
+    }
+
+    [Fact]
     public async Task Stop_RequestInProgress_FinishedAndAnsweredThenWorkerDisconnects()
     {
         var brokerHost = await StartBrokerHostAsync();

@@ -52,7 +52,8 @@ public static class MajordomoServiceCollectionExtensions
             options = options with { MeterFactory = options.MeterFactory ?? sp.GetService<IMeterFactory>() };
             return new MajordomoBroker(options, sp.GetService<ILoggerFactory>(), sp.GetService<TimeProvider>());
         });
-        services.AddSingleton<IHostedService, BrokerHostedService>();
+        // One broker per container: a second call changes its settings instead of running a second loop.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BrokerHostedService>());
         return services;
     }
 
