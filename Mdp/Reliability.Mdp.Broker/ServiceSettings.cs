@@ -159,7 +159,9 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
         }
 
         string prefix = text.Trim().EndsWith('/') ? text.Trim() : text.Trim() + "/";
-        if (!Uri.TryCreate(prefix, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/")
+        // An HTTP listener takes * or + for "every address", which Uri does not parse as a host.
+        string checkable = prefix.Replace("://*:", "://any:", StringComparison.Ordinal).Replace("://+:", "://any:", StringComparison.Ordinal);
+        if (!Uri.TryCreate(checkable, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/")
         {
             problems.Add($"MetricsListen: '{text}' is not of the form http://host:port/, e.g. http://127.0.0.1:9464/");
             return null;

@@ -72,6 +72,22 @@ public sealed partial class BrokerServiceEndpointsTests
         error.ToString().Should().Contain(expected);
     }
 
+    [Theory]
+    [InlineData("http://127.0.0.1:9464", "http://127.0.0.1:9464/")]
+    [InlineData("http://*:9464/", "http://*:9464/")]
+    [InlineData("http://+:9464", "http://+:9464/")]
+    public void MetricsListen_Prefix_GetsTheTrailingSlashAListenerNeeds(string value, string expected)
+    {
+        var problems = new List<string>();
+        var commandLine = ServiceCommandLine.Parse(["--metrics-listen", value, "--ready-services", "a, b"], problems);
+
+        var settings = ServiceSettings.Load(commandLine, [], problems);
+
+        problems.Should().BeEmpty();
+        settings!.MetricsListen.Should().Be(expected);
+        settings.ReadyServices.Should().Equal("a", "b");
+    }
+
     /// <summary>The sum of a metric's series in the exposition text.</summary>
     private static long Total(string text, string name) =>
         Series().Matches(text).Where(m => m.Groups["name"].Value == name).Sum(m => long.Parse(m.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture));
