@@ -72,6 +72,20 @@ public sealed partial class BrokerServiceEndpointsTests
         error.ToString().Should().Contain(expected);
     }
 
+    [Fact]
+    public async Task MetricsListen_PortInUse_ClearErrorAndExitOne()
+    {
+        using var occupant = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        occupant.Start();
+        string http = $"http://127.0.0.1:{((IPEndPoint)occupant.LocalEndpoint).Port}/";
+        var error = new StringWriter();
+
+        int code = await BrokerService.RunAsync(["--bind", "tcp://127.0.0.1:0", "--metrics-listen", http, "--log-level", "None"], [], new StringWriter(), error, CancellationToken.None).WaitAsync(Wait);
+
+        code.Should().Be(BrokerService.ExitCannotListen);
+        error.ToString().Should().Contain($"mdbroker: cannot listen on {http}");
+    }
+
     [Theory]
     [InlineData("http://127.0.0.1:9464", "http://127.0.0.1:9464/")]
     [InlineData("http://*:9464/", "http://*:9464/")]
