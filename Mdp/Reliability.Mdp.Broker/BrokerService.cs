@@ -1,3 +1,4 @@
+using System.Net;
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Broker;
 using Reliability.Mdp.Titanic.Service;
@@ -70,7 +71,8 @@ internal static class BrokerService
         }
 
         var brokerOptions = titanicStore is null ? settings.Broker : settings.Broker with { Endpoints = [.. settings.Broker.Endpoints, titanicOptions.BrokerEndpoint] };
-        await using var broker = new MajordomoBroker(brokerOptions, loggerFactory);
+        await using var operators = settings.MetricsListen is { } prefix ? new OperatorEndpoints(prefix, settings.ReadyServices, loggerFactory) : null;
+        await using var broker = new MajordomoBroker(brokerOptions with { MeterFactory = operators?.MeterFactory }, loggerFactory);
         try
         {
             broker.Bind();
@@ -79,6 +81,22 @@ internal static class BrokerService
         {
             ServiceLog.CannotListen(logger, ex.Endpoint, ex.Message);
             await error.WriteLineAsync($"mdbroker: cannot listen on {ex.Endpoint}: {ex.Message}");
+            if (titanicStore is not null)
+            {
+                await titanicStore.DisposeAsync();
+            }
+
+            return ExitCannotListen;
+        }
+
+        try
+        {
+            operators?.Start(broker);
+        }
+        catch (HttpListenerException ex)
+        {
+            ServiceLog.CannotListen(logger, settings.MetricsListen!, ex.Message);
+            await error.WriteLineAsync($"mdbroker: cannot listen on {settings.MetricsListen}: {ex.Message}");
             if (titanicStore is not null)
             {
                 await titanicStore.DisposeAsync();

@@ -42,7 +42,9 @@ internal sealed class ServiceCommandLine
         ("titanic", ServiceSettings.TitanicKey, "STORE", "also run Titanic (durable requests) in this process, stored in sqlite:PATH or postgres:CONNSTR"),
         ("log-level", ServiceSettings.LogLevelKey, "L", "Trace, Debug, Information, Warning, Error, Critical or None (default Information)"),
         ("log-format", ServiceSettings.LogFormatKey, "F", "simple or json (default simple)"),
-        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", Titanic, LogLevel, LogFormat)"),
+        ("metrics-listen", ServiceSettings.MetricsListenKey, "URL", "serve /metrics (Prometheus text), /healthz and /readyz on this HTTP prefix, e.g. http://127.0.0.1:9464/ (default off)"),
+        ("ready-services", ServiceSettings.ReadyServicesKey, "S", "comma-separated services that need a worker before /readyz answers 200 (default none)"),
+        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", Titanic, LogLevel, LogFormat, MetricsListen, ReadyServices)"),
     ];
 
     /// <summary>Options besides --bind that may be given several times.</summary>

@@ -31,6 +31,16 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
 
     public const string TitanicKey = "Titanic";
 
+    public const string MetricsListenKey = "MetricsListen";
+
+    public const string ReadyServicesKey = "ReadyServices";
+
+    /// <summary>The HTTP prefix of the operator endpoints (<see cref="OperatorEndpoints"/>); none when null.</summary>
+    public string? MetricsListen { get; init; }
+
+    /// <summary>Services that need at least one worker for <c>/readyz</c> to report ready.</summary>
+    public IReadOnlyList<string> ReadyServices { get; init; } = [];
+
     /// <summary>
     /// Merges the layers and validates the result. <paramref name="environment"/> is the environment as
     /// key/value pairs with the prefix already removed (see <see cref="ReadEnvironment"/>).
@@ -89,6 +99,14 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
             problems.Add($"LogFormat: '{formatText}' is not simple or json");
         }
 
+        string? metricsListen = ReadMetricsListen(merged, problems);
+        merged.Remove(ReadyServicesKey, out var readyText);
+        string[] readyServices = readyText?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
+        if (readyServices.Length > 0 && metricsListen is null)
+        {
+            problems.Add("ReadyServices: needs MetricsListen (--metrics-listen), where /readyz is served");
+        }
+
         // The same parser as the titanic program's --store, so the two cannot disagree on what a store is.
         TitanicStoreLocation? titanic = null;
         if (merged.Remove(TitanicKey, out var titanicText) && !string.IsNullOrWhiteSpace(titanicText)
@@ -105,7 +123,7 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
             problems.Add($"{TitanicKey} cannot be combined with HaRole: run the titanic program against both brokers of the pair");
         }
 
-        return problems.Count == 0 ? new ServiceSettings(options, logLevel, logFormat, titanic) : null;
+        return problems.Count == 0 ? new ServiceSettings(options, logLevel, logFormat, titanic) { MetricsListen = metricsListen, ReadyServices = readyServices } : null;
     }
 
     /// <summary>The <c>MDBROKER_*</c> environment variables through Microsoft.Extensions.Configuration (<c>__</c> nests, e.g. <c>MDBROKER_BIND__0</c>).</summary>
@@ -130,6 +148,26 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
             problems.Add($"configuration file '{path}' cannot be read: {ex.Message}");
             return null;
         }
+    }
+
+    /// <summary>An absolute http:// URL, given the trailing slash that an HTTP listener prefix needs.</summary>
+    private static string? ReadMetricsListen(Dictionary<string, string?> merged, List<string> problems)
+    {
+        if (!merged.Remove(MetricsListenKey, out var text) || string.IsNullOrWhiteSpace(text))
+        {
+            return null;
+        }
+
+        string prefix = text.Trim().EndsWith('/') ? text.Trim() : text.Trim() + "/";
+        // An HTTP listener takes * or + for "every address", which Uri does not parse as a host.
+        string checkable = prefix.Replace("://*:", "://any:", StringComparison.Ordinal).Replace("://+:", "://any:", StringComparison.Ordinal);
+        if (!Uri.TryCreate(checkable, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/")
+        {
+            problems.Add($"MetricsListen: '{text}' is not of the form http://host:port/, e.g. http://127.0.0.1:9464/");
+            return null;
+        }
+
+        return prefix;
     }
 
     private static bool IsBind(string key) =>

@@ -15,9 +15,9 @@ public sealed class PackageTests : IDisposable
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(5);
 
-    private static readonly string[] Packages = ["Reliability.Transport", "Reliability.Patterns", "Reliability.Mdp", "Reliability.Mdp.Broker", "Reliability.Mdp.Titanic"];
+    private static readonly string[] Packages = ["Reliability.Transport", "Reliability.Patterns", "Reliability.Mdp", "Reliability.Hosting", "Reliability.Mdp.Broker", "Reliability.Mdp.Titanic"];
 
-    private static readonly string[] Libraries = ["Reliability.Transport", "Reliability.Patterns", "Reliability.Mdp"];
+    private static readonly string[] Libraries = ["Reliability.Transport", "Reliability.Patterns", "Reliability.Mdp", "Reliability.Hosting"];
 
     private readonly string _work = Directory.CreateTempSubdirectory("reliability-packages-").FullName;
 

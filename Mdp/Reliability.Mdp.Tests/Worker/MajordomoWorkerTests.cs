@@ -266,6 +266,80 @@ public sealed class MajordomoWorkerTests
     }
 
     [Fact]
+    public async Task StopAsync_RequestInProgress_ReplyGoesOutBeforeDisconnect()
+    {
+        await using var broker = MiniBroker.Start();
+        var worker = new MajordomoWorker(Options(broker));
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = worker.RunAsync(
+            async (request, _) =>
+            {
+                entered.TrySetResult();
+                await release.Task;
+                return request.Body;
+            });
+        var ready = await broker.ExpectAsync<WorkerReady>();
+        await broker.SendToWorkerAsync(ready.Sender, new WorkerRequest(ClientAddress, Body("slow")));
+        await entered.Task.Within();
+
+        var stopping = worker.StopAsync();
+        stopping.IsCompleted.Should().BeFalse("the request in progress is finished first");
+        release.TrySetResult();
+
+        var first = await broker.ExpectAsync(m => m.Command is WorkerReply or WorkerDisconnect);
+        first.Command.Should().Be(new WorkerReply(ClientAddress, Body("slow")));
+        (await broker.ExpectAsync(m => m.Command is WorkerDisconnect or WorkerReady)).Command.Should().BeOfType<WorkerDisconnect>();
+        await stopping.Within();
+        await running.Within();
+        worker.Statistics.RepliesSent.Should().Be(1);
+    }
+
+    [Fact]
+    public async Task StopAsync_OutOfTime_HandlerCancelledAndDisconnectSent()
+    {
+        await using var broker = MiniBroker.Start();
+        var worker = new MajordomoWorker(Options(broker));
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handlerCancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var running = worker.RunAsync(
+            async (request, token) =>
+            {
+                token.Register(() => handlerCancelled.TrySetResult());
+                entered.TrySetResult();
+                await Task.Delay(Timeout.Infinite, token);
+                return request.Body;
+            });
+        var ready = await broker.ExpectAsync<WorkerReady>();
+        await broker.SendToWorkerAsync(ready.Sender, new WorkerRequest(ClientAddress, Body("stuck")));
+        await entered.Task.Within();
+
+        using var deadline = new CancellationTokenSource();
+        var stopping = worker.StopAsync(deadline.Token);
+        await deadline.CancelAsync();
+
+        await stopping.Within();
+        await handlerCancelled.Task.Within();
+        (await broker.ExpectAsync(m => m.Command is WorkerDisconnect or WorkerReply)).Command.Should().BeOfType<WorkerDisconnect>();
+        await running.Within();
+        worker.Statistics.RepliesSent.Should().Be(0);
+    }
+
+    [Fact]
+    public async Task StopAsync_Idle_SendsDisconnectAndEndsRunAsync()
+    {
+        await using var broker = MiniBroker.Start();
+        var worker = new MajordomoWorker(Options(broker));
+        var running = worker.RunAsync((request, _) => ValueTask.FromResult(request.Body));
+        await broker.ExpectAsync<WorkerReady>();
+
+        await worker.StopAsync().Within();
+
+        (await broker.ExpectAsync<WorkerDisconnect>()).Command.Should().BeOfType<WorkerDisconnect>();
+        running.IsCompleted.Should().BeTrue();
+    }
+
+    [Fact]
     public async Task HandlerThrows_ByDefault_AnswersWithFailureReply_AndKeepsItsConnection()
     {
         await using var broker = MiniBroker.Start();

@@ -38,8 +38,11 @@ public sealed class MajordomoWorker : IAsyncDisposable
     private readonly Channel<MdpRequest> _requests;
     private readonly BrokerLink[] _links;
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _draining = new();
+    private readonly CancellationTokenSource _abort = new();
     private readonly object _gate = new();
     private Task? _loop;
+    private TaskCompletionSource? _running;
     private Task? _disposal;
 
     /// <summary>Creates the worker. Nothing is connected until <see cref="Start"/>, <see cref="ReceiveAsync"/> or <see cref="RunAsync"/>.</summary>
@@ -141,7 +144,7 @@ public sealed class MajordomoWorker : IAsyncDisposable
 
     /// <summary>
     /// Serves requests with <paramref name="handler"/> until <paramref name="cancellationToken"/> is
-    /// cancelled, then sends DISCONNECT and closes (the worker cannot be used afterwards). The handler's
+    /// cancelled (or <see cref="StopAsync"/> stops it gracefully), then sends DISCONNECT and closes (the worker cannot be used afterwards). The handler's
     /// result is sent as the reply unless the handler answered itself (<see cref="MdpRequest.ReplyAsync"/>,
     /// e.g. after partial replies). A handler that throws gets no reply: MDP has no error reply, and a silent
     /// worker would keep the request forever, so the worker sends DISCONNECT and registers again on a fresh
@@ -155,17 +158,27 @@ public sealed class MajordomoWorker : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(handler);
         Start();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_gate)
+        {
+            _running ??= running;
+        }
+
+        // The handler is cancelled by the caller or by a graceful stop that ran out of time; waiting for the
+        // next request also ends when a graceful stop begins (StopAsync).
+        using var handling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _abort.Token);
+        using var receiving = CancellationTokenSource.CreateLinkedTokenSource(handling.Token, _draining.Token);
         try
         {
-            // Bounded by cancellation and by disposal (ReceiveAsync then throws).
-            while (!cancellationToken.IsCancellationRequested)
+            // Bounded by cancellation, by a graceful stop and by disposal (ReceiveAsync then throws).
+            while (!receiving.IsCancellationRequested)
             {
                 MdpRequest request;
                 try
                 {
-                    request = await ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                    request = await ReceiveAsync(receiving.Token).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (receiving.IsCancellationRequested)
                 {
                     break;
                 }
@@ -177,13 +190,13 @@ public sealed class MajordomoWorker : IAsyncDisposable
                 Message? reply;
                 try
                 {
-                    reply = await handler(request, cancellationToken).ConfigureAwait(false);
+                    reply = await handler(request, handling.Token).ConfigureAwait(false);
                     if (reply is null && !request.IsAnswered)
                     {
                         throw new InvalidOperationException("The handler returned no reply and did not answer the request itself.");
                     }
                 }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (handling.IsCancellationRequested)
                 {
                     // Stopping mid-request: the DISCONNECT sent on shutdown lets the broker requeue it.
                     break;
@@ -207,9 +220,9 @@ public sealed class MajordomoWorker : IAsyncDisposable
                 {
                     try
                     {
-                        await request.ReplyAsync(reply!, cancellationToken).ConfigureAwait(false);
+                        await request.ReplyAsync(reply!, handling.Token).ConfigureAwait(false);
                     }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    catch (OperationCanceledException) when (handling.IsCancellationRequested)
                     {
                         break;
                     }
@@ -219,7 +232,42 @@ public sealed class MajordomoWorker : IAsyncDisposable
         finally
         {
             await DisposeAsync().ConfigureAwait(false);
+            running.TrySetResult();
         }
+    }
+
+    /// <summary>
+    /// Stops gracefully: <see cref="RunAsync"/> takes no further request, the request its handler is working
+    /// on is finished and its reply sent, and then the worker sends DISCONNECT and closes (so the broker
+    /// requeues whatever it sent meanwhile). When <paramref name="cancellationToken"/> fires first (e.g. a
+    /// host's shutdown timeout), the handler's token is cancelled and the worker closes at once without
+    /// waiting for it. Without a <see cref="RunAsync"/> in progress this is <see cref="DisposeAsync"/>.
+    /// </summary>
+    /// <param name="cancellationToken">Ends the wait for the request in progress.</param>
+    /// <returns>A task that completes when the worker has stopped.</returns>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        Task? running;
+        lock (_gate)
+        {
+            running = _running?.Task;
+        }
+
+        await _draining.CancelAsync().ConfigureAwait(false);
+        if (running is not null)
+        {
+            try
+            {
+                await running.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // Out of time: tell the handler, and close without it (its late reply is dropped).
+                await _abort.CancelAsync().ConfigureAwait(false);
+            }
+        }
+
+        await DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Sends DISCONNECT to the broker (best effort, bounded by the socket's linger) and closes the socket.</summary>
