@@ -8,6 +8,8 @@
 # Contenders per round (each 100,000 requests by default, 2 workers, window 100, 16 B, spawned roles):
 #   ours         Reliability.Benchmarks broker (MajordomoAsyncClient, MajordomoBroker, MajordomoWorker)
 #   ours-inline  the same with --unsafe-inline
+#   ours-upfront the same broker, one bare DEALER client that sends all requests before it reads a reply
+#                (the zguide's mdclient2 pattern: the broker's flow control holds the client back)
 #   floor        comparator/build/mdfloor (plain TCP, no ZeroMQ: the kernel's share of the pattern)
 #   reference    REFERENCE, when set: any command whose last output line holds "<number> req/s"
 #                (e.g. a run script for the zguide's C mdbroker/mdworker/mdclient2)
@@ -50,23 +52,36 @@ for exe in "$OURS" "$FLOOR"; do
     }
 done
 
-# The rate of one run: the number before "req/s" on the last line that has one; "FAIL" if none.
+# The rate of one run's output: the number before "req/s" on the last line that has one; "FAIL" if none.
 rate_of() {
     local line
-    line=$(grep -Eo '[0-9]+(\.[0-9]+)? req/s' | tail -1 || true)
+    line=$(grep -Eo '[0-9]+(\.[0-9]+)? req/s' <<<"$1" | tail -1 || true)
     if [[ -n $line ]]; then echo "${line%% *}"; else echo FAIL; fi
 }
 
-declare -a NAMES=(ours ours-inline floor)
+# The p99 (us) and the broker's peak RSS (MiB) our benchmark prints; "-" for contenders that do not print them.
+p99_of() {
+    local v
+    v=$(grep -Eo 'p99 [0-9]+(\.[0-9]+)? us' <<<"$1" | tail -1 | awk '{ printf "%.0f", $2 }' || true)
+    echo "${v:--}"
+}
+rss_of() {
+    local v
+    v=$(grep -Eo 'rss broker \([a-z ]+\): peak [0-9]+ MiB' <<<"$1" | tail -1 | awk '{ print $(NF - 1) }' || true)
+    echo "${v:--}"
+}
+
+declare -a NAMES=(ours ours-inline ours-upfront floor)
 [[ -z $REFERENCE ]] || NAMES=(reference "${NAMES[@]}")
 BASE=${NAMES[0]}
-declare -A RATES=()
+declare -A RATES=() P99S=() RSSES=()
 FAILED=0
 
 run_contender() {
     case $1 in
     ours) timeout "$RUN_TIMEOUT" "$OURS" broker --workers "$WORKERS" --requests "$REQUESTS" --spawn 2>&1 ;;
     ours-inline) timeout "$RUN_TIMEOUT" "$OURS" broker --workers "$WORKERS" --requests "$REQUESTS" --spawn --unsafe-inline 2>&1 ;;
+    ours-upfront) timeout "$RUN_TIMEOUT" "$OURS" broker --workers "$WORKERS" --requests "$REQUESTS" --spawn --mode upfront 2>&1 ;;
     floor) timeout "$RUN_TIMEOUT" "$FLOOR" --workers "$WORKERS" --requests "$REQUESTS" 2>&1 ;;
     reference) timeout "$RUN_TIMEOUT" bash -c "$REFERENCE" 2>&1 ;;
     esac
@@ -78,8 +93,11 @@ printf '\n'
 for ((round = 1; round <= ROUNDS; round++)); do
     printf '%-6s %-6s' "$round" "$(cut -d' ' -f1 /proc/loadavg)"
     for name in "${NAMES[@]}"; do
-        rate=$(run_contender "$name" | rate_of || true)
+        output=$(run_contender "$name" || true)
+        rate=$(rate_of "$output")
         RATES[$name.$round]=$rate
+        P99S[$name.$round]=$(p99_of "$output")
+        RSSES[$name.$round]=$(rss_of "$output")
         [[ $rate != FAIL ]] || FAILED=1
         printf ' %14s' "$rate"
     done
@@ -98,6 +116,21 @@ for name in "${NAMES[@]}"; do
     printf ' %14s' "$median"
 done
 printf '\n'
+
+# The same rounds' p99 latency and broker peak RSS, per contender ("-": the contender does not report it).
+for table in "p99 us:P99S" "broker peak RSS MiB:RSSES"; do
+    title=${table%%:*}
+    declare -n cells=${table##*:}
+    printf '\n%s\n%-13s' "$title" round
+    printf ' %14s' "${NAMES[@]}"
+    printf '\n'
+    for ((round = 1; round <= ROUNDS; round++)); do
+        printf '%-13s' "$round"
+        for name in "${NAMES[@]}"; do printf ' %14s' "${cells[$name.$round]}"; done
+        printf '\n'
+    done
+    unset -n cells
+done
 if ((FAILED)); then
     echo "broker-rounds.sh: some runs failed (FAIL above; run that contender alone to see why)" >&2
     exit 1

@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Broker;
+using Reliability.Mdp.Titanic.Service;
+using Reliability.Mdp.Titanic.Store;
 using Reliability.Patterns.BinaryStar;
 using Reliability.Transport;
 
@@ -16,6 +18,9 @@ internal static class BrokerService
 
     /// <summary>One of a Binary Star pair found its peer in its own state (both active or both passive) and stopped, as bstarsrv does.</summary>
     public const int ExitSplitBrain = 3;
+
+    /// <summary><c>--titanic</c> names a store that cannot be opened.</summary>
+    public const int ExitCannotOpenTitanicStore = 4;
 
     /// <summary>
     /// Parses and validates the settings, binds, and runs the broker until <paramref name="shutdown"/> is
@@ -51,7 +56,21 @@ internal static class BrokerService
 
         using var loggerFactory = CreateLoggerFactory(settings);
         var logger = loggerFactory.CreateLogger("mdbroker");
-        await using var broker = new MajordomoBroker(settings.Broker, loggerFactory);
+
+        // In-process Titanic reaches the broker over inproc: no port, no wildcard address to resolve, no TCP cost.
+        var titanicOptions = new TitanicOptions { BrokerEndpoint = $"inproc://mdbroker-titanic-{Guid.NewGuid():N}" };
+        ITitanicStore? titanicStore = null;
+        if (settings.Titanic is { } location)
+        {
+            titanicStore = await TitanicProgram.TryOpenStoreAsync(location, titanicOptions.MaxRequests, "mdbroker", error, shutdown);
+            if (titanicStore is null)
+            {
+                return shutdown.IsCancellationRequested ? ExitOk : ExitCannotOpenTitanicStore;
+            }
+        }
+
+        var brokerOptions = titanicStore is null ? settings.Broker : settings.Broker with { Endpoints = [.. settings.Broker.Endpoints, titanicOptions.BrokerEndpoint] };
+        await using var broker = new MajordomoBroker(brokerOptions, loggerFactory);
         try
         {
             broker.Bind();
@@ -60,12 +79,24 @@ internal static class BrokerService
         {
             ServiceLog.CannotListen(logger, ex.Endpoint, ex.Message);
             await error.WriteLineAsync($"mdbroker: cannot listen on {ex.Endpoint}: {ex.Message}");
+            if (titanicStore is not null)
+            {
+                await titanicStore.DisposeAsync();
+            }
+
             return ExitCannotListen;
         }
 
         try
         {
-            await broker.RunAsync(shutdown);
+            var brokerRun = broker.RunAsync(shutdown);
+            if (titanicStore is not null)
+            {
+                ServiceLog.TitanicStarted(logger, settings.Titanic!);
+                await TitanicProgram.ServeAsync(titanicOptions, titanicStore, loggerFactory, shutdown);
+            }
+
+            await brokerRun;
         }
         catch (SplitBrainException ex)
         {
@@ -108,4 +139,7 @@ internal static partial class ServiceLog
 
     [LoggerMessage(EventId = 3191, Level = LogLevel.Critical, Message = "Stopping: {Reason}")]
     public static partial void SplitBrain(ILogger logger, string reason);
+
+    [LoggerMessage(EventId = 3198, Level = LogLevel.Information, Message = "Running Titanic in this process, store {Store}")]
+    public static partial void TitanicStarted(ILogger logger, TitanicStoreLocation store);
 }

@@ -35,9 +35,10 @@ internal sealed class ServiceCommandLine
         ("ha-local", BrokerSettings.HaLocal, "E", "Binary Star: endpoint this broker publishes its state on, e.g. tcp://*:5003"),
         ("ha-remote", BrokerSettings.HaRemote, "E", "Binary Star: the peer broker's state endpoint, e.g. tcp://10.0.0.2:5004"),
         ("ha-heartbeat", BrokerSettings.HaHeartbeatMs, "MS", "Binary Star: state heartbeat in milliseconds, the same on both brokers (default 1000)"),
+        ("titanic", ServiceSettings.TitanicKey, "STORE", "also run Titanic (durable requests) in this process, stored in sqlite:PATH or postgres:CONNSTR"),
         ("log-level", ServiceSettings.LogLevelKey, "L", "Trace, Debug, Information, Warning, Error, Critical or None (default Information)"),
         ("log-format", ServiceSettings.LogFormatKey, "F", "simple or json (default simple)"),
-        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", LogLevel, LogFormat)"),
+        ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", Titanic, LogLevel, LogFormat)"),
     ];
 
     private ServiceCommandLine(List<KeyValuePair<string, string?>> settings, string? configPath, bool help)
@@ -74,7 +75,7 @@ internal sealed class ServiceCommandLine
             }
 
             lines.Add("  --help".PadRight(28) + "show this text");
-            lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options, 3 Binary Star split brain.");
+            lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options, 3 Binary Star split brain, 4 cannot open the --titanic store.");
             return string.Join(Environment.NewLine, lines);
         }
     }

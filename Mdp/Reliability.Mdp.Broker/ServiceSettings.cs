@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Broker;
+using Reliability.Mdp.Titanic.Store;
 
 namespace Reliability.Mdp.Broker.Service;
 
@@ -17,8 +18,9 @@ internal enum LogFormat
 /// <summary>
 /// Everything the service runs with: the broker options plus its own logging settings, merged from the
 /// configuration layers in increasing priority (JSON file, environment, command line) and validated together.
+/// <see cref="Titanic"/>, when set, is the store of a Titanic service run in the same process.
 /// </summary>
-internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, LogFormat LogFormat)
+internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, LogFormat LogFormat, TitanicStoreLocation? Titanic = null)
 {
     /// <summary>Environment variables with this prefix are settings (<c>MDBROKER_HEARTBEATMS=1000</c>).</summary>
     public const string EnvironmentPrefix = "MDBROKER_";
@@ -26,6 +28,8 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
     public const string LogLevelKey = "LogLevel";
 
     public const string LogFormatKey = "LogFormat";
+
+    public const string TitanicKey = "Titanic";
 
     /// <summary>
     /// Merges the layers and validates the result. <paramref name="environment"/> is the environment as
@@ -85,9 +89,23 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
             problems.Add($"LogFormat: '{formatText}' is not simple or json");
         }
 
+        // The same parser as the titanic program's --store, so the two cannot disagree on what a store is.
+        TitanicStoreLocation? titanic = null;
+        if (merged.Remove(TitanicKey, out var titanicText) && !string.IsNullOrWhiteSpace(titanicText)
+            && !TitanicStoreLocation.TryParse(titanicText.Trim(), out titanic, out string titanicProblem))
+        {
+            problems.Add($"{TitanicKey}: {titanicProblem}");
+        }
+
         BrokerSettings.TryCreateOptions(merged, null, out var options, out var brokerProblems);
         problems.AddRange(brokerProblems);
-        return problems.Count == 0 ? new ServiceSettings(options, logLevel, logFormat) : null;
+        if (titanic is not null && options.BinaryStar is not null)
+        {
+            // Each broker of a pair would hold its own store, and the backup's Titanic would never see the primary's requests.
+            problems.Add($"{TitanicKey} cannot be combined with HaRole: run the titanic program against both brokers of the pair");
+        }
+
+        return problems.Count == 0 ? new ServiceSettings(options, logLevel, logFormat, titanic) : null;
     }
 
     /// <summary>The <c>MDBROKER_*</c> environment variables through Microsoft.Extensions.Configuration (<c>__</c> nests, e.g. <c>MDBROKER_BIND__0</c>).</summary>

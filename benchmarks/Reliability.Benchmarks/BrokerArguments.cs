@@ -32,6 +32,12 @@ internal enum ClientMode
     /// mdclient2 way): what the broker does when the client side batches, for comparison.
     /// </summary>
     Pipelined,
+
+    /// <summary>
+    /// One bare DEALER per client that sends all of its requests before it reads any reply (the zguide's
+    /// mdclient2 as written): what flow control in the broker must carry without dropping a request.
+    /// </summary>
+    Upfront,
 }
 
 /// <summary>
@@ -51,7 +57,7 @@ internal sealed record BrokerArguments
     public const string Usage =
         """
         usage: Reliability.Benchmarks broker [--workers N] [--clients C] [--window W] [--requests R] [--size B]
-                                             [--mode async|sync|pipelined] [--mdp 0.1|0.2] [--timeout MS]
+                                             [--mode async|sync|pipelined|upfront] [--mdp 0.1|0.2] [--timeout MS] [--flood F]
                                              [--spawn] [--unsafe-inline] [--endpoint E [--broker-pid P]]
                Reliability.Benchmarks broker-serve [--endpoint E] [--mdp 0.1|0.2]
                Reliability.Benchmarks broker-worker --endpoint E [--workers N] [--mdp 0.1|0.2] [--unsafe-inline]
@@ -59,13 +65,18 @@ internal sealed record BrokerArguments
             from C clients; prints 'broker: R requests, N workers, C clients, mode M: X req/s, p50 Y us, p99 Z us'
             --workers N    echo workers, 1..64 (default 2; 0 with --endpoint: the broker's workers are external)
             --clients C    clients, 1..64 (default 1)
-            --window W     async, pipelined: requests outstanding per client, 1..4096 (default 100); sync: 1 or unset
+            --window W     async, pipelined: requests outstanding per client, 1..4096 (default 100); sync: 1 or unset;
+                           upfront: unset (every request is outstanding; the warm-up runs pipelined, window 100)
             --requests R   measured requests in all, 1..100000000 (default 100000), after a warm-up
             --size B       request body in bytes, 0..1048576 (default 16); the workers echo it
             --mode M       async: MajordomoAsyncClient; sync: MajordomoClient, one request at a time (default async);
-                           pipelined: a bare DEALER per client, the window on one connection (for comparison; --size 4+)
+                           pipelined: a bare DEALER per client, the window on one connection (for comparison; --size 4+);
+                           upfront: a bare DEALER per client sends all its requests, then reads the replies (--size 4+)
             --mdp V        protocol version of clients and workers (default 0.1)
             --timeout MS   per request, 1..3600000 (default 10000); a timed-out request fails the run
+            --flood F      a flooding client alongside the measured run: one more bare DEALER sends F requests
+                           before it reads a reply (0..100000000, default 0); the summary stays the measured
+                           clients', so the same run without --flood gives the quiet latency to compare with
             --spawn        run the broker and each worker as a process of its own (broker-serve, broker-worker)
             --unsafe-inline  async clients with UnsafeInlineCompletions and workers with UnsafeInlineHandler
                            (the caller's code and the echo handler run on the I/O thread: no thread hop)
@@ -103,11 +114,15 @@ internal sealed record BrokerArguments
 
     public int? BrokerPid { get; init; }
 
+    /// <summary>Requests a flooding upfront client sends alongside the measured run (0: none): the fairness run.</summary>
+    public int Flood { get; init; }
+
     public string ModeName => Mode switch
     {
         ClientMode.Async => "async",
         ClientMode.Sync => "sync",
-        _ => "pipelined",
+        ClientMode.Pipelined => "pipelined",
+        _ => "upfront",
     };
 
     public string VersionName => Version.Number();
@@ -141,7 +156,7 @@ internal sealed record BrokerArguments
 
         var allowed = role switch
         {
-            BrokerRole.Bench => new[] { "workers", "clients", "window", "requests", "size", "mode", "mdp", "timeout", "spawn", "unsafe-inline", "endpoint", "broker-pid" },
+            BrokerRole.Bench => new[] { "workers", "clients", "window", "requests", "size", "mode", "mdp", "timeout", "flood", "spawn", "unsafe-inline", "endpoint", "broker-pid" },
             BrokerRole.Serve => ["endpoint", "mdp"],
             _ => ["endpoint", "workers", "mdp", "unsafe-inline"],
         };
@@ -196,6 +211,7 @@ internal sealed record BrokerArguments
             || !Int(values, "requests", 1, MaxRequests, a.Requests, out int requests, ref problem)
             || !Int(values, "size", 0, MaxSize, a.Size, out int size, ref problem)
             || !Int(values, "timeout", 1, MaxTimeoutMs, (int)a.Timeout.TotalMilliseconds, out int timeoutMs, ref problem)
+            || !Int(values, "flood", 0, MaxRequests, 0, out int flood, ref problem)
             || !Int(values, "broker-pid", 1, int.MaxValue, 0, out int brokerPid, ref problem))
         {
             return false;
@@ -206,13 +222,14 @@ internal sealed record BrokerArguments
             "async" => ClientMode.Async,
             "sync" => ClientMode.Sync,
             "pipelined" => ClientMode.Pipelined,
+            "upfront" => ClientMode.Upfront,
             _ => (ClientMode?)null,
         };
         MdpVersion? version = MdpVersions.TryParse(values.GetValueOrDefault("mdp", "0.1"), out var parsed) ? parsed : null;
         values.TryGetValue("endpoint", out string? endpoint);
         if (mode is null || version is null)
         {
-            problem = mode is null ? "--mode must be async, sync or pipelined" : "--mdp must be 0.1 or 0.2";
+            problem = mode is null ? "--mode must be async, sync, pipelined or upfront" : "--mdp must be 0.1 or 0.2";
             return false;
         }
 
@@ -226,8 +243,10 @@ internal sealed record BrokerArguments
             (BrokerRole.Bench, null) when values.ContainsKey("broker-pid") => "--broker-pid needs --endpoint",
             (BrokerRole.Bench, _) when mode == ClientMode.Sync && window != 1 && values.ContainsKey("window") =>
                 "--window applies to --mode async and pipelined (a sync client has one request outstanding)",
-            (BrokerRole.Bench, _) when mode == ClientMode.Pipelined && size < sizeof(int) =>
-                "--mode pipelined needs --size 4 or more (replies are matched by the request number in the body)",
+            (BrokerRole.Bench, _) when mode == ClientMode.Upfront && values.ContainsKey("window") =>
+                "--window applies to --mode async and pipelined (an upfront client has all its requests outstanding)",
+            (BrokerRole.Bench, _) when mode is ClientMode.Pipelined or ClientMode.Upfront && size < sizeof(int) =>
+                $"--mode {values["mode"]} needs --size 4 or more (replies are matched by the request number in the body)",
             _ => null,
         };
         if (problem is not null)
@@ -249,6 +268,7 @@ internal sealed record BrokerArguments
             UnsafeInline = values.ContainsKey("unsafe-inline"),
             Endpoint = endpoint ?? (role == BrokerRole.Serve ? "tcp://127.0.0.1:0" : null),
             BrokerPid = values.ContainsKey("broker-pid") ? brokerPid : null,
+            Flood = flood,
         };
         return true;
     }

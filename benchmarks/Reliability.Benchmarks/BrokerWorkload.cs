@@ -107,7 +107,9 @@ internal static class BrokerWorkload
         string endpoint = await stack.StartAsync();
         await WaitForWorkersAsync(endpoint, a, external: a.Endpoint is not null);
 
-        var clients = Enumerable.Range(0, a.Clients).Select(_ => BenchClient.Create(a, endpoint)).ToArray();
+        // An upfront run cannot be cut short by the warm-up's stop flag, so its warm-up runs pipelined (same broker paths).
+        var warmUpMode = a.Mode == ClientMode.Upfront ? a with { Mode = ClientMode.Pipelined } : a;
+        var clients = Enumerable.Range(0, a.Clients).Select(_ => BenchClient.Create(warmUpMode, endpoint)).ToArray();
         try
         {
             if (WarmUp.Enabled)
@@ -127,12 +129,27 @@ internal static class BrokerWorkload
             var before = stack.SampleCpu();
             var gc = GcSample.Take();
             var started = Stopwatch.GetTimestamp();
-            await RunLoadAsync(clients, a, a.Requests, samples, enough: null);
+            var flood = a.Flood > 0 ? UpfrontLoad.FloodAsync(a, endpoint) : null;
+            if (a.Mode == ClientMode.Upfront)
+            {
+                await UpfrontLoad.RunAsync(a, endpoint, samples);
+            }
+            else
+            {
+                await RunLoadAsync(clients, a, a.Requests, samples, enough: null);
+            }
+
             double seconds = Math.Max(Stopwatch.GetElapsedTime(started).TotalSeconds, 1e-9);
             var after = stack.SampleCpu();
             var jitAfter = await stack.SampleJitAsync();
 
             stack.ReportCpu(before, after, a.Requests);
+            if (flood is not null)
+            {
+                Console.Error.WriteLine(await flood);
+            }
+
+            Console.Error.WriteLine(stack.DescribeBrokerPeakRss());
             Console.Error.WriteLine(gc.Describe(a.Requests));
             Console.Error.WriteLine(JitStatus.DescribeGrowth(jitBefore, jitAfter));
             return Summarize(a, seconds, samples);
@@ -568,6 +585,18 @@ internal static class BrokerWorkload
             return cpu;
         }
 
+        /// <summary>
+        /// The broker's peak resident set (VmHWM, over its whole life, warm-up included) for the stderr line
+        /// <c>rss broker (…): peak N MiB</c> that broker-rounds.sh reads; in process, it is this process's peak.
+        /// </summary>
+        public string DescribeBrokerPeakRss()
+        {
+            var (pid, what) = _brokerChild is not null ? (_brokerChild.Process.Id, "spawned process")
+                : _externalBroker is not null ? (_externalBroker.Id, "external process")
+                : (Environment.ProcessId, "this process");
+            return $"rss broker ({what}): peak {PeakRss.DescribeMebibytes(pid)}";
+        }
+
         /// <summary>Prints CPU time per request for each process role, then the total (stderr; stdout's last line is the contract).</summary>
         public void ReportCpu(Dictionary<string, CpuSample> before, Dictionary<string, CpuSample> after, int requests)
         {
@@ -708,6 +737,28 @@ internal static class BrokerWorkload
             }
 
             Process.Dispose();
+        }
+    }
+}
+
+/// <summary>The peak resident set of a process, from Linux's /proc/PID/status.</summary>
+internal static class PeakRss
+{
+    /// <summary>"N MiB", or "unknown" where /proc does not say (not Linux, or the process is gone).</summary>
+    public static string DescribeMebibytes(int pid)
+    {
+        try
+        {
+            // The line is "VmHWM:   123456 kB".
+            string? line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            string[] parts = line?.Split(' ', StringSplitOptions.RemoveEmptyEntries) ?? [];
+            return parts.Length == 3 && long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long kib)
+                ? string.Create(CultureInfo.InvariantCulture, $"{kib / 1024.0:F0} MiB")
+                : "unknown";
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return "unknown";
         }
     }
 }

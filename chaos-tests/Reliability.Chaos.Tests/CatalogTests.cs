@@ -7,6 +7,29 @@ namespace Reliability.Chaos.Tests;
 
 public sealed class CatalogTests
 {
+    [Theory]
+    [InlineData(Profile.Short, 2000)]
+    [InlineData(Profile.Long, 10_000)]
+    public void For_TitanicScenarios_KillTitanicAndTheBrokerInBothPhasesAndAPostgresNodeMidDispatch(Profile profile, int requests)
+    {
+        var plans = ScenarioCatalog.For(profile).Where(s => s.Titanic is not null).ToDictionary(s => s.Name, s => s.Titanic!);
+
+        plans.Keys.Should().BeEquivalentTo(["titanic-killed", "titanic-broker-killed", "titanic-pg-node-killed"]);
+        foreach (var plan in plans.Values)
+        {
+            plan.Validate();
+            plan.Requests.Should().Be(requests);
+            plan.KillsDuringDispatch.Should().BeGreaterThan(0);
+        }
+
+        plans["titanic-killed"].Victim.Should().Be(TitanicVictim.Titanic);
+        plans["titanic-killed"].KillsDuringSubmission.Should().BeGreaterThan(0);
+        plans["titanic-broker-killed"].Victim.Should().Be(TitanicVictim.Broker);
+        plans["titanic-broker-killed"].KillsDuringSubmission.Should().BeGreaterThan(0);
+        plans["titanic-pg-node-killed"].Should().Match<TitanicPlan>(p => p.Store == TitanicStoreKind.Postgres && p.Nodes == 2 && p.Victim == TitanicVictim.Titanic);
+        new TitanicPlan { Nodes = 2 }.Invoking(p => p.Validate()).Should().Throw<ArgumentException>().WithMessage("*PostgreSQL*");
+    }
+
     [Fact]
     public void For_ShortProfile_CoversEveryRequiredFaultForBothTopologies()
     {
@@ -106,7 +129,8 @@ public sealed class CatalogTests
     {
         foreach (var profile in new[] { Profile.Short, Profile.Long })
         {
-            foreach (var scenario in ScenarioCatalog.For(profile))
+            // Titanic scenarios kill at points of progress, not on the clock: their plan is checked below.
+            foreach (var scenario in ScenarioCatalog.For(profile).Where(s => s.Titanic is null))
             {
                 scenario.Deployment.Validate();
                 scenario.Workload.Validate();

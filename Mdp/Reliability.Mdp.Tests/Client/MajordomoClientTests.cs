@@ -1,5 +1,4 @@
 using System.Text;
-using Polly;
 using Reliability.Mdp.Client;
 using Reliability.Mdp.Protocol;
 using Reliability.Mdp.Tests.Worker;
@@ -120,20 +119,6 @@ public sealed class MajordomoClientTests
         }
 
         senders.Should().HaveCount(3);
-    }
-
-    [Fact]
-    public async Task RequestAsync_CustomPipeline_UsedInsteadOfDefaultRetries()
-    {
-        await using var broker = MiniBroker.Start();
-        var pipeline = new ResiliencePipelineBuilder().AddTimeout(TimeSpan.FromMilliseconds(100)).Build();
-        await using var client = new MajordomoClient(Options(broker) with { Pipeline = pipeline, Retries = 5 });
-
-        var act = () => client.RequestAsync("echo", Message.FromStrings("x"));
-
-        var failure = (await act.Should().ThrowAsync<MdpRequestFailedException>().Within()).Which;
-        failure.Attempts.Should().Be(1);
-        failure.Message.Should().Contain("pipeline");
     }
 
     [Fact]

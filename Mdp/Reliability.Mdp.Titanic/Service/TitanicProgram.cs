@@ -111,30 +111,50 @@ internal static class TitanicProgram
             }
         });
 
-        ITitanicStore store;
+        var store = await TryOpenStoreAsync(settings.Store, settings.Options.MaxRequests, "titanic", error, shutdown);
+        if (store is null)
+        {
+            return shutdown.IsCancellationRequested ? ExitOk : ExitCannotOpenStore;
+        }
+
+        await ServeAsync(settings.Options, store, loggerFactory, shutdown);
+        return ExitOk;
+    }
+
+    /// <summary>
+    /// Opens the store at <paramref name="location"/>; null when it cannot be opened (said on <paramref name="error"/>,
+    /// prefixed with <paramref name="program"/>) or when <paramref name="shutdown"/> came first.
+    /// </summary>
+    public static async Task<ITitanicStore?> TryOpenStoreAsync(TitanicStoreLocation location, int maxRequests, string program, TextWriter error, CancellationToken shutdown)
+    {
         try
         {
-            store = await settings.Store.OpenAsync(settings.Options.MaxRequests, shutdown);
+            return await location.OpenAsync(maxRequests, shutdown);
         }
         catch (Exception ex) when (ex is DbException or InvalidOperationException or IOException or UnauthorizedAccessException or TimeoutException)
         {
-            await error.WriteLineAsync($"titanic: cannot open store '{settings.Store}': {ex.Message}");
-            return ExitCannotOpenStore;
+            await error.WriteLineAsync($"{program}: cannot open store '{location}': {ex.Message}");
+            return null;
         }
         catch (OperationCanceledException) when (shutdown.IsCancellationRequested)
         {
-            return ExitOk;
+            return null;
         }
+    }
 
+    /// <summary>
+    /// Serves Titanic over <paramref name="store"/> until <paramref name="shutdown"/>, then disposes the store (which
+    /// commits what is queued). The titanic program and <c>mdbroker --titanic</c> both run this.
+    /// </summary>
+    public static async Task ServeAsync(TitanicOptions options, ITitanicStore store, ILoggerFactory loggerFactory, CancellationToken shutdown)
+    {
         await using (store)
         {
-            var service = new TitanicService(settings.Options, store, loggerFactory);
+            var service = new TitanicService(options, store, loggerFactory);
             using (service.Metrics)
             {
                 await service.RunAsync(shutdown);
             }
         }
-
-        return ExitOk;
     }
 }

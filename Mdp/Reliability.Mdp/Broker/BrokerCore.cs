@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Heartbeating;
 using Reliability.Patterns.Queueing;
+using Reliability.Patterns.Sessions;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Broker;
@@ -17,7 +18,7 @@ namespace Reliability.Mdp.Broker;
 /// Single-threaded: owned by the loop that receives from the socket. Time comes only from the
 /// injected <see cref="TimeProvider"/>'s monotonic timestamps, so tests drive it with a manual clock.
 /// </remarks>
-internal sealed partial class BrokerCore
+internal sealed partial class BrokerCore : IServerCore
 {
     // Enough to remember every worker of a busy broker restart; older entries just lose their silence.
     private const int SilencedCapacity = 4096;
@@ -105,6 +106,32 @@ internal sealed partial class BrokerCore
     public TimeSpan NextDeadlineIn => Timestamps.Until(_time.GetTimestamp(), NextDeadline, _time.TimestampFrequency);
 
     private long Now => _time.GetTimestamp();
+
+    /// <summary>The loop's pass: the timers run only once their deadline has passed (they walk every worker).</summary>
+    void IServerCore.OnPass()
+    {
+        if (Now >= NextDeadline)
+        {
+            OnTimer();
+        }
+    }
+
+    /// <summary>One ROUTER for clients and workers, always read: flow control pauses single peers, not the socket.</summary>
+    bool IServerCore.Accepts(int socket) => true;
+
+    /// <summary>A message, or the end of a peer (the socket's peer events are on), from the broker's ROUTER.</summary>
+    void IServerCore.OnMessage(int socket, Message message)
+    {
+        switch (message.PeerEvent)
+        {
+            case PeerEventKind.None:
+                OnMessage(message);
+                break;
+            case PeerEventKind.Disconnected:
+                OnPeerDisconnected(message[0]);
+                break;
+        }
+    }
 
     /// <summary>
     /// The connection of the peer with routing id <paramref name="id"/> ended. The socket reports it

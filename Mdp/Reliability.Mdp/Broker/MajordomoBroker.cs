@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.BinaryStar;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Sessions;
 using Reliability.Transport;
 
 namespace Reliability.Mdp.Broker;
@@ -207,61 +208,7 @@ public sealed partial class MajordomoBroker : IAsyncDisposable
         BrokerLog.Started(_logger, Options.HeartbeatInterval.TotalMilliseconds, Options.Liveness, Options.RequestExpiry.TotalMilliseconds, Options.MaxRequeues);
         try
         {
-            // Bounded by cancellation: every pass waits at most until the next timer deadline.
-            while (!token.IsCancellationRequested)
-            {
-                Message? message;
-                try
-                {
-                    message = await _socket.TryReceiveAsync(_core.NextDeadlineIn, token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (token.IsCancellationRequested)
-                {
-                    break;
-                }
-
-                if (message is not null)
-                {
-                    Handle(message);
-                }
-
-                // Whatever woke us (a message or the deadline), handle what has already arrived before
-                // the timers: after a stall (GC, SIGSTOP, an overloaded host) the heartbeats waiting in
-                // the queue must count before anybody is expired.
-                bool backlogDrained = false;
-                for (int i = 0; i < MaxBatch; i++)
-                {
-                    // A zero timeout completes synchronously.
-                    var next = _socket.TryReceiveAsync(TimeSpan.Zero, CancellationToken.None);
-                    var more = next.IsCompletedSuccessfully ? next.Result : await next.ConfigureAwait(false);
-                    if (more is null)
-                    {
-                        backlogDrained = true;
-                        break;
-                    }
-
-                    Handle(more);
-                }
-
-                if (!backlogDrained)
-                {
-                    // Still busy: this loop runs on the I/O thread that delivered its wake-up, and that
-                    // thread's connections read nothing until it is let go. Their heartbeats must not wait.
-                    await Task.Yield();
-                }
-
-                if (_time.GetTimestamp() >= _core.NextDeadline)
-                {
-                    try
-                    {
-                        _core.OnTimer();
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        BrokerLog.LoopFailed(_logger, ex);
-                    }
-                }
-            }
+            await new ServerLoop([_socket], _core, MaxBatch, ex => BrokerLog.LoopFailed(_logger, ex)).RunAsync(token).ConfigureAwait(false);
         }
         finally
         {
@@ -277,27 +224,6 @@ public sealed partial class MajordomoBroker : IAsyncDisposable
             // Disposal waits up to the linger (ShutdownTimeout) for the DISCONNECTs to be written.
             await _socket.DisposeAsync().ConfigureAwait(false);
             BrokerLog.Stopped(_logger);
-        }
-    }
-
-    private void Handle(Message message)
-    {
-        try
-        {
-            switch (message.PeerEvent)
-            {
-                case PeerEventKind.None:
-                    _core.OnMessage(message);
-                    break;
-                case PeerEventKind.Disconnected:
-                    _core.OnPeerDisconnected(message[0]);
-                    break;
-            }
-        }
-        catch (Exception ex) when (ex is not OutOfMemoryException)
-        {
-            // A bug on one message must not take the broker down for everybody.
-            BrokerLog.LoopFailed(_logger, ex);
         }
     }
 

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.LazyPirate;
 using Reliability.Transport;
@@ -19,11 +18,9 @@ namespace Reliability.Mdp.Client;
 /// socket a late reply to the abandoned attempt can never be taken for the answer to a later one.
 /// </para>
 /// <para>
-/// Timeouts and retries are a Polly pipeline, by default the one the Lazy Pirate client uses
-/// (<see cref="LazyPiratePipelineExtensions.AddLazyPirate"/>); pass your own in
-/// <see cref="MajordomoClientOptions.Pipeline"/> to add a circuit breaker, back-off or telemetry.
-/// The attempts themselves run on the Lazy Pirate client's attempt loop; this client adds the MDP
-/// framing of requests and the checking of replies.
+/// Timeouts, retries and broker failover are the Lazy Pirate client's: the same state machine
+/// (<c>LazyPirateCore</c>) and driver (<c>LazyPirateRequester</c>) run the attempts; this client
+/// adds only the MDP framing of requests and the checking of replies (<see cref="MajordomoClientProtocol"/>).
 /// </para>
 /// <para>Thread-safe: concurrent calls are served one after another. For many outstanding requests use <see cref="MajordomoAsyncClient"/>.</para>
 /// </remarks>
@@ -36,7 +33,7 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
     /// <summary>Creates the client. No socket is opened until the first request.</summary>
     /// <param name="options">Settings; validated here.</param>
     /// <param name="loggerFactory">Logging for the client and its sockets; none when null.</param>
-    /// <param name="timeProvider">Clock for the default pipeline's timeouts and delays and for the sockets; <see cref="TimeProvider.System"/> when null.</param>
+    /// <param name="timeProvider">Clock for the attempts' timeouts and delays and for the sockets; <see cref="TimeProvider.System"/> when null.</param>
     /// <exception cref="ArgumentException"><paramref name="options"/> is invalid.</exception>
     public MajordomoClient(MajordomoClientOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
@@ -46,18 +43,17 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
         var time = timeProvider ?? TimeProvider.System;
         var socketOptions = options.Socket with { Linger = TimeSpan.Zero };
         var lazyPirate = options.LazyPirate;
-        var pipeline = options.Pipeline ?? new ResiliencePipelineBuilder { TimeProvider = time }.AddLazyPirate(lazyPirate).Build();
         _protocol = new MajordomoClientProtocol(options, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MajordomoClient>());
 
         // One request at a time, so one answered socket is all there is to keep.
         _requester = new LazyPirateRequester<ClientRequest, MdpReply>(
             this,
-            pipeline,
+            lazyPirate,
             _protocol,
             _protocol,
             (id, first) => SocketConnection.Open(id, CreateSocket(options.SocketType, socketOptions, loggerFactory, time), lazyPirate, first),
-            endpointCount: lazyPirate.Endpoints.Count,
-            maxIdleConnections: 1);
+            maxIdleConnections: 1,
+            time);
     }
 
     /// <summary>The settings the client was created with.</summary>
@@ -81,7 +77,7 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
     /// <param name="body">The request frames (zero or more); the message is not modified.</param>
     /// <param name="cancellationToken">Abandons the request at once (its socket is closed; nothing is resent).</param>
     /// <returns>The reply.</returns>
-    /// <exception cref="MdpRequestFailedException">No valid reply on any attempt (or the pipeline gave up).</exception>
+    /// <exception cref="MdpRequestFailedException">No valid reply on any attempt.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
     public async Task<MdpReply> RequestAsync(string service, Message body, CancellationToken cancellationToken = default)

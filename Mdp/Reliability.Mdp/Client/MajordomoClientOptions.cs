@@ -1,4 +1,3 @@
-using Polly;
 using Reliability.Patterns;
 using Reliability.Patterns.LazyPirate;
 using Reliability.Mdp.Protocol;
@@ -67,15 +66,6 @@ public sealed record MajordomoClientOptions
     /// (docs/wire/zmtp.md §13 and §14). REQ relaxed/correlate modes are rejected (the socket is replaced instead).
     /// </summary>
     public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.Zero };
-
-    /// <summary>
-    /// Replaces the default Lazy Pirate pipeline (retry <see cref="Retries"/> times on a timeout of
-    /// <see cref="Timeout"/>, built by <c>LazyPiratePipelineExtensions.AddLazyPirate</c>). A replacement must
-    /// bound each attempt with a timeout strategy and must not run attempts concurrently (no hedging: the
-    /// client has one socket). When set, <see cref="Timeout"/>, <see cref="Retries"/> and <see cref="RetryDelay"/>
-    /// are not used. Attempts cancelled by the pipeline count as timeouts: their socket is replaced.
-    /// </summary>
-    public ResiliencePipeline? Pipeline { get; init; }
 
     /// <summary>
     /// Called when an attempt after the first starts, on the thread that runs the request (keep it

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Polly;
 using Reliability.Patterns;
 using Reliability.Mdp.Protocol;
 using Reliability.Patterns.LazyPirate;
@@ -8,82 +7,83 @@ using Reliability.Transport;
 namespace Reliability.Mdp.Client;
 
 /// <summary>
-/// What makes the Lazy Pirate attempt loop a Majordomo client: requests framed as MDP client REQUESTs
+/// What makes the Lazy Pirate core and driver a Majordomo client: requests framed as MDP client REQUESTs
 /// of the configured version and socket type, replies parsed and checked (version, service; MDP/0.2
 /// partials collected before the FINAL), and the synchronous client's logs, metrics and exceptions.
 /// </summary>
 internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, ILogger logger)
     : IRequestCodec<ClientRequest, MdpReply>, IRequestEvents<ClientRequest>
 {
+    private readonly MajordomoClientOptions _options = options;
+    private readonly ILogger _logger = logger;
     private readonly string _socketTypeName = options.SocketType == MdpClientSocket.Req ? "REQ" : "DEALER";
     private long _invalidReplies;
 
     /// <summary>Messages from the broker that were not a valid reply to the request in flight.</summary>
     public long InvalidReplies => Interlocked.Read(ref _invalidReplies);
 
-    public Message Encode(ClientRequest request) => MdpCodec.BuildFromClient(request, options.Version, options.SocketType);
+    public Message Encode(ClientRequest request) => MdpCodec.BuildFromClient(request, _options.Version, _options.SocketType);
 
-    public async ValueTask<MdpReply> ReadReplyAsync(IRequestConnection connection, ClientRequest request, int attempt, CancellationToken cancellationToken)
-    {
-        string service = request.Service;
-        List<Message>? partials = null;
-
-        // Bounded by the attempt's token; each pass consumes one message.
-        while (true)
-        {
-            var message = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            var parsed = MdpCodec.ParseAtClient(message, options.SocketType);
-            string? problem = ReplyCheck.Problem(parsed, options.Version, service);
-            if (problem is not null)
-            {
-                Interlocked.Increment(ref _invalidReplies);
-                ClientMetrics.InvalidReplies.Add(1, ClientMetrics.Sync);
-                ClientLog.InvalidReply(logger, options.BrokerNames, connection.Id, problem);
-                if (options.SocketType == MdpClientSocket.Req)
-                {
-                    // A REQ socket delivers exactly one reply per request: this was it, and it is wrong.
-                    throw new MdpRequestFailedException(service, attempt, options.BrokerNames, $"the broker's reply was not valid ({problem})");
-                }
-
-                continue;
-            }
-
-            switch (parsed.Command)
-            {
-                case ClientPartial partial:
-                    (partials ??= []).Add(new Message(partial.Body));
-                    continue;
-                default:
-                    return new MdpReply(parsed.Command!.Service, new Message(parsed.Command.Body), partials, parsed.Version);
-            }
-        }
-    }
+    public IReplyReader<MdpReply> StartReply(ClientRequest request, int attempt, long connectionId) =>
+        new ReplyReader(this, request.Service, attempt, connectionId);
 
     public void Started() => ClientMetrics.Requests.Add(1, ClientMetrics.Sync);
 
-    public void SocketOpened(long socketId) => ClientLog.SocketOpened(logger, _socketTypeName, socketId, options.BrokerNames);
+    public void SocketOpened(long socketId) => ClientLog.SocketOpened(_logger, _socketTypeName, socketId, _options.BrokerNames);
 
     public void Retrying(long requestId, ClientRequest request, int attempt)
     {
         ClientMetrics.Retries.Add(1, ClientMetrics.Sync);
-        ClientLog.Retrying(logger, requestId, request.Service, attempt);
-        Callback.Invoke(options.OnRetry, new RetryArguments(requestId, attempt, request.Service), logger, nameof(options.OnRetry));
+        ClientLog.Retrying(_logger, requestId, request.Service, attempt);
+        Callback.Invoke(_options.OnRetry, new RetryArguments(requestId, attempt, request.Service), _logger, nameof(MajordomoClientOptions.OnRetry));
     }
 
     public void AttemptAbandoned(long requestId, ClientRequest request, int attempt, long socketId) =>
-        ClientLog.AttemptAbandoned(logger, requestId, request.Service, attempt, socketId);
+        ClientLog.AttemptAbandoned(_logger, requestId, request.Service, attempt, socketId);
 
     public void AttemptFailed(long requestId, ClientRequest request, int attempt, long socketId, Exception error) =>
-        ClientLog.AttemptFailed(logger, requestId, request.Service, attempt, socketId, error);
+        ClientLog.AttemptFailed(_logger, requestId, request.Service, attempt, socketId, error);
 
-    public Exception Abandoned(long requestId, ClientRequest request, int attempts, ExecutionRejectedException reason)
+    public Exception Abandoned(long requestId, ClientRequest request, int attempts, TimeoutException reason)
     {
         ClientMetrics.Abandoned.Add(1, ClientMetrics.Sync);
-        ClientLog.Abandoned(logger, requestId, request.Service, attempts, options.BrokerNames, reason);
-        string why = options.Pipeline is null
-            ? $"no reply within {options.Timeout.TotalMilliseconds} ms on any of {options.Retries + 1} attempt(s)"
-            : $"the resilience pipeline gave up ({reason.GetType().Name})";
-        return new MdpRequestFailedException(request.Service, attempts, options.BrokerNames, why, reason);
+        ClientLog.Abandoned(_logger, requestId, request.Service, attempts, _options.BrokerNames, reason);
+        string why = $"no reply within {_options.Timeout.TotalMilliseconds} ms on any of {_options.Retries + 1} attempt(s)";
+        return new MdpRequestFailedException(request.Service, attempts, _options.BrokerNames, why, reason);
+    }
+
+    /// <summary>
+    /// One attempt's reply: every message is parsed and checked (version, service); MDP/0.2 partials are
+    /// collected until the FINAL. A REQ socket delivers exactly one reply per request, so an invalid one
+    /// fails the attempt; a DEALER skips it as a stray.
+    /// </summary>
+    private sealed class ReplyReader(MajordomoClientProtocol protocol, string service, int attempt, long connectionId) : IReplyReader<MdpReply>
+    {
+        private List<Message>? _partials;
+
+        public ReplyStep<MdpReply> Read(Message message)
+        {
+            var options = protocol._options;
+            var parsed = MdpCodec.ParseAtClient(message, options.SocketType);
+            string? problem = ReplyCheck.Problem(parsed, options.Version, service);
+            if (problem is not null)
+            {
+                Interlocked.Increment(ref protocol._invalidReplies);
+                ClientMetrics.InvalidReplies.Add(1, ClientMetrics.Sync);
+                ClientLog.InvalidReply(protocol._logger, options.BrokerNames, connectionId, problem);
+                return options.SocketType == MdpClientSocket.Req
+                    ? ReplyStep<MdpReply>.Fail(new MdpRequestFailedException(service, attempt, options.BrokerNames, $"the broker's reply was not valid ({problem})"))
+                    : ReplyStep<MdpReply>.More;
+            }
+
+            if (parsed.Command is ClientPartial partial)
+            {
+                (_partials ??= []).Add(new Message(partial.Body));
+                return ReplyStep<MdpReply>.More;
+            }
+
+            return ReplyStep<MdpReply>.Done(new MdpReply(parsed.Command!.Service, new Message(parsed.Command.Body), _partials, parsed.Version));
+        }
     }
 }
 

@@ -6,7 +6,7 @@ namespace Reliability.Mdp.Client;
 /// A Majordomo request got no (valid) reply and was given up: the synchronous client's retry policy was
 /// exhausted, or the asynchronous client's per-request timeout elapsed. Whether a worker processed the
 /// request is unknown (MDP assumes idempotent workers). <see cref="Exception.InnerException"/> is the last
-/// underlying failure, e.g. Polly's <c>TimeoutRejectedException</c>.
+/// underlying failure, e.g. the last attempt's <see cref="TimeoutException"/>.
 /// </summary>
 public sealed class MdpRequestFailedException : ReliabilityException
 {

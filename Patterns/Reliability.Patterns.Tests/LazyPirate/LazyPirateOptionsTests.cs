@@ -16,7 +16,6 @@ public sealed class LazyPirateOptionsTests
         options.Attempts.Should().Be(3);
         options.RetryDelay.Should().Be(TimeSpan.Zero);
         options.Socket.Linger.Should().Be(TimeSpan.Zero);
-        options.Pipeline.Should().BeNull();
         options.Failover.Should().BeFalse();
     }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Polly;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.LazyPirate;
@@ -22,12 +21,12 @@ namespace Reliability.Patterns.LazyPirate;
 /// longer exists, so it can never be mistaken for the answer to a newer attempt or request.
 /// </para>
 /// <para>
-/// Timeouts, retries and back-off are a Polly <see cref="ResiliencePipeline"/>
-/// (<see cref="LazyPirateOptions.Pipeline"/> or the default, see
-/// <see cref="LazyPiratePipelineExtensions.AddLazyPirate"/>). Each attempt takes an idle socket or
-/// opens one, so concurrent requests (and hedged attempts) each get their own socket; a socket
-/// whose request was answered is kept for the next request. The attempt loop itself is shared with
-/// the Majordomo client, which differs only in how requests and replies are framed.
+/// Timeouts, retries and back-off are decided by a state machine without I/O
+/// (<see cref="LazyPirateCore{TRequest, TReply}"/>) on the clock passed in; a thin driver
+/// (<see cref="LazyPirateRequester{TRequest, TReply}"/>) owns the sockets and the timer. Each attempt
+/// takes an idle socket or opens one, so concurrent requests each get their own socket; a socket
+/// whose request was answered is kept for the next request. Core and driver are shared with the
+/// Majordomo client, which differs only in how requests and replies are framed.
 /// </para>
 /// <para>Thread-safe. Dispose ends in-flight requests with <see cref="ObjectDisposedException"/>.</para>
 /// </remarks>
@@ -42,9 +41,8 @@ public sealed class LazyPirateClient : IAsyncDisposable
     /// <param name="options">Settings; validated here.</param>
     /// <param name="loggerFactory">Logging for the client and its sockets; none when null.</param>
     /// <param name="timeProvider">
-    /// Clock for the default pipeline's timeouts and retry delays and for the sockets' reconnect
-    /// timers; <see cref="TimeProvider.System"/> when null. A pipeline passed in
-    /// <see cref="LazyPirateOptions.Pipeline"/> uses the clock it was built with.
+    /// Clock for the attempts' timeouts and retry delays and for the sockets' reconnect timers;
+    /// <see cref="TimeProvider.System"/> when null.
     /// </param>
     /// <exception cref="ArgumentException"><paramref name="options"/> is invalid.</exception>
     public LazyPirateClient(LazyPirateOptions options, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
@@ -59,13 +57,11 @@ public sealed class LazyPirateClient : IAsyncDisposable
         options.Validate();
         Options = options;
         timeProvider ??= TimeProvider.System;
-        var pipeline = options.Pipeline
-            ?? new ResiliencePipelineBuilder { TimeProvider = timeProvider }.AddLazyPirate(options).Build();
         var socketOptions = options.EffectiveSocketOptions;
         var endpoints = options.Endpoints.ToArray();
         connect ??= (id, first) => SocketConnection.Open(id, new RequestSocket(socketOptions, loggerFactory, timeProvider), options, first);
         var protocol = new Protocol(options, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<LazyPirateClient>(), string.Join(",", endpoints));
-        _requester = new LazyPirateRequester<Message, Message>(this, pipeline, protocol, protocol, connect, endpoints.Length, MaxIdleConnections);
+        _requester = new LazyPirateRequester<Message, Message>(this, options, protocol, protocol, connect, MaxIdleConnections, timeProvider);
     }
 
     /// <summary>The settings the client was created with.</summary>
@@ -82,7 +78,7 @@ public sealed class LazyPirateClient : IAsyncDisposable
     /// <param name="request">The request frames (at least one).</param>
     /// <param name="cancellationToken">Abandons the request at once: its socket is closed and nothing is retried.</param>
     /// <returns>The reply's frames (REQ envelope removed).</returns>
-    /// <exception cref="RequestFailedException">The pipeline gave up (by default: no reply on any of <see cref="LazyPirateOptions.Attempts"/> attempts).</exception>
+    /// <exception cref="RequestFailedException">No reply within <see cref="LazyPirateOptions.RequestTimeout"/> on any of <see cref="LazyPirateOptions.Attempts"/> attempts.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The client was disposed before or during the request.</exception>
     public async Task<Message> RequestAsync(Message request, CancellationToken cancellationToken = default)
@@ -105,14 +101,17 @@ public sealed class LazyPirateClient : IAsyncDisposable
     public ValueTask DisposeAsync() => _requester.DisposeAsync();
 
     /// <summary>Plain frames on the wire; logs and metrics tagged with the client's endpoints.</summary>
-    private sealed class Protocol(LazyPirateOptions options, ILogger logger, string endpoints) : IRequestCodec<Message, Message>, IRequestEvents<Message>
+    private sealed class Protocol(LazyPirateOptions options, ILogger logger, string endpoints)
+        : IRequestCodec<Message, Message>, IReplyReader<Message>, IRequestEvents<Message>
     {
         private readonly TagList _tags = LazyPirateMetrics.Tags(endpoints);
 
         public Message Encode(Message request) => request.Clone();
 
-        public ValueTask<Message> ReadReplyAsync(IRequestConnection connection, Message request, int attempt, CancellationToken cancellationToken) =>
-            connection.ReceiveAsync(cancellationToken);
+        // REQ delivers exactly the one reply to the request: it is the answer, whatever it holds.
+        public IReplyReader<Message> StartReply(Message request, int attempt, long connectionId) => this;
+
+        public ReplyStep<Message> Read(Message message) => ReplyStep<Message>.Done(message);
 
         public void Started() => LazyPirateMetrics.Requests.Add(1, _tags);
 
@@ -135,7 +134,7 @@ public sealed class LazyPirateClient : IAsyncDisposable
 
         public void Cancelled(long requestId, Message request, int attempts) => LazyPirateLog.RequestCancelled(logger, requestId, attempts);
 
-        public Exception Abandoned(long requestId, Message request, int attempts, ExecutionRejectedException reason)
+        public Exception Abandoned(long requestId, Message request, int attempts, TimeoutException reason)
         {
             LazyPirateMetrics.Abandoned.Add(1, _tags);
             LazyPirateLog.RequestAbandoned(logger, requestId, attempts, endpoints, reason.Message);

@@ -18,7 +18,7 @@ internal static class LazyPirateMetrics
         Meter.CreateCounter<long>("reliability.lazy_pirate.retries", "{retry}", "Lazy Pirate attempts after the first of their request (each on a fresh socket after a timeout).");
 
     public static readonly Counter<long> Abandoned =
-        Meter.CreateCounter<long>("reliability.lazy_pirate.abandoned", "{request}", "Lazy Pirate requests abandoned after the pipeline gave up.");
+        Meter.CreateCounter<long>("reliability.lazy_pirate.abandoned", "{request}", "Lazy Pirate requests abandoned: no reply on any attempt.");
 
     public static TagList Tags(string endpoint) => new() { { "endpoint", endpoint } };
 }

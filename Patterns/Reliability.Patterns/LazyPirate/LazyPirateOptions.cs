@@ -1,4 +1,3 @@
-using Polly;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.LazyPirate;
@@ -61,21 +60,10 @@ public sealed record LazyPirateOptions
     /// replaced by zero: a socket is only closed when its request is abandoned, and an abandoned
     /// request must not be delivered later or hold up the close (docs/wire/zmtp.md §14).
     /// <see cref="SocketOptions.SendTimeout"/> and <see cref="SocketOptions.ReceiveTimeout"/> are not
-    /// used: waiting is bounded by the resilience pipeline. REQ relaxed/correlate modes are rejected,
+    /// used: waiting is bounded by <see cref="RequestTimeout"/>. REQ relaxed/correlate modes are rejected,
     /// because the client relies on replacing its socket instead.
     /// </summary>
     public SocketOptions Socket { get; init; } = new() { Linger = TimeSpan.Zero };
-
-    /// <summary>
-    /// Replaces the default resilience pipeline (retry on <see cref="Polly.Timeout.TimeoutRejectedException"/>
-    /// up to <see cref="Attempts"/> tries, around a <see cref="RequestTimeout"/> timeout; see
-    /// <see cref="LazyPiratePipelineExtensions.AddLazyPirate"/>). A replacement must bound each attempt
-    /// with a timeout strategy, or a request to a dead server waits until it is cancelled; when set,
-    /// <see cref="RequestTimeout"/>, <see cref="Attempts"/> and the retry delays are not used by the client.
-    /// The client calls the pipeline once per request and its callback once per attempt; every
-    /// attempt may run concurrently with others (hedging), each on a socket of its own.
-    /// </summary>
-    public ResiliencePipeline? Pipeline { get; init; }
 
     /// <summary>
     /// Called when an attempt after the first starts, on the thread that runs the request (keep it

@@ -1,75 +1,87 @@
-using Polly;
+using Reliability.Patterns.Heartbeating;
+using Reliability.Transport;
 
 namespace Reliability.Patterns.LazyPirate;
 
 /// <summary>
-/// The Lazy Pirate attempt loop shared by the clients that retry with a fresh socket: each request
-/// runs through a Polly pipeline, each attempt takes an idle connection or opens one, sends the
-/// encoded request and reads the reply; an attempt that got no reply (or failed) closes its
-/// connection, so a late reply can never answer a later attempt or request. What goes on the wire
-/// is the <see cref="IRequestCodec{TRequest, TReply}"/>'s business, what is logged and measured the
-/// <see cref="IRequestEvents{TRequest}"/>'s.
+/// The I/O around <see cref="LazyPirateCore{TRequest, TReply}"/>, shared by the clients that retry
+/// with a fresh socket (Lazy Pirate, Majordomo): it owns the connections, one timer and the
+/// callers' tasks, feeds the core its inputs under one lock, and carries out its outputs in the
+/// order it emitted them. What goes on the wire is the <see cref="IRequestCodec{TRequest, TReply}"/>'s
+/// business, what is logged and measured the <see cref="IRequestEvents{TRequest}"/>'s.
 /// </summary>
 /// <typeparam name="TRequest">What the caller asks for.</typeparam>
 /// <typeparam name="TReply">What the caller gets back.</typeparam>
-/// <remarks>Thread-safe. Dispose ends in-flight requests with <see cref="ObjectDisposedException"/>.</remarks>
+/// <remarks>
+/// <para>
+/// Outputs are carried out outside the lock, by one thread at a time (whichever input produced
+/// them: a caller, the timer, a connection's read loop), so the core never sees re-entrancy and an
+/// event callback may start another request. Sends and closes are started, not awaited there, so a
+/// slow connection holds up no other. Callers' tasks complete asynchronously: their continuations
+/// never run inside the driver.
+/// </para>
+/// <para>Thread-safe. Dispose ends in-flight requests with <see cref="ObjectDisposedException"/>.</para>
+/// </remarks>
 internal sealed class LazyPirateRequester<TRequest, TReply> : IAsyncDisposable
 {
     private readonly object _owner;
-    private readonly ResiliencePipeline _pipeline;
-    private readonly IRequestCodec<TRequest, TReply> _codec;
     private readonly IRequestEvents<TRequest> _events;
     private readonly Func<long, int, IRequestConnection> _connect;
-    private readonly int _endpointCount;
-    private readonly int _maxIdleConnections;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _requestTimeout;
+    private readonly LazyPirateCore<TRequest, TReply> _core;
+    private readonly ITimer _timer;
     private readonly CancellationTokenSource _lifetime = new();
     private readonly object _gate = new();
-    private readonly Stack<IRequestConnection> _idle = new();
-    private readonly HashSet<IRequestConnection> _open = [];
-    private long _requests;
-    private long _succeeded;
-    private long _retries;
-    private long _abandoned;
-    private long _cancelled;
-    private long _socketsOpened;
-    private long _nextRequestId;
-    private int _nextEndpoint;
-    private Task? _disposal;
+
+    // Touched only by the thread carrying out outputs (one at a time, handed over through _gate).
+    private readonly Dictionary<long, Connection> _connections = [];
+    private readonly List<Task> _closing = [];
+
+    // Guarded by _gate.
+    private readonly Dictionary<long, Caller> _callers = [];
+    private bool _carryingOut;
+    private long _timerDue = long.MaxValue;
+    private int _closedOnDispose;
+    private TaskCompletionSource? _disposal;
 
     /// <summary>Creates the requester. No connection is opened until the first request.</summary>
     /// <param name="owner">The client, named in <see cref="ObjectDisposedException"/>s.</param>
-    /// <param name="pipeline">Bounds each attempt and decides about retries.</param>
+    /// <param name="options">The attempt policy (timeout, attempts, delays, endpoints); must be valid.</param>
     /// <param name="codec">Frames requests and reads replies.</param>
     /// <param name="events">Logs, metrics and the give-up exception.</param>
     /// <param name="connect">Opens connection <c>id</c>, connecting to endpoint <c>first</c> first.</param>
-    /// <param name="endpointCount">How many endpoints <paramref name="connect"/> rotates through.</param>
     /// <param name="maxIdleConnections">Answered connections kept for reuse; more concurrency than this opens and closes extra ones.</param>
+    /// <param name="timeProvider">The clock of the attempts' deadlines.</param>
     public LazyPirateRequester(
         object owner,
-        ResiliencePipeline pipeline,
+        LazyPirateOptions options,
         IRequestCodec<TRequest, TReply> codec,
         IRequestEvents<TRequest> events,
         Func<long, int, IRequestConnection> connect,
-        int endpointCount,
-        int maxIdleConnections)
+        int maxIdleConnections,
+        TimeProvider timeProvider)
     {
         _owner = owner;
-        _pipeline = pipeline;
-        _codec = codec;
         _events = events;
         _connect = connect;
-        _endpointCount = endpointCount;
-        _maxIdleConnections = maxIdleConnections;
+        _time = timeProvider;
+        _requestTimeout = options.RequestTimeout;
+        _core = new LazyPirateCore<TRequest, TReply>(options, codec, maxIdleConnections, timeProvider);
+        _timer = timeProvider.CreateTimer(static s => ((LazyPirateRequester<TRequest, TReply>)s!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    /// <summary>Counts since the requester was created (each counter read atomically; not one snapshot across them).</summary>
-    public LazyPirateStatistics Statistics => new(
-        Interlocked.Read(ref _requests),
-        Interlocked.Read(ref _succeeded),
-        Interlocked.Read(ref _retries),
-        Interlocked.Read(ref _abandoned),
-        Interlocked.Read(ref _cancelled),
-        Interlocked.Read(ref _socketsOpened));
+    /// <summary>Counts since the requester was created.</summary>
+    public LazyPirateStatistics Statistics
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _core.Statistics;
+            }
+        }
+    }
 
     /// <summary>True once disposal has started.</summary>
     public bool IsDisposed => Volatile.Read(ref _disposal) is not null;
@@ -77,203 +89,326 @@ internal sealed class LazyPirateRequester<TRequest, TReply> : IAsyncDisposable
     /// <summary>Cancelled when disposal starts, for waits the owner does before <see cref="RequestAsync"/>.</summary>
     public CancellationToken Lifetime => _lifetime.Token;
 
-    /// <summary>Runs <paramref name="request"/> through the pipeline, one attempt per callback.</summary>
+    /// <summary>Hands <paramref name="request"/> to the core and waits for its outcome.</summary>
     /// <param name="request">The request; the codec encodes it afresh for every attempt.</param>
     /// <param name="cancellationToken">Abandons the request at once: its connection is closed and nothing is retried.</param>
     /// <returns>The reply the codec read.</returns>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="ObjectDisposedException">The requester was disposed before or during the request.</exception>
-    /// <remarks>When the pipeline gives up, the exception from <see cref="IRequestEvents{TRequest}.Abandoned"/> is thrown.</remarks>
+    /// <remarks>
+    /// When no attempt got a reply in time, the exception from <see cref="IRequestEvents{TRequest}.Abandoned"/>
+    /// is thrown; any other failure of an attempt is thrown as it is.
+    /// </remarks>
     public async Task<TReply> RequestAsync(TRequest request, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, _owner);
         cancellationToken.ThrowIfCancellationRequested();
-
-        var state = new RequestState(this, request, Interlocked.Increment(ref _nextRequestId), cancellationToken);
-        Interlocked.Increment(ref _requests);
+        var caller = new Caller(cancellationToken);
         _events.Started();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
-        try
-        {
-            var reply = await _pipeline.ExecuteAsync(
-                static (s, token) => s.Requester.AttemptAsync(s, token),
-                state,
-                linked.Token).ConfigureAwait(false);
-            Interlocked.Increment(ref _succeeded);
-            _events.Answered(state.Id, request, state.Attempts);
-            return reply;
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            Interlocked.Increment(ref _cancelled);
-            _events.Cancelled(state.Id, request, state.Attempts);
-            throw;
-        }
-        catch (OperationCanceledException ex) when (_lifetime.IsCancellationRequested)
-        {
-            throw new ObjectDisposedException($"The {_owner.GetType().Name} was disposed while request {state.Id} was in flight.", ex);
-        }
-        catch (ExecutionRejectedException ex)
-        {
-            // Timeout, open circuit, rate limit...: the pipeline gave up on this request.
-            Interlocked.Increment(ref _abandoned);
-            throw _events.Abandoned(state.Id, request, state.Attempts, ex);
-        }
-    }
-
-    private async ValueTask<TReply> AttemptAsync(RequestState state, CancellationToken token)
-    {
-        int attempt = Interlocked.Increment(ref state.AttemptCount);
-        if (attempt > 1)
-        {
-            Interlocked.Increment(ref _retries);
-            _events.Retrying(state.Id, state.Request, attempt);
-        }
-
-        token.ThrowIfCancellationRequested();
-        var connection = Rent();
-        bool answered = false;
-        try
-        {
-            await connection.SendAsync(_codec.Encode(state.Request), token).ConfigureAwait(false);
-            var reply = await _codec.ReadReplyAsync(connection, state.Request, attempt, token).ConfigureAwait(false);
-            answered = true;
-            return reply;
-        }
-        catch (OperationCanceledException) when (!state.Caller.IsCancellationRequested && !_lifetime.IsCancellationRequested)
-        {
-            // Cancelled by the pipeline: the attempt timed out (or lost a hedging race).
-            _events.AttemptAbandoned(state.Id, state.Request, attempt, connection.Id);
-            throw;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            _events.AttemptFailed(state.Id, state.Request, attempt, connection.Id, ex);
-            throw;
-        }
-        finally
-        {
-            if (answered)
-            {
-                await ReturnAsync(connection).ConfigureAwait(false);
-            }
-            else
-            {
-                // The connection still expects a reply that may never come, or come late: never reuse it.
-                await CloseAsync(connection).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private IRequestConnection Rent()
-    {
         long id;
-        int first;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposal is not null, _owner);
-            if (_idle.TryPop(out var idle))
-            {
-                return idle;
-            }
-
-            id = ++_socketsOpened;
-            first = _nextEndpoint;
-            _nextEndpoint = (_nextEndpoint + 1) % _endpointCount;
+            id = _core.Submit(request);
+            _callers.Add(id, caller);
+            ArmTimer();
         }
 
-        var connection = _connect(id, first);
-        bool disposed;
-        lock (_gate)
-        {
-            disposed = _disposal is not null;
-            if (!disposed)
-            {
-                _open.Add(connection);
-            }
-        }
-
-        if (disposed)
-        {
-            // Lost a race with Dispose; the connection has no request yet, so closing it loses nothing.
-            connection.DisposeAsync().AsTask().ContinueWith(static _ => { }, TaskScheduler.Default);
-            throw new ObjectDisposedException(_owner.GetType().Name);
-        }
-
-        _events.SocketOpened(id);
-        return connection;
-    }
-
-    private ValueTask ReturnAsync(IRequestConnection connection)
-    {
-        lock (_gate)
-        {
-            if (_disposal is null && _idle.Count < _maxIdleConnections)
-            {
-                _idle.Push(connection);
-                return ValueTask.CompletedTask;
-            }
-        }
-
-        return CloseAsync(connection);
-    }
-
-    private ValueTask CloseAsync(IRequestConnection connection)
-    {
-        lock (_gate)
-        {
-            _open.Remove(connection);
-        }
-
-        return connection.DisposeAsync();
+        CarryOut();
+        using var registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.Register(static s => ((CancelState)s!).Cancel(), new CancelState(this, id))
+            : default;
+        return await caller.Outcome.Task.ConfigureAwait(false);
     }
 
     /// <summary>Closes every connection and ends requests in flight with <see cref="ObjectDisposedException"/>.</summary>
     /// <returns>A task that completes when every connection is closed.</returns>
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
+    {
+        TaskCompletionSource disposal;
+        bool first = false;
+        lock (_gate)
+        {
+            if (_disposal is null)
+            {
+                _disposal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                first = true;
+                _core.Dispose();
+            }
+
+            disposal = _disposal;
+        }
+
+        if (first)
+        {
+            await _lifetime.CancelAsync().ConfigureAwait(false);
+            await _timer.DisposeAsync().ConfigureAwait(false);
+            CarryOut();
+        }
+
+        await disposal.Task.ConfigureAwait(false);
+    }
+
+    private void OnTimer()
     {
         lock (_gate)
         {
-            _disposal ??= DisposeCoreAsync();
+            _timerDue = long.MaxValue;
+            if (_disposal is not null)
+            {
+                return;
+            }
+
+            _core.OnTimer();
+            ArmTimer();
         }
 
-        return new ValueTask(_disposal);
+        CarryOut();
     }
 
-    private async Task DisposeCoreAsync()
+    private void Cancel(long id)
     {
-        // Started while DisposeAsync holds _gate and before _disposal is assigned: yield, so the
-        // snapshot below is taken only after Rent can see _disposal and stops adding connections.
-        await Task.Yield();
-        IRequestConnection[] open;
         lock (_gate)
         {
-            open = [.. _open];
-            _open.Clear();
-            _idle.Clear();
+            _core.Cancel(id);
+            ArmTimer();
         }
 
-        await _lifetime.CancelAsync().ConfigureAwait(false);
-        foreach (var connection in open)
-        {
-            await connection.DisposeAsync().ConfigureAwait(false);
-        }
-
-        _events.Disposed(open.Length);
+        CarryOut();
     }
 
-    private sealed class RequestState(LazyPirateRequester<TRequest, TReply> requester, TRequest request, long id, CancellationToken caller)
+    private bool Received(Connection connection, Message message)
     {
-        public int AttemptCount;
+        bool more;
+        lock (_gate)
+        {
+            more = _core.OnReply(connection.Id, message);
+            ArmTimer();
+        }
 
-        public LazyPirateRequester<TRequest, TReply> Requester { get; } = requester;
+        CarryOut();
+        return more;
+    }
 
-        public TRequest Request { get; } = request;
+    private void Failed(long connectionId, Exception error)
+    {
+        lock (_gate)
+        {
+            _core.OnConnectionFailed(connectionId, error);
+            ArmTimer();
+        }
 
+        CarryOut();
+    }
+
+    /// <summary>
+    /// Under <see cref="_gate"/>: makes the timer fire by the core's next deadline. A timer already due
+    /// earlier is left alone; it fires early at worst, finds nothing due and is armed again. That
+    /// keeps a steady stream of answered requests from re-arming the timer on every one.
+    /// </summary>
+    private void ArmTimer()
+    {
+        long next = _core.NextDeadline;
+        if (next < _timerDue && _disposal is null)
+        {
+            _timerDue = next;
+            _timer.Change(Timestamps.Until(_time.GetTimestamp(), next, _time.TimestampFrequency), Timeout.InfiniteTimeSpan);
+        }
+    }
+
+    /// <summary>Carries out the core's outputs in order, unless another thread already does (it then takes these too).</summary>
+    private void CarryOut()
+    {
+        lock (_gate)
+        {
+            if (_carryingOut)
+            {
+                return;
+            }
+
+            _carryingOut = true;
+        }
+
+        while (true)
+        {
+            LazyPirateOutput<TRequest, TReply> output;
+            Caller? caller = null;
+            lock (_gate)
+            {
+                if (!_core.TryTakeOutput(out output))
+                {
+                    _carryingOut = false;
+                    return;
+                }
+
+                if (output.Action is LazyPirateAction.Answered or LazyPirateAction.GaveUp)
+                {
+                    _callers.Remove(output.RequestId, out caller);
+                }
+            }
+
+            Perform(output, caller);
+        }
+    }
+
+    private void Perform(in LazyPirateOutput<TRequest, TReply> output, Caller? caller)
+    {
+        switch (output.Action)
+        {
+            case LazyPirateAction.Open:
+                Open(output.ConnectionId, output.FirstEndpoint);
+                break;
+            case LazyPirateAction.Send:
+                if (_connections.TryGetValue(output.ConnectionId, out var connection))
+                {
+                    _ = SendAndReadAsync(connection, output.Frames!);
+                }
+
+                break;
+            case LazyPirateAction.Close:
+                Close(output.ConnectionId);
+                break;
+            case LazyPirateAction.Retrying:
+                _events.Retrying(output.RequestId, output.Request!, output.Attempt);
+                break;
+            case LazyPirateAction.AttemptTimedOut:
+                _events.AttemptAbandoned(output.RequestId, output.Request!, output.Attempt, output.ConnectionId);
+                break;
+            case LazyPirateAction.AttemptFailed:
+                _events.AttemptFailed(output.RequestId, output.Request!, output.Attempt, output.ConnectionId, output.Error!);
+                break;
+            case LazyPirateAction.Answered:
+                _events.Answered(output.RequestId, output.Request!, output.Attempt);
+                caller?.Outcome.TrySetResult(output.Reply!);
+                break;
+            case LazyPirateAction.GaveUp:
+                GiveUp(output, caller);
+                break;
+            case LazyPirateAction.Disposed:
+                _ = FinishDisposalAsync();
+                break;
+        }
+    }
+
+    private void GiveUp(in LazyPirateOutput<TRequest, TReply> output, Caller? caller)
+    {
+        switch (output.Failure)
+        {
+            case LazyPirateFailure.Cancelled:
+                _events.Cancelled(output.RequestId, output.Request!, output.Attempt);
+                caller?.Outcome.TrySetCanceled(caller.Token);
+                break;
+            case LazyPirateFailure.Disposed:
+                caller?.Outcome.TrySetException(new ObjectDisposedException($"The {_owner.GetType().Name} was disposed while request {output.RequestId} was in flight."));
+                break;
+            case LazyPirateFailure.NoReply:
+                var timeout = new TimeoutException($"No reply within {_requestTimeout.TotalMilliseconds} ms on attempt {output.Attempt}.");
+                caller?.Outcome.TrySetException(_events.Abandoned(output.RequestId, output.Request!, output.Attempt, timeout));
+                break;
+            default:
+                caller?.Outcome.TrySetException(output.Error!);
+                break;
+        }
+    }
+
+    private void Open(long id, int firstEndpoint)
+    {
+        IRequestConnection opened;
+        try
+        {
+            opened = _connect(id, firstEndpoint);
+        }
+        catch (Exception ex)
+        {
+            Failed(id, ex);
+            return;
+        }
+
+        _connections.Add(id, new Connection(id, opened));
+        _events.SocketOpened(id);
+    }
+
+    private void Close(long id)
+    {
+        if (!_connections.Remove(id, out var connection))
+        {
+            return;
+        }
+
+        if (IsDisposed)
+        {
+            _closedOnDispose++;
+        }
+
+        connection.Stop.Cancel();
+        var closing = connection.Channel.DisposeAsync();
+        if (!closing.IsCompletedSuccessfully)
+        {
+            if (_closing.Count >= 64)
+            {
+                _closing.RemoveAll(static t => t.IsCompleted);
+            }
+
+            _closing.Add(closing.AsTask());
+        }
+    }
+
+    /// <summary>Sends one attempt's request, then reads its connection until the core has what it needs or the connection is closed.</summary>
+    private async Task SendAndReadAsync(Connection connection, Message frames)
+    {
+        var token = connection.Stop.Token;
+        try
+        {
+            await connection.Channel.SendAsync(frames, token).ConfigureAwait(false);
+            while (Received(connection, await connection.Channel.ReceiveAsync(token).ConfigureAwait(false)))
+            {
+            }
+        }
+        catch (Exception) when (token.IsCancellationRequested)
+        {
+            // Closed by the core (timeout, cancellation, disposal): nothing more to read.
+        }
+        catch (Exception ex)
+        {
+            Failed(connection.Id, ex);
+        }
+    }
+
+    private async Task FinishDisposalAsync()
+    {
+        try
+        {
+            await Task.WhenAll(_closing.ToArray()).ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // A connection that fails to close is gone all the same; disposal does not throw for it.
+        }
+
+        _events.Disposed(_closedOnDispose);
+        _lifetime.Dispose();
+        _disposal!.TrySetResult();
+    }
+
+    private sealed class Connection(long id, IRequestConnection channel)
+    {
         public long Id { get; } = id;
 
-        public CancellationToken Caller { get; } = caller;
+        public IRequestConnection Channel { get; } = channel;
 
-        public int Attempts => Volatile.Read(ref AttemptCount);
+        /// <summary>Cancelled when the core closes the connection: ends a send or read in progress.</summary>
+        public CancellationTokenSource Stop { get; } = new();
+    }
+
+    private sealed class Caller(CancellationToken token)
+    {
+        public CancellationToken Token { get; } = token;
+
+        public TaskCompletionSource<TReply> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class CancelState(LazyPirateRequester<TRequest, TReply> requester, long id)
+    {
+        public void Cancel() => requester.Cancel(id);
     }
 }

@@ -59,7 +59,7 @@ internal sealed class SocketConnection : IRequestConnection
         ? new SocketConnection(id, socket, [options.Endpoints[first]], 0)
         : new SocketConnection(id, socket, options.Endpoints, first);
 
-    // Infinite socket-level waits: the resilience pipeline's token bounds the attempt, so the
+    // Infinite socket-level waits: the core closes the connection when the attempt times out, so the
     // socket options' SendTimeout/ReceiveTimeout cannot turn a timeout into a different exception.
     public async ValueTask SendAsync(Message request, CancellationToken cancellationToken) =>
         await _socket.TrySendAsync(request, Timeout.InfiniteTimeSpan, cancellationToken).ConfigureAwait(false);

@@ -3,18 +3,18 @@ using Reliability.Transport;
 namespace Reliability.Patterns.LazyPirate;
 
 /// <summary>
-/// A Lazy Pirate request was abandoned: the resilience pipeline gave up (by default, no reply
-/// arrived within the request timeout on any of the allowed attempts). Like the zguide's
+/// A Lazy Pirate request was abandoned: no reply arrived within the request timeout on any of the
+/// allowed attempts. Like the zguide's
 /// "server seems to be offline, abandoning", this is the only failure signal the caller gets;
 /// whether the server processed the request is unknown. <see cref="Exception.InnerException"/>
-/// is the pipeline's last failure (e.g. a <c>TimeoutRejectedException</c> or <c>BrokenCircuitException</c>).
+/// is the last attempt's <see cref="TimeoutException"/>.
 /// </summary>
 public sealed class RequestFailedException : ReliabilityException
 {
     /// <summary>Creates the exception.</summary>
-    /// <param name="attempts">How many attempts were made (0 when the pipeline refused at once, e.g. an open circuit).</param>
+    /// <param name="attempts">How many attempts were made.</param>
     /// <param name="endpoints">The servers the request went to.</param>
-    /// <param name="innerException">The pipeline's last failure.</param>
+    /// <param name="innerException">The last attempt's failure.</param>
     public RequestFailedException(int attempts, IReadOnlyList<string> endpoints, Exception? innerException)
         : base(BuildMessage(attempts, endpoints, innerException), innerException)
     {

@@ -49,6 +49,9 @@ internal static partial class ParanoidPirateLog
     [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Paranoid Pirate queue stopped ({Workers} worker(s) known)")]
     public static partial void QueueStopped(ILogger logger, int workers);
 
+    [LoggerMessage(EventId = 2116, Level = LogLevel.Error, Message = "Paranoid Pirate queue: an input could not be handled; the queue goes on")]
+    public static partial void QueueInputFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 2114, Level = LogLevel.Warning, Message = "Requeued request from client {Client} dropped ({Reason}): it waited longer than the requeue age limit for a free worker, or its client is gone")]
     public static partial void RequeuedRequestDropped(ILogger logger, RoutingKey client, string reason);
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
+using Reliability.Patterns.Sessions;
 using Reliability.Transport;
 
 namespace Reliability.Patterns.ParanoidPirate;
@@ -43,7 +45,7 @@ internal enum QueueEventKind
 /// </remarks>
 public sealed class ParanoidPirateQueue : IAsyncDisposable
 {
-    private const int BackendBatch = 1024;
+    private const int Batch = 1024;
 
     private readonly ILogger _logger;
     private readonly PirateQueueSockets _sockets;
@@ -110,25 +112,8 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
         ParanoidPirateLog.QueueStarted(_logger, FrontendEndpoint!, BackendEndpoint!, Options.Heartbeat.Interval.TotalMilliseconds, Options.Heartbeat.Liveness);
         try
         {
-            // Bounded by cancellation: every pass waits on the poller until a message or a deadline.
-            while (!token.IsCancellationRequested)
-            {
-                _core.OnTimer();
-                PublishCounts();
-
-                // The frontend is only read when a worker can take the request at once (zguide).
-                await Poller.WaitAnyAsync(_core.CanAcceptClientRequest ? _sockets.Both : _sockets.BackendOnly, _core.NextDeadlineIn, token).ConfigureAwait(false);
-                await DrainBackendAsync().ConfigureAwait(false);
-                await DrainFrontendAsync().ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            // Normal shutdown.
-        }
-        catch (ObjectDisposedException) when (token.IsCancellationRequested)
-        {
-            // A socket closed under the loop during shutdown.
+            var loop = new ServerLoop(_sockets.Both, new QueueServerCore(_core), Batch, ex => ParanoidPirateLog.QueueInputFailed(_logger, ex), PublishCounts);
+            await loop.RunAsync(token).ConfigureAwait(false);
         }
         finally
         {
@@ -143,35 +128,5 @@ public sealed class ParanoidPirateQueue : IAsyncDisposable
     {
         Volatile.Write(ref _workerCount, _core.WorkerCount);
         Volatile.Write(ref _readyCount, _core.ReadyWorkerCount);
-    }
-
-    private async ValueTask DrainBackendAsync()
-    {
-        // Bounded batch, so a flood of worker traffic cannot starve heartbeats and expiry.
-        for (int i = 0; i < BackendBatch; i++)
-        {
-            var message = await _sockets.Backend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
-            if (message is null)
-            {
-                return;
-            }
-
-            _core.OnBackendMessage(message);
-        }
-    }
-
-    private async ValueTask DrainFrontendAsync()
-    {
-        // Bounded: each request either occupies a worker or is discarded, and at most one batch per pass.
-        for (int i = 0; i < BackendBatch && _core.CanAcceptClientRequest; i++)
-        {
-            var message = await _sockets.Frontend.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
-            if (message is null)
-            {
-                return;
-            }
-
-            _core.OnFrontendMessage(message);
-        }
     }
 }

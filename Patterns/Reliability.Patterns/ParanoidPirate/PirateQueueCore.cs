@@ -27,7 +27,7 @@ internal interface IPirateQueueSender : IPeerSender, IFlowSwitch
 /// Single-threaded: owned by the loop that receives from both sockets. Time comes only from the
 /// injected <see cref="TimeProvider"/>, so tests drive it with a manual clock.
 /// </remarks>
-internal sealed class PirateQueueCore
+internal sealed class PirateQueueCore : IQueueCore
 {
     // The byte bound of a client's held replies (see MaxHeldRepliesPerClient for the count).
     private const long MaxHeldBytesPerClient = 64L << 20;

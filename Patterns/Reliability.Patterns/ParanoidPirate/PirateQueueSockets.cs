@@ -39,7 +39,6 @@ internal sealed class PirateQueueSockets : IAsyncDisposable, IPirateQueueSender
         // handover lets a worker with a fixed identity reconnect while its old connection lingers
         // (docs/wire/ppp.md §10); no linger, so heartbeats are not flushed to workers after we stopped.
         Backend = new RouterSocket(new SocketOptions { RouterMandatory = true, RouterHandover = true, Linger = TimeSpan.Zero, ReceivePeerEvents = peerEvents }, loggerFactory, time);
-        BackendOnly = [Backend];
         Both = [Backend, Frontend];
     }
 
@@ -49,10 +48,7 @@ internal sealed class PirateQueueSockets : IAsyncDisposable, IPirateQueueSender
     /// <summary>The workers' side.</summary>
     public RouterSocket Backend { get; }
 
-    /// <summary>What the loop polls while no worker can take a request.</summary>
-    public ZmqSocket[] BackendOnly { get; }
-
-    /// <summary>What the loop polls while a worker can take a request.</summary>
+    /// <summary>Both sockets in the order the queue loop drains them (workers first; see <c>QueueServerCore</c>).</summary>
     public ZmqSocket[] Both { get; }
 
     /// <summary>The frontend's actual endpoint once bound; otherwise <see langword="null"/>.</summary>

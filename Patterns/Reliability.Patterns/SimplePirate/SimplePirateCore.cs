@@ -13,7 +13,7 @@ namespace Reliability.Patterns.SimplePirate;
 /// has no heartbeats.
 /// </summary>
 /// <remarks>Single-threaded: owned by the loop that receives from both sockets.</remarks>
-internal sealed class SimplePirateCore
+internal sealed class SimplePirateCore : IQueueCore
 {
     private readonly IPirateQueueSender _sender;
     private readonly ILogger _logger;
@@ -41,6 +41,14 @@ internal sealed class SimplePirateCore
 
     /// <summary>Whether the driver may read the frontend now: a worker is free (requests otherwise wait in the clients' queues).</summary>
     public bool CanAcceptClientRequest => _workers.ReadyCount > 0;
+
+    /// <summary>No timers: the Simple Pirate queue neither heartbeats nor expires its workers.</summary>
+    public TimeSpan NextDeadlineIn => Timeout.InfiniteTimeSpan;
+
+    /// <summary>Nothing is ever due (see <see cref="NextDeadlineIn"/>).</summary>
+    public void OnTimer()
+    {
+    }
 
     /// <summary>Handles one item of the backend's receive stream (a worker's message or peer event). Never throws for bad input.</summary>
     public void OnBackendMessage(Message message)

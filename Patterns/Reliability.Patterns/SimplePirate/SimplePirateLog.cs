@@ -31,6 +31,9 @@ internal static partial class SimplePirateLog
     [LoggerMessage(EventId = 2057, Level = LogLevel.Information, Message = "Simple Pirate queue stopped ({Workers} worker(s) known)")]
     public static partial void QueueStopped(ILogger logger, int workers);
 
+    [LoggerMessage(EventId = 2058, Level = LogLevel.Error, Message = "Simple Pirate queue: an input could not be handled; the queue goes on")]
+    public static partial void QueueInputFailed(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 2080, Level = LogLevel.Information, Message = "Worker {Worker} connecting to {Endpoint}")]
     public static partial void WorkerConnecting(ILogger logger, RoutingKey worker, string endpoint);
 

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Patterns.Heartbeating;
+using Reliability.Patterns.Queueing;
+using Reliability.Patterns.Sessions;
 using Reliability.Patterns.ParanoidPirate;
 using Reliability.Transport;
 
@@ -85,23 +87,8 @@ public sealed class SimplePirateQueue : IAsyncDisposable
         SimplePirateLog.QueueStarted(_logger, FrontendEndpoint!, BackendEndpoint!);
         try
         {
-            // Bounded by cancellation; each pass waits until a socket has input.
-            while (!token.IsCancellationRequested)
-            {
-                await Poller.WaitAnyAsync(_core.CanAcceptClientRequest ? _sockets.Both : _sockets.BackendOnly, Timeout.InfiniteTimeSpan, token).ConfigureAwait(false);
-                await DrainAsync(_sockets.Backend, _core.OnBackendMessage, always: true).ConfigureAwait(false);
-                await DrainAsync(_sockets.Frontend, _core.OnFrontendMessage, always: false).ConfigureAwait(false);
-                Volatile.Write(ref _workerCount, _core.WorkerCount);
-                Volatile.Write(ref _readyCount, _core.ReadyWorkerCount);
-            }
-        }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
-        {
-            // Normal shutdown.
-        }
-        catch (ObjectDisposedException) when (token.IsCancellationRequested)
-        {
-            // A socket closed under the loop during shutdown.
+            var loop = new ServerLoop(_sockets.Both, new QueueServerCore(_core), Batch, ex => SimplePirateLog.QueueInputFailed(_logger, ex), PublishCounts);
+            await loop.RunAsync(token).ConfigureAwait(false);
         }
         finally
         {
@@ -113,18 +100,9 @@ public sealed class SimplePirateQueue : IAsyncDisposable
         }
     }
 
-    /// <summary>Feeds up to one batch of <paramref name="socket"/>'s input to <paramref name="handle"/>; the frontend (<paramref name="always"/> false) only while a worker is free.</summary>
-    private async ValueTask DrainAsync(RouterSocket socket, Action<Message> handle, bool always)
+    private void PublishCounts()
     {
-        for (int i = 0; i < Batch && (always || _core.CanAcceptClientRequest); i++)
-        {
-            var message = await socket.TryReceiveAsync(TimeSpan.Zero).ConfigureAwait(false);
-            if (message is null)
-            {
-                return;
-            }
-
-            handle(message);
-        }
+        Volatile.Write(ref _workerCount, _core.WorkerCount);
+        Volatile.Write(ref _readyCount, _core.ReadyWorkerCount);
     }
 }

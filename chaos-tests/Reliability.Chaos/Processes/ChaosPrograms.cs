@@ -26,6 +26,9 @@ public enum ProgramRole
 
     /// <summary>One node of a Binary Star pair of echo servers. Placeholders: <c>{role}</c> (<c>primary</c> or <c>backup</c>), <c>{frontend}</c>, <c>{local}</c>, <c>{remote}</c>, <c>{heartbeat_ms}</c>.</summary>
     BstarServer,
+
+    /// <summary>A Freelance echo server (its identity is its endpoint). Placeholders: <c>{bind}</c> (a concrete endpoint).</summary>
+    FlServer,
 }
 
 /// <summary>
@@ -65,6 +68,7 @@ public sealed class ChaosPrograms
             [ProgramRole.PppWorker] = "{dotnet} {examples_dll} ppworker --endpoint {endpoint} --heartbeat {heartbeat_ms} --liveness {liveness} --slow-ms {slow_ms}",
             [ProgramRole.LpClient] = "{dotnet} {examples_dll} lpclient --endpoint {endpoint} --requests {requests} --timeout {timeout_ms} --retries {retries}",
             [ProgramRole.BstarServer] = "{dotnet} {examples_dll} bstarsrv --role {role} --frontend {frontend} --local {local} --remote {remote} --heartbeat {heartbeat_ms}",
+            [ProgramRole.FlServer] = "{dotnet} {examples_dll} flserver --bind {bind}",
         };
     }
 
@@ -84,6 +88,9 @@ public sealed class ChaosPrograms
 
     /// <summary>The broker service dll.</summary>
     public string BrokerDll { get; }
+
+    /// <summary>The <c>titanic</c> service dll, built next to the broker service (which hosts Titanic too).</summary>
+    public string TitanicDll => Path.Combine(Path.GetDirectoryName(BrokerDll) ?? ".", "titanic.dll");
 
     /// <summary>The template of a role.</summary>
     /// <param name="role">The role.</param>

@@ -21,10 +21,23 @@ public sealed partial class Deployment
     private static readonly Regex ActiveLine = new(@"Binary Star \w+: \w+ -> Active", RegexOptions.CultureInvariant);
 
     private readonly Dictionary<string, string> _backupValues = new(StringComparer.Ordinal);
+    private readonly List<TimeSpan> _takeovers = [];
     private int[] _backupPorts = [];
 
     /// <summary>Binary Star: the backup node's process now; after a restart, the new one.</summary>
     public ChildProcess Backup => Supervisor.Current(BackupName)!;
+
+    /// <summary>Binary Star: every takeover measured by <see cref="KillActiveNodeAsync"/> so far (kill to the survivor's move to active), in order.</summary>
+    public IReadOnlyList<TimeSpan> Takeovers
+    {
+        get
+        {
+            lock (_takeovers)
+            {
+                return [.. _takeovers];
+            }
+        }
+    }
 
     /// <summary>Binary Star: the two client proxies' endpoints, primary first, as the clients list them.</summary>
     public IReadOnlyList<string> PairEndpoints => IsPair ? [ClientLink.Endpoint, WorkerLink.Endpoint] : [];
@@ -46,7 +59,13 @@ public sealed partial class Deployment
         long killed = TimeProvider.System.GetTimestamp();
         victim.Kill();
         await survivor.WaitForOutputAsync(ActiveLine, timeout, fromLine, cancellationToken).ConfigureAwait(false);
-        return TimeProvider.System.GetElapsedTime(killed);
+        var took = TimeProvider.System.GetElapsedTime(killed);
+        lock (_takeovers)
+        {
+            _takeovers.Add(took);
+        }
+
+        return took;
     }
 
     /// <summary>
@@ -133,6 +152,16 @@ public sealed partial class Deployment
             _programs.Command(Options.Topology == Topology.MajordomoPair ? ProgramRole.MdpBroker : ProgramRole.BstarServer, _backupValues),
             _backupPorts,
             cancellationToken);
+
+    /// <summary>Binary Star: "N takeovers: p50 X ms, max Y ms" over <see cref="Takeovers"/>; null when there was none.</summary>
+    /// <returns>The summary.</returns>
+    public string? DescribeTakeovers()
+    {
+        var sorted = Takeovers.Select(t => t.TotalMilliseconds).Order().ToArray();
+        return sorted.Length == 0
+            ? null
+            : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{sorted.Length} takeovers (kill → the other node active and serving): p50 {sorted[(sorted.Length - 1) / 2]:F0} ms, max {sorted[^1]:F0} ms");
+    }
 
     private string DescribePair() =>
         $"{PrimaryName}: `{Broker.Command}`\n\n{BackupName}: `{Backup.Command}`\n\n" +

@@ -20,6 +20,9 @@ public enum Topology
 
     /// <summary>A Binary Star pair of Majordomo brokers (the broker service with <c>--ha-role</c>), echo workers registered with both, failover Majordomo clients.</summary>
     MajordomoPair,
+
+    /// <summary>Freelance (brokerless): <see cref="DeploymentOptions.Workers"/> flserver echo servers, Freelance clients connected straight to all of them; no broker, no proxy.</summary>
+    Freelance,
 }
 
 /// <summary>Which in-process client library the workload uses.</summary>
@@ -39,6 +42,9 @@ public enum ClientKind
 
     /// <summary>The Lazy Pirate client in failover mode over both nodes of a Binary Star pair.</summary>
     BinaryStar,
+
+    /// <summary>The Freelance client (model 3) over every server of a Freelance group.</summary>
+    Freelance,
 }
 
 /// <summary>The processes and links of a scenario: what runs and how it is tuned.</summary>
@@ -47,7 +53,7 @@ public sealed record DeploymentOptions
     /// <summary>The system under test (default Majordomo).</summary>
     public Topology Topology { get; init; } = Topology.Majordomo;
 
-    /// <summary>Echo workers (default 3, 1..32).</summary>
+    /// <summary>Echo workers (default 3, 1..32); Freelance: the servers.</summary>
     public int Workers { get; init; } = 3;
 
     /// <summary>Heartbeat interval of the broker/queue and the workers (default 250 ms: small, so faults are detected quickly).</summary>
@@ -103,6 +109,7 @@ public sealed record DeploymentOptions
         {
             Topology.Majordomo or Topology.MajordomoPair => ClientKind.Majordomo,
             Topology.BinaryStar => ClientKind.BinaryStar,
+            Topology.Freelance => ClientKind.Freelance,
             _ => ClientKind.LazyPirate,
         };
 
@@ -149,6 +156,11 @@ public sealed record DeploymentOptions
         if ((Topology == Topology.BinaryStar) != (EffectiveClient == ClientKind.BinaryStar))
         {
             problems.Add("a Binary Star pair is served by the Binary Star client, and only it");
+        }
+
+        if ((Topology == Topology.Freelance) != (EffectiveClient == ClientKind.Freelance))
+        {
+            problems.Add("a Freelance group is served by the Freelance client, and only it");
         }
 
         if (SettleDelay < TimeSpan.Zero || SettleDelay > TimeSpan.FromMinutes(1))
@@ -207,10 +219,10 @@ public sealed partial class Deployment : IAsyncDisposable
     /// <summary>The proxy between the workers and the broker (or queue backend; Binary Star: between the clients and the backup's frontend).</summary>
     public FaultProxy WorkerLink { get; private set; } = null!;
 
-    /// <summary>Where in-process clients connect (through <see cref="ClientLink"/>).</summary>
-    public string ClientEndpoint => ClientLink.Endpoint;
+    /// <summary>Where in-process clients connect (through <see cref="ClientLink"/>; Freelance: the first server, the clients use <see cref="ServerEndpoints"/>).</summary>
+    public string ClientEndpoint => IsFreelance ? _serverEndpoints[0] : ClientLink.Endpoint;
 
-    /// <summary>The broker (Majordomo), queue (Paranoid Pirate) or primary (Binary Star) process now; after a restart, the new one.</summary>
+    /// <summary>The broker (Majordomo), queue (Paranoid Pirate), primary (Binary Star) or first server (Freelance) process now; after a restart, the new one.</summary>
     public ChildProcess Broker => Supervisor.Current(BrokerProcessName)!;
 
     /// <summary>The name of the broker or queue process.</summary>
@@ -218,6 +230,7 @@ public sealed partial class Deployment : IAsyncDisposable
     {
         Topology.Majordomo => BrokerName,
         Topology.BinaryStar or Topology.MajordomoPair => PrimaryName,
+        Topology.Freelance => ServerName(1),
         _ => QueueName,
     };
 
@@ -225,7 +238,7 @@ public sealed partial class Deployment : IAsyncDisposable
     public IReadOnlyList<ChildProcess> Workers =>
         [.. Enumerable.Range(1, WorkerCount).Select(i => Supervisor.Current(WorkerName(i))!)];
 
-    private int WorkerCount => Options.Topology == Topology.BinaryStar ? 0 : Options.Workers;
+    private int WorkerCount => Options.Topology is Topology.BinaryStar or Topology.Freelance ? 0 : Options.Workers;
 
     /// <summary>Whether the deployment is a Binary Star pair (of echo servers or of brokers).</summary>
     private bool IsPair => Options.Topology is Topology.BinaryStar or Topology.MajordomoPair;
@@ -233,6 +246,7 @@ public sealed partial class Deployment : IAsyncDisposable
     /// <summary>A readable summary of the processes and links, for reports.</summary>
     public string Describe() => IsPair
         ? DescribePair()
+        : IsFreelance ? DescribeFreelance()
         : $"{BrokerProcessName}: `{Broker.Command}`\n\nworkers ({Options.Workers}): `{Workers[0].Command}`\n\n" +
           $"client proxy {ClientLink.Endpoint} → {ClientLink.TargetPort}, worker proxy {WorkerLink.Endpoint} → {WorkerLink.TargetPort}";
 
@@ -253,6 +267,11 @@ public sealed partial class Deployment : IAsyncDisposable
         if (options.Topology is Topology.BinaryStar or Topology.MajordomoPair)
         {
             return await StartPairAsync(options, programs, supervisor, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (options.Topology == Topology.Freelance)
+        {
+            return await StartFreelanceAsync(options, programs, supervisor, cancellationToken).ConfigureAwait(false);
         }
 
         var ports = FreePorts.Pick(options.Topology == Topology.Majordomo ? 1 : 2).ToArray();
@@ -334,6 +353,7 @@ public sealed partial class Deployment : IAsyncDisposable
         {
             ClientKind.LazyPirate => new LazyPirateChaosClient(endpoint, workload.RequestTimeout, workload.Attempts),
             ClientKind.BinaryStar => new LazyPirateChaosClient(pair, workload.RequestTimeout, workload.Attempts, settle),
+            ClientKind.Freelance => NewFreelanceClient(workload.RequestTimeout, workload.Attempts),
             ClientKind.MajordomoAsync => new MajordomoAsyncChaosClient(pair.Count > 0 ? pair : [endpoint], workload.RequestTimeout, workload.Attempts, version, settle),
             _ => new MajordomoChaosClient(pair.Count > 0 ? pair : [endpoint], workload.RequestTimeout, workload.Attempts, version, settle),
         };
@@ -359,9 +379,12 @@ public sealed partial class Deployment : IAsyncDisposable
                 return await mmi.QueryServiceAsync(Options.Service, cancellationToken).ConfigureAwait(false) == "200";
             }
 
-            await using var client = Options.Topology == Topology.BinaryStar
-                ? new LazyPirateChaosClient(PairEndpoints, timeout, 2, TimeSpan.Zero)
-                : new LazyPirateChaosClient(ClientEndpoint, timeout, 1);
+            await using IChaosClient client = Options.Topology switch
+            {
+                Topology.BinaryStar => new LazyPirateChaosClient(PairEndpoints, timeout, 2, TimeSpan.Zero),
+                Topology.Freelance => NewFreelanceClient(timeout, 1),
+                _ => new LazyPirateChaosClient(ClientEndpoint, timeout, 1),
+            };
             var reply = await client.RequestAsync(Options.Service, Reliability.Transport.Message.FromStrings("probe"), cancellationToken).ConfigureAwait(false);
             return reply.Count == 1 && reply.GetString(0) == "probe";
         }
@@ -395,6 +418,7 @@ public sealed partial class Deployment : IAsyncDisposable
 
         string others = IsPair
             ? $"{BackupName} output:\n{Backup.OutputTail()}"
+            : WorkerCount == 0 ? string.Empty
             : $"worker-1 output:\n{Workers[0].OutputTail()}";
         throw new TimeoutException($"the {Options.Topology} deployment did not serve within {timeout.TotalSeconds:F0} s; {BrokerProcessName} output:\n{Broker.OutputTail()}\n{others}");
     }

@@ -4,7 +4,7 @@ using Reliability.Chaos.Network;
 namespace Reliability.Chaos.Scenarios;
 
 /// <summary>Ready-made fault steps: process faults (kill, stop, pause, restart) and network faults (partition, slow link, reset).</summary>
-public static class Faults
+public static partial class Faults
 {
     /// <summary>SIGKILL worker <paramref name="index"/> (0-based), optionally starting it again later.</summary>
     /// <param name="at">When.</param>

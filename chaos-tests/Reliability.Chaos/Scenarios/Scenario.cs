@@ -145,6 +145,12 @@ public sealed record Scenario
     /// <summary>The seed of <see cref="FaultContext.Random"/>.</summary>
     public int Seed { get; init; } = 1;
 
+    /// <summary>
+    /// When set, a Titanic scenario: the runner runs this plan (its own processes, phases and checks) instead of
+    /// <see cref="Deployment"/>, <see cref="Workload"/> and <see cref="Faults"/>.
+    /// </summary>
+    public TitanicPlan? Titanic { get; init; }
+
     /// <summary>Largest accepted growth of the broker's resident memory across the run (default 128 MiB).</summary>
     public long MaxBrokerMemoryGrowthBytes { get; init; } = 128L * 1024 * 1024;
 }

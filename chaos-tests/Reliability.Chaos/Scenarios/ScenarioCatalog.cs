@@ -14,7 +14,7 @@ public enum Profile
 }
 
 /// <summary>The built-in scenarios, for both Majordomo and Paranoid Pirate.</summary>
-public static class ScenarioCatalog
+public static partial class ScenarioCatalog
 {
     /// <summary>Every scenario of <paramref name="profile"/>.</summary>
     /// <param name="profile">Short or long.</param>
@@ -31,6 +31,8 @@ public static class ScenarioCatalog
         scenarios.Add(BinaryStarFailover(profile));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.Majordomo));
         scenarios.Add(MajordomoPairFailover(profile, ClientKind.MajordomoAsync));
+        scenarios.AddRange(TitanicScenarios.For(profile));
+        scenarios.Add(FreelanceServersKilled(profile, seed));
         if (profile == Profile.Long)
         {
             scenarios.Add(Random(Topology.Majordomo, seed));
@@ -259,7 +261,7 @@ public static class ScenarioCatalog
     /// <summary>
     /// Binary Star: the active primary is SIGKILLed under load and the backup must take over; the
     /// primary restarts and must come back passive; then the backup (now active) is killed and the
-    /// primary must take over; the backup restarts passive. The long profile repeats the cycle.
+    /// primary must take over; the backup restarts passive. The long profile repeats the cycle ten times.
     /// </summary>
     private static Scenario BinaryStarFailover(Profile profile)
     {
@@ -273,7 +275,7 @@ public static class ScenarioCatalog
         var workload = new WorkloadOptions
         {
             Clients = 4,
-            RequestsPerClient = longRun ? 600 : 160,
+            RequestsPerClient = longRun ? 1400 : 160,
             Pacing = TimeSpan.FromMilliseconds(60),
             RequestTimeout = TimeSpan.FromMilliseconds(700),
             Attempts = 10,
@@ -281,7 +283,8 @@ public static class ScenarioCatalog
         var bound = FailoverBound(deployment, workload);
         var cycle = TimeSpan.FromSeconds(8);
         var faults = new List<FaultStep>();
-        for (int i = 0; i < (longRun ? 4 : 1); i++)
+        // Long: ten cycles, so twenty kills give the takeover times' p50 and max.
+        for (int i = 0; i < (longRun ? 10 : 1); i++)
         {
             var start = TimeSpan.FromSeconds(1) + (cycle * i);
             faults.Add(Faults.KillActiveNode(start, primary: true, bound));

@@ -38,6 +38,11 @@ public sealed class ScenarioRunner
     public async Task<ScenarioResult> RunAsync(Scenario scenario, WorkloadProgress? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(scenario);
+        if (scenario.Titanic is not null)
+        {
+            return await TitanicRun.RunAsync(scenario, _programs, _logRoot is null ? null : Path.Combine(_logRoot, scenario.Name), _log, cancellationToken).ConfigureAwait(false);
+        }
+
         scenario.Workload.Validate();
         scenario.Deployment.Validate();
         progress ??= new WorkloadProgress();
@@ -53,6 +58,7 @@ public sealed class ScenarioRunner
         {
             Topology.BinaryStar => "a primary and a backup",
             Topology.MajordomoPair => $"a primary and a backup broker, {scenario.Deployment.Workers} worker(s)",
+            Topology.Freelance => $"{scenario.Deployment.Workers} Freelance servers",
             _ => $"{scenario.Deployment.Workers} worker(s)",
         };
         _log?.WriteLine($"chaos: {scenario.Name}: starting {scenario.Deployment.Topology} with {members}");
@@ -145,6 +151,12 @@ public sealed class ScenarioRunner
 
         // Faults scheduled after the last request are still run (and healed), so every process is back before the checks.
         await faults.ConfigureAwait(false);
+        if (deployment.DescribeTakeovers() is { } takeovers)
+        {
+            context.Note(takeovers);
+            _log?.WriteLine($"chaos: {scenario.Name}: {takeovers}");
+        }
+
         long retries = clients.Sum(c => SafeRetries(c));
         await workloadDone.CancelAsync().ConfigureAwait(false);
         await sampler.ConfigureAwait(false);
