@@ -37,6 +37,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   fi
 fi
 
+# The Binary Star split-brain test makes network namespaces with ip (iproute2); it runs as root under CI.
+if ! command -v ip >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing iproute2 (network namespaces for the split-brain test)..."
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null
+fi
+
 results="$(mktemp -d)"
 trap 'rm -rf "$results"' EXIT
 # Build in parallel, then run the test projects one after another: the chaos suite's child

@@ -35,11 +35,22 @@ internal sealed class ServiceCommandLine
         ("ha-local", BrokerSettings.HaLocal, "E", "Binary Star: endpoint this broker publishes its state on, e.g. tcp://*:5003"),
         ("ha-remote", BrokerSettings.HaRemote, "E", "Binary Star: the peer broker's state endpoint, e.g. tcp://10.0.0.2:5004"),
         ("ha-heartbeat", BrokerSettings.HaHeartbeatMs, "MS", "Binary Star: state heartbeat in milliseconds, the same on both brokers (default 1000)"),
+        ("curve-secret-key", BrokerSettings.CurveSecretKey, "Z85", "serve CURVE with this secret key (prefer --curve-secret-file: a command line is visible to other users)"),
+        ("curve-secret-file", BrokerSettings.CurveSecretFile, "PATH", "serve CURVE with the secret key of this czmq certificate file"),
+        ("curve-allow-key", BrokerSettings.CurveAllowKeys, "Z85", "CURVE: only clients with these public keys connect; repeatable (default any key)"),
+        ("curve-allow-dir", BrokerSettings.CurveAllowDir, "DIR", "CURVE: only clients whose public certificate is in DIR connect (re-read on change)"),
+        ("plain-user", BrokerSettings.PlainUsers, "USER:PASS", "serve PLAIN and admit this user; repeatable (no commas in passwords)"),
+        ("client-auth", BrokerSettings.ClientAuth, "A", "none, plain or curve: what clients must have authenticated with (default none)"),
+        ("worker-auth", BrokerSettings.WorkerAuth, "A", "none, plain or curve: what workers must have authenticated with to register (default none)"),
+        ("authorized-worker", BrokerSettings.AuthorizedWorkers, "ID", "only this CURVE key (Z85) or PLAIN user may register workers; repeatable; needs --worker-auth"),
         ("titanic", ServiceSettings.TitanicKey, "STORE", "also run Titanic (durable requests) in this process, stored in sqlite:PATH or postgres:CONNSTR"),
         ("log-level", ServiceSettings.LogLevelKey, "L", "Trace, Debug, Information, Warning, Error, Critical or None (default Information)"),
         ("log-format", ServiceSettings.LogFormatKey, "F", "simple or json (default simple)"),
         ("config", string.Empty, "PATH", "JSON configuration file (settings: " + string.Join(", ", BrokerSettings.Keys) + ", Titanic, LogLevel, LogFormat)"),
     ];
+
+    /// <summary>Options besides --bind that may be given several times.</summary>
+    private static readonly string[] Repeatable = [BrokerSettings.CurveAllowKeys, BrokerSettings.PlainUsers, BrokerSettings.AuthorizedWorkers];
 
     private ServiceCommandLine(List<KeyValuePair<string, string?>> settings, string? configPath, bool help)
     {
@@ -139,9 +150,10 @@ internal sealed class ServiceCommandLine
             {
                 configPath = value;
             }
-            else if (option.Key == BrokerSettings.Bind)
+            else if (option.Key == BrokerSettings.Bind || Repeatable.Contains(option.Key))
             {
-                settings.Add(new(BrokerSettings.Bind + ":" + settings.Count(s => s.Key.StartsWith(BrokerSettings.Bind, StringComparison.Ordinal)), value));
+                // Repeated options become indexed entries (Bind:0, Bind:1, ...), as a JSON array would.
+                settings.Add(new(option.Key + ":" + settings.Count(s => s.Key.StartsWith(option.Key + ":", StringComparison.Ordinal)), value));
             }
             else
             {

@@ -51,6 +51,13 @@ public sealed class Message : IReadOnlyList<ReadOnlyMemory<byte>>
     /// </summary>
     public PeerEventKind PeerEvent { get; private init; }
 
+    /// <summary>
+    /// Who the sender authenticated as, on a received message: the CURVE client's public key in Z85 or the
+    /// PLAIN user name, as accepted by the server socket (docs/security.md); null for NULL peers, inproc
+    /// peers, on the client side, and on messages the application built.
+    /// </summary>
+    public string? UserId { get; internal set; }
+
     /// <summary>A peer event as a ROUTER delivers it (one frame: the routing id) or a DEALER (no frames: empty id).</summary>
     internal static Message ForPeerEvent(PeerEventKind kind, ReadOnlyMemory<byte> routingId) =>
         routingId.IsEmpty ? new Message(0) { PeerEvent = kind } : new Message(routingId) { PeerEvent = kind };

@@ -166,6 +166,19 @@ public sealed record SocketOptions
     /// holds the matching secret key gets no connection.</summary>
     public string? CurveServerKey { get; init; }
 
+    /// <summary>
+    /// Who may connect (docs/security.md): with it a socket authenticates its peers, ZAP-style, for NULL,
+    /// PLAIN and CURVE alike. A CURVE server checks each client key; with <see cref="Plain"/> set (and no
+    /// credentials in it) the socket is the PLAIN server; a NULL socket checks addresses and the hook.
+    /// A refused PLAIN or CURVE peer gets ERROR "400"; every refusal is logged, counted and raised as
+    /// HandshakeFailed with <see cref="ProtocolError.AuthenticationFailed"/>. Messages from an accepted
+    /// peer carry its <see cref="Message.UserId"/>. Default: null (everyone the mechanism admits).
+    /// </summary>
+    public Authenticator? Authenticator { get; init; }
+
+    /// <summary>True when this socket is the PLAIN server: an authenticator decides (<see cref="Authenticator"/> or <see cref="PlainOptions.Authenticator"/>).</summary>
+    internal bool IsPlainServer => Plain is not null && (Plain.Authenticator is not null || Authenticator is not null);
+
     /// <summary>True when any CURVE setting is present, so the CURVE mechanism is used.</summary>
     internal bool UsesCurve => CurveServer || CurveSecretKey is not null || CurvePublicKey is not null || CurveServerKey is not null;
 
@@ -268,6 +281,8 @@ public sealed record SocketOptions
             CheckCurve(problems);
         }
 
+        CheckAuthenticator(problems);
+
         CheckTimeout(SendTimeout, nameof(SendTimeout), problems);
         CheckTimeout(ReceiveTimeout, nameof(ReceiveTimeout), problems);
 
@@ -305,6 +320,24 @@ public sealed record SocketOptions
         if (CurveServer ? CurveServerKey is not null : !IsCurveKey(CurveServerKey))
         {
             problems.Add(CurveServer ? "CurveServerKey is for clients; a CurveServer has its own key pair" : "CurveServerKey must be a 40-character Z85 key for a CURVE client");
+        }
+    }
+
+    private void CheckAuthenticator(List<string> problems)
+    {
+        if (Authenticator is null)
+        {
+            return;
+        }
+
+        if (UsesCurve && !CurveServer)
+        {
+            problems.Add("Authenticator is for servers; a CURVE client is authenticated by the server it connects to");
+        }
+
+        if (Plain is { } plain && (plain.Authenticator is not null || plain.UserName.Length > 0 || plain.Password.Length > 0))
+        {
+            problems.Add("with Authenticator set the socket is the PLAIN server: Plain must carry no credentials and no Plain.Authenticator");
         }
     }
 

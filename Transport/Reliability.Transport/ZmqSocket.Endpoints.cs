@@ -210,6 +210,7 @@ public abstract partial class ZmqSocket
         var pipe = NewPipe(remote, connectSide: false);
         pipe.Connection = connection;
         pipe.PeerMinor = handshake.PeerMinor;
+        pipe.UserId = handshake.UserId;
         if (OnPeerReady(pipe, handshake.PeerIdentity) is { } refusal)
         {
             TerminatePipe(pipe);
@@ -294,6 +295,7 @@ public abstract partial class ZmqSocket
                     backoff.Reset();
                     pipe.Connection = connection;
                     pipe.PeerMinor = handshake.PeerMinor;
+                    pipe.UserId = handshake.UserId;
                     if (OnPeerReady(pipe, handshake.PeerIdentity) is { } refusal)
                     {
                         pipe.Connection = null;

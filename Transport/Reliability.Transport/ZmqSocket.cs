@@ -298,6 +298,7 @@ public abstract partial class ZmqSocket : IAsyncDisposable, IDisposable
             var accepted = FilterIncoming(delivery.Pipe, delivery.Message);
             if (accepted is not null)
             {
+                accepted.UserId = delivery.Pipe.UserId;
                 message = accepted;
                 return true;
             }

@@ -5,22 +5,25 @@ using Reliability.Mdp.Client;
 using Reliability.Mdp.Titanic;
 using Reliability.Mdp.Titanic.Service;
 using Reliability.Mdp.Titanic.Store;
+using Reliability.Mdp.Worker;
 using Reliability.Transport;
 
 namespace Reliability.Benchmarks;
 
 /// <summary>
-/// Acknowledged durable Titanic requests per second (docs/patterns/titanic.md): <c>titanic [--mode store|submit]
+/// Acknowledged durable Titanic requests per second (docs/patterns/titanic.md): <c>titanic [--mode store|submit|e2e]
 /// [--requests N] [--window W] [--size B] [--dir PATH | --store postgres:CONNSTR]</c>. <c>store</c>: W callers at once
 /// straight into the store (a fresh SQLite file in the directory, or the PostgreSQL database, whose Titanic tables must
 /// be empty); <c>submit</c>: W clients at once through an in-process broker and Titanic (<c>titanic.request</c> → 200),
-/// the path a real client takes. Every counted request was committed (SQLite with <c>synchronous=FULL</c>) before its answer.
+/// the path a real client takes; <c>e2e</c>: W clients at once each submit, wait for the reply of one of 2 in-process echo
+/// workers (polling <c>titanic.reply</c>) and close, so a request counts once its reply was fetched and it was closed.
+/// Every counted request was committed (SQLite with <c>synchronous=FULL</c>) before its answer.
 /// </summary>
 internal static class TitanicWorkload
 {
     public const string Command = "titanic";
 
-    public const string Usage = "usage: Reliability.Benchmarks titanic [--mode store|submit] [--requests N] [--window W] [--size B] [--dir PATH | --store postgres:CONNSTR]";
+    public const string Usage = "usage: Reliability.Benchmarks titanic [--mode store|submit|e2e] [--requests N] [--window W] [--size B] [--poll MS] [--dir PATH | --store postgres:CONNSTR]";
 
     public static async Task<string?> RunAsync(IReadOnlyList<string> args)
     {
@@ -34,7 +37,8 @@ internal static class TitanicWorkload
         int requests = int.Parse(options.GetValueOrDefault("requests", "20000"), CultureInfo.InvariantCulture);
         int window = int.Parse(options.GetValueOrDefault("window", "64"), CultureInfo.InvariantCulture);
         int size = int.Parse(options.GetValueOrDefault("size", "16"), CultureInfo.InvariantCulture);
-        if (mode is not ("store" or "submit") || requests < 1 || window < 1 || size < 0)
+        int pollMs = int.Parse(options.GetValueOrDefault("poll", "5"), CultureInfo.InvariantCulture);
+        if (mode is not ("store" or "submit" or "e2e") || requests < 1 || window < 1 || size < 0 || pollMs < 1)
         {
             throw new BenchmarkFailedException(Usage);
         }
@@ -58,11 +62,14 @@ internal static class TitanicWorkload
 
             elapsed = mode == "store"
                 ? await RunWindowAsync(requests, window, () => store.AddRequestAsync("echo", body))
-                : await SubmitAsync(store, requests, window, body);
+                : await ThroughTitanicAsync(store, requests, window, body, endToEnd: mode == "e2e", TimeSpan.FromMilliseconds(pollMs));
             transactions = store is PostgresTitanicStore postgres ? postgres.Transactions : ((SqliteTitanicStore)store).Transactions;
-            if (await store.CountAsync() != requests)
+
+            // End to end, every request was closed: nothing may be left.
+            int expected = mode == "e2e" ? 0 : requests;
+            if (await store.CountAsync() != expected)
             {
-                throw new BenchmarkFailedException($"the store holds {await store.CountAsync()} requests, not {requests}");
+                throw new BenchmarkFailedException($"the store holds {await store.CountAsync()} requests, not {expected}");
             }
         }
 
@@ -73,10 +80,10 @@ internal static class TitanicWorkload
 
         return string.Create(
             CultureInfo.InvariantCulture,
-            $"titanic-{mode}: {requests} acknowledged durable requests in {elapsed.TotalSeconds:F2} s, {requests / elapsed.TotalSeconds:F0} req/s ({location!.Engine}, window {window}, {size} B bodies, {transactions} transactions)");
+            $"titanic-{mode}: {requests} {(mode == "e2e" ? "requests submitted, answered, fetched and closed" : "acknowledged durable requests")} in {elapsed.TotalSeconds:F2} s, {requests / elapsed.TotalSeconds:F0} req/s ({location!.Engine}, window {window}, {size} B bodies, {transactions} transactions)");
     }
 
-    private static async Task<TimeSpan> SubmitAsync(ITitanicStore store, int requests, int window, Message body)
+    private static async Task<TimeSpan> ThroughTitanicAsync(ITitanicStore store, int requests, int window, Message body, bool endToEnd, TimeSpan poll)
     {
         using var stop = new CancellationTokenSource();
         await using var broker = new MajordomoBroker(new BrokerOptions { Endpoints = ["tcp://127.0.0.1:0"] });
@@ -84,14 +91,41 @@ internal static class TitanicWorkload
         var brokerRun = broker.RunAsync(stop.Token);
         var service = new TitanicService(new TitanicOptions { BrokerEndpoint = endpoint, RequestWorkers = Math.Min(window, TitanicOptions.MaxConcurrency) }, store);
         var titanicRun = service.RunAsync(stop.Token);
-        await using var mdp = new MajordomoAsyncClient(new MajordomoAsyncClientOptions { BrokerEndpoint = endpoint, MaxConnections = window, Timeout = TimeSpan.FromSeconds(30) });
-        var client = new TitanicClient(mdp);
+        var workers = Enumerable.Range(0, endToEnd ? 2 : 0).Select(_ => new MajordomoWorker(new WorkerOptions { BrokerEndpoint = endpoint, Service = "echo" })).ToList();
+        var workerRuns = workers.Select(w => w.RunAsync(static (request, _) => ValueTask.FromResult(request.Body), stop.Token)).ToList();
+        await using var mdp = new MajordomoAsyncClient(new MajordomoAsyncClientOptions { BrokerEndpoint = endpoint, MaxConnections = window * 3, Timeout = TimeSpan.FromSeconds(30) });
 
-        // Not measured: the first submission waits for the workers to register.
-        await client.SubmitAsync("echo", body);
-        var elapsed = await RunWindowAsync(requests - 1, window, () => client.SubmitAsync("echo", body));
+        // The first poll after --poll MS (default 5), doubling up to ten times that: each poll is a titanic.reply round
+        // trip and a store read, so polling faster costs throughput, and slower measures the wait.
+        var client = new TitanicClient(mdp, new TitanicClientOptions { PollInterval = poll, PollIntervalMax = poll * 10 });
+        async Task<string> OneAsync()
+        {
+            string id = await client.SubmitAsync("echo", body);
+            if (endToEnd)
+            {
+                using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+                var reply = await client.WaitForReplyAsync(id, deadline.Token);
+                if (reply.Count != body.Count || reply[0].Length != body[0].Length)
+                {
+                    throw new BenchmarkFailedException($"request {id} got a reply of {reply.Count} frame(s), not its echo");
+                }
+
+                await client.CloseAsync(id);
+            }
+
+            return id;
+        }
+
+        // Not measured: the first request waits for the workers to register.
+        await OneAsync();
+        var elapsed = await RunWindowAsync(requests - 1, window, OneAsync);
         await stop.CancelAsync();
-        await Task.WhenAll(brokerRun, titanicRun);
+        await Task.WhenAll([brokerRun, titanicRun, .. workerRuns]);
+        foreach (var worker in workers)
+        {
+            await worker.DisposeAsync();
+        }
+
         service.Metrics.Dispose();
         return elapsed;
     }

@@ -8,7 +8,9 @@ namespace Reliability.Examples;
 /// lpclient: sends numbered requests through a <see cref="LazyPirateClient"/> and checks every echo.
 /// Options: <c>--endpoint E</c> (default tcp://127.0.0.1:5555; several separated by commas),
 /// <c>--requests N</c> (default 10), <c>--timeout MS</c> (per attempt, default 2500),
-/// <c>--retries R</c> (tries per request, the first included, as the zguide's REQUEST_RETRIES; default 3).
+/// <c>--retries R</c> (tries per request, the first included, as the zguide's REQUEST_RETRIES; default 3),
+/// <c>--curve-server-key Z85</c> (connect with CURVE to the server with this public key) and
+/// <c>--curve-secret-key Z85</c> (the client's own key; ephemeral without it).
 /// A request that is abandoned counts as failed and the client goes on with the next one. Ends with
 /// the single line <c>lpclient: N ok, F failed, R retries, X req/s</c>; exit code 0 only if every
 /// request was answered correctly.
@@ -18,6 +20,7 @@ internal static partial class LazyPirateClientExample
     public static async Task<int> RunAsync(ExampleArguments arguments, CancellationToken cancellationToken)
     {
         var (endpoints, requests, timeoutMs, retries) = SequentialClientOptions.Read(arguments, LazyPirateOptions.MaxAttempts);
+        var socket = CurveExampleOptions.Client(arguments, new LazyPirateOptions().Socket);
         arguments.EnsureAllUsed();
 
         var options = new LazyPirateOptions
@@ -25,6 +28,7 @@ internal static partial class LazyPirateClientExample
             Endpoints = endpoints.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries),
             RequestTimeout = TimeSpan.FromMilliseconds(timeoutMs),
             Attempts = retries,
+            Socket = socket,
         };
         return await RunEchoAsync(arguments, "lpclient", options, requests, logger => Starting(logger, requests, endpoints, timeoutMs, retries), cancellationToken);
     }

@@ -7,7 +7,8 @@ namespace Reliability.Examples;
 /// lpserver: a REP echo server for the Lazy Pirate client, with the zguide's failure simulations
 /// made deterministic. Options: <c>--bind E</c> (default tcp://127.0.0.1:5555),
 /// <c>--crash-after K</c> (after answering K requests, exit with code 1 on the next one without
-/// answering it; default never), <c>--slow-ms M</c> (delay every reply by M ms, simulated overload).
+/// answering it; default never), <c>--slow-ms M</c> (delay every reply by M ms, simulated overload),
+/// <c>--curve-secret-key Z85</c> (serve CURVE with this secret key, docs/security.md).
 /// </summary>
 internal static partial class LazyPirateServerExample
 {
@@ -16,11 +17,12 @@ internal static partial class LazyPirateServerExample
         string bind = arguments.String("bind", "tcp://127.0.0.1:5555");
         int crashAfter = arguments.Int("crash-after", -1, 0);
         int slowMs = arguments.Int("slow-ms", 0, 0, 3_600_000);
+        var socketOptions = CurveExampleOptions.Server(arguments, new SocketOptions { Linger = TimeSpan.Zero });
         arguments.EnsureAllUsed();
 
         using var loggerFactory = arguments.CreateLoggerFactory();
         var logger = loggerFactory.CreateLogger("lpserver");
-        await using var server = new ReplySocket(new SocketOptions { Linger = TimeSpan.Zero }, loggerFactory);
+        await using var server = new ReplySocket(socketOptions, loggerFactory);
         string endpoint;
         try
         {

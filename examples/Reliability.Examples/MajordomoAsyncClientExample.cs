@@ -15,7 +15,8 @@ namespace Reliability.Examples;
 /// outstanding at once, default 100), <c>--timeout MS</c> (per attempt, default 2500), <c>--retries R</c>
 /// (tries per request, the first included; default 1 with one broker, 3 with several), <c>--settle MS</c>
 /// (with several brokers, the pause before resending to the next one, default 2000), <c>--mdp 0.1|0.2</c>
-/// (default 0.1). A request out of tries counts as failed. Ends with the single line
+/// (default 0.1), <c>--curve-server-key Z85</c> (the broker's public key: connect with CURVE) and
+/// <c>--curve-secret-key Z85</c> (the client's own key; ephemeral without it). A request out of tries counts as failed. Ends with the single line
 /// <c>mdclient: N ok, F failed, R retries, X req/s</c>; exit code 0 only if every request succeeded.
 /// </summary>
 internal static partial class MajordomoAsyncClientExample
@@ -31,6 +32,7 @@ internal static partial class MajordomoAsyncClientExample
         int tries = arguments.Int("retries", brokers.Count == 1 ? 1 : 3, 1, MajordomoAsyncClientOptions.MaxRetries + 1);
         int settleMs = arguments.Int("settle", 2000, 0, 3_600_000);
         var version = MajordomoExampleOptions.Version(arguments);
+        var socket = CurveExampleOptions.Client(arguments, new MajordomoAsyncClientOptions().Socket);
         arguments.EnsureAllUsed();
         string versionName = version.Number();
 
@@ -45,6 +47,7 @@ internal static partial class MajordomoAsyncClientExample
 
             // One outstanding request per service per connection: the window needs that many connections.
             MaxConnections = window,
+            Socket = socket,
         };
         MajordomoExampleOptions.Validate(options.Validate);
         MajordomoExampleOptions.ValidateService(service);

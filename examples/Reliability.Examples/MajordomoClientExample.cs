@@ -12,7 +12,8 @@ namespace Reliability.Examples;
 /// resending to the next one, default 2000), <c>--service NAME</c> (default
 /// echo), <c>--requests N</c> (default 10), <c>--timeout MS</c> (per attempt, default 2500), <c>--retries R</c>
 /// (tries per request, the first included, as the zguide's REQUEST_RETRIES and lpclient; default 3),
-/// <c>--mdp 0.1|0.2</c> (default 0.1 over REQ; 0.2 over DEALER). An abandoned request counts as failed and the
+/// <c>--mdp 0.1|0.2</c> (default 0.1 over REQ; 0.2 over DEALER), <c>--curve-server-key Z85</c> (the broker's public
+/// key: connect with CURVE) and <c>--curve-secret-key Z85</c> (the client's own key; ephemeral without it). An abandoned request counts as failed and the
 /// client goes on. Ends with the single line <c>mdclient: N ok, F failed, R retries, X req/s</c>; exit code 0
 /// only if every request was answered with its own body.
 /// </summary>
@@ -26,6 +27,7 @@ internal static partial class MajordomoClientExample
         int settleMs = arguments.Int("settle", 2000, 0, 3_600_000);
         string service = arguments.String("service", "echo");
         var version = MajordomoExampleOptions.Version(arguments);
+        var socket = CurveExampleOptions.Client(arguments, new MajordomoClientOptions().Socket);
         arguments.EnsureAllUsed();
         string versionName = version.Number();
 
@@ -38,6 +40,7 @@ internal static partial class MajordomoClientExample
             Timeout = TimeSpan.FromMilliseconds(timeoutMs),
             Retries = tries - 1,
             SettleDelay = TimeSpan.FromMilliseconds(settleMs),
+            Socket = socket,
         };
         MajordomoExampleOptions.Validate(options.Validate);
         MajordomoExampleOptions.ValidateService(service);

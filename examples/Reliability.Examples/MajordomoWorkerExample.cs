@@ -12,7 +12,9 @@ namespace Reliability.Examples;
 /// pair), <c>--service NAME</c> (default echo), <c>--heartbeat MS</c> (default 2500;
 /// use the broker's value), <c>--crash-after K</c> (after answering K requests, exit with code 1 on the next
 /// one without answering it or sending DISCONNECT, as a crashed worker would; default never),
-/// <c>--slow-ms M</c> (delay every reply by M ms), <c>--mdp 0.1|0.2</c> (default 0.1).
+/// <c>--slow-ms M</c> (delay every reply by M ms), <c>--mdp 0.1|0.2</c> (default 0.1),
+/// <c>--curve-server-key Z85</c> (the broker's public key: connect with CURVE) and <c>--curve-secret-key Z85</c>
+/// (the worker's own key, which a broker with <c>--authorized-worker</c> checks; ephemeral without it).
 /// Ctrl-C or SIGTERM sends DISCONNECT and exits.
 /// </summary>
 internal static partial class MajordomoWorkerExample
@@ -26,6 +28,7 @@ internal static partial class MajordomoWorkerExample
         int crashAfter = arguments.Int("crash-after", -1, 0);
         int slowMs = arguments.Int("slow-ms", 0, 0, 3_600_000);
         var version = MajordomoExampleOptions.Version(arguments);
+        var socket = CurveExampleOptions.Client(arguments, new WorkerOptions().Socket);
         arguments.EnsureAllUsed();
         string versionName = version.Number();
 
@@ -42,6 +45,7 @@ internal static partial class MajordomoWorkerExample
             // fixed 2.5 s wait dominating recovery).
             ReconnectDelay = TimeSpan.FromMilliseconds(heartbeatMs),
             ReconnectDelayMax = TimeSpan.FromMilliseconds(Math.Max(heartbeatMs, 10_000)),
+            Socket = socket,
         };
         MajordomoExampleOptions.Validate(options.Validate);
 

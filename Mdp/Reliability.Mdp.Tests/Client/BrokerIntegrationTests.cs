@@ -36,6 +36,44 @@ public sealed class BrokerIntegrationTests
         BrokerHeartbeatsBusyWorkers = true,
     };
 
+    [Theory]
+    [InlineData(MdpVersion.V01)]
+    [InlineData(MdpVersion.V02)]
+    public async Task HandlerThatThrows_EveryClientKindFailsAtOnce_WithHandlerFailed_AndNothingIsRunAgain(MdpVersion version)
+    {
+        using var stop = new CancellationTokenSource();
+        await using var broker = new MajordomoBroker(BrokerOptions());
+        string endpoint = broker.Bind()[0];
+        var running = broker.RunAsync(stop.Token);
+        int runs = 0;
+        var worker = new MajordomoWorker(WorkerOptions(endpoint, version));
+        var serving = worker.RunAsync(
+            (request, _) =>
+            {
+                Interlocked.Increment(ref runs);
+                return request.Body.GetString(0) == "poison" ? throw new FormatException("bad") : ValueTask.FromResult(request.Body);
+            },
+            stop.Token);
+        var socketType = version == MdpVersion.V01 ? MdpClientSocket.Req : MdpClientSocket.Dealer;
+        await using var sync = new MajordomoClient(new MajordomoClientOptions { BrokerEndpoint = endpoint, Version = version, SocketType = socketType, Timeout = Wait.Long, Retries = 3 });
+        await using var asynchronous = new MajordomoAsyncClient(new MajordomoAsyncClientOptions { BrokerEndpoint = endpoint, Version = version, Timeout = Wait.Long });
+
+        // Retries are allowed, yet a handler failure is an answer: one run each, no redelivery.
+        var syncFailure = await FluentActions.Awaiting(() => sync.RequestAsync("echo", Message.FromStrings("poison"))).Should().ThrowAsync<MdpRequestFailedException>();
+        syncFailure.Which.Failure.Should().Be(MdpFailure.HandlerFailed);
+        syncFailure.Which.Attempts.Should().Be(1);
+        syncFailure.Which.Message.Should().Contain("FormatException");
+        var asyncFailure = await FluentActions.Awaiting(() => asynchronous.RequestAsync("echo", Message.FromStrings("poison"))).Should().ThrowAsync<MdpRequestFailedException>();
+        asyncFailure.Which.Failure.Should().Be(MdpFailure.HandlerFailed);
+        (await sync.RequestAsync("echo", Message.FromStrings("fine"))).Body.GetString(0).Should().Be("fine");
+        Volatile.Read(ref runs).Should().Be(3);
+        worker.Statistics.HandlerFailures.Should().Be(2);
+
+        await stop.CancelAsync();
+        await serving.Within();
+        await running.Within();
+    }
+
     [Fact]
     public async Task MixedVersions_WorkersAndAllClientKinds_EveryRequestGetsItsOwnEcho()
     {

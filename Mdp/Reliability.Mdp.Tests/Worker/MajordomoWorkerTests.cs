@@ -266,10 +266,36 @@ public sealed class MajordomoWorkerTests
     }
 
     [Fact]
-    public async Task HandlerThrows_SendsDisconnectThenRegistersAgain()
+    public async Task HandlerThrows_ByDefault_AnswersWithFailureReply_AndKeepsItsConnection()
     {
         await using var broker = MiniBroker.Start();
         var worker = new MajordomoWorker(Options(broker));
+        using var stop = new CancellationTokenSource();
+        var running = worker.RunAsync(
+            (request, _) => request.Body.GetString(0) == "poison" ? throw new InvalidOperationException("secret detail") : ValueTask.FromResult(request.Body),
+            stop.Token);
+        var ready = await broker.ExpectAsync<WorkerReady>();
+        await broker.SendToWorkerAsync(ready.Sender, new WorkerRequest(ClientAddress, Body("poison")));
+
+        // Only the exception's type travels, never its message.
+        var failure = await broker.ExpectAsync(m => m.Command is WorkerDisconnect or WorkerReply);
+        failure.Command.Should().Be(new WorkerReply(ClientAddress, Message.FromStrings("reliability.handler-failed", "InvalidOperationException")));
+        await broker.SendToWorkerAsync(ready.Sender, new WorkerRequest(ClientAddress, Body("fine")));
+        var next = await broker.ExpectAsync<WorkerReply>();
+        next.Sender.Should().Be(ready.Sender, "the worker stays on its connection");
+        next.Command.Should().Be(new WorkerReply(ClientAddress, Body("fine")));
+        worker.Statistics.HandlerFailures.Should().Be(1);
+        worker.Statistics.Reconnects.Should().Be(0);
+
+        await stop.CancelAsync();
+        await running.Within();
+    }
+
+    [Fact]
+    public async Task HandlerThrows_WithRequeue_SendsDisconnectThenRegistersAgain()
+    {
+        await using var broker = MiniBroker.Start();
+        var worker = new MajordomoWorker(Options(broker) with { OnHandlerFailure = HandlerFailureAction.Requeue });
         using var stop = new CancellationTokenSource();
         var running = worker.RunAsync(
             (request, _) => request.Body.GetString(0) == "poison" ? throw new InvalidOperationException("boom") : ValueTask.FromResult(request.Body),

@@ -22,6 +22,12 @@ internal sealed partial class BrokerCore
             return;
         }
 
+        if (_options.Security?.ClientRefusal(_senderUserId) is { } unauthenticated)
+        {
+            RefuseRequest(sender, request.Service, "client_unauthenticated", unauthenticated);
+            return;
+        }
+
         if (Mmi.IsMmiService(request.Service))
         {
             AnswerMmi(sender, version, request);

@@ -34,6 +34,13 @@ internal sealed partial class BrokerCore
             return;
         }
 
+        if (_options.Security is { WorkerAuth: not BrokerPeerAuth.None } && worker.UserId != _senderUserId)
+        {
+            // Another connection took over the routing id of an authorised worker (ROUTER handover).
+            Violate(worker, "a command from another user id than its READY's");
+            return;
+        }
+
         // Every command counts as a heartbeat, whatever it is (RFC 7; docs/wire/mdp.md §8).
         _pool.Touch(worker);
         if (version != worker.Version)
@@ -92,6 +99,14 @@ internal sealed partial class BrokerCore
 
     private void Register(ReadOnlyMemory<byte> sender, MdpVersion version, string serviceName)
     {
+        if (_options.Security?.WorkerRefusal(_senderUserId) is { } unauthorised)
+        {
+            BrokerLog.ReadyRefused(_logger, new RoutingKey(sender), serviceName, unauthorised);
+            SendDisconnect(sender, version, "worker_unauthorised");
+            return;
+        }
+
+
         string? refusal =
             Mmi.IsMmiService(serviceName) ? "mmi.* services are answered by the broker itself (RFC 8)"
             : Utf8Length(serviceName) > _options.MaxServiceNameLength ? $"service name longer than {_options.MaxServiceNameLength} bytes"
@@ -117,7 +132,7 @@ internal sealed partial class BrokerCore
 
         var id = new RoutingKey(sender.Span);
         _silenced.Remove(sender.Span);
-        var worker = new WorkerEntry(id, version, service);
+        var worker = new WorkerEntry(id, version, service) { UserId = _senderUserId };
         _pool.Add(worker);
         service.WorkerCount++;
         _metrics.WorkersChanged(service.Name, 1);

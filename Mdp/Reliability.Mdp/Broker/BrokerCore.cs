@@ -203,6 +203,8 @@ internal sealed partial class BrokerCore : IServerCore
         }
     }
 
+    private string? _senderUserId;
+
     /// <summary>Handles one message received on the ROUTER. Never throws for bad input from a peer.</summary>
     public void OnMessage(Message message)
     {
@@ -212,6 +214,8 @@ internal sealed partial class BrokerCore : IServerCore
             return;
         }
 
+        // Who the transport authenticated the sender as; read by the handlers of this one message (the loop is single-threaded).
+        _senderUserId = message.UserId;
         var parsed = MdpCodec.ParseAtBroker(message);
         if (!parsed.IsSuccess)
         {

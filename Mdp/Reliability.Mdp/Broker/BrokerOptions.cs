@@ -146,6 +146,9 @@ public sealed partial record BrokerOptions
     /// </summary>
     public BinaryStarOptions? BinaryStar { get; init; }
 
+    /// <summary>CURVE or PLAIN on the broker's socket and who may be a client or a worker (docs/security.md); default none (NULL, everyone).</summary>
+    public BrokerSecurityOptions? Security { get; init; }
+
     /// <summary>
     /// Creates the broker's <c>Reliability.Mdp</c> meter, so the application's metrics pipeline (e.g. the
     /// one a .NET host registers) owns it; without one (default) the broker creates and disposes its own.
@@ -213,6 +216,8 @@ public sealed partial record BrokerOptions
         {
             problems.AddRange(BinaryStar.GetProblems().Select(p => "BinaryStar." + p));
         }
+
+        problems.AddRange(Security?.GetProblems().Select(p => "Security." + p) ?? []);
 
         return problems;
     }

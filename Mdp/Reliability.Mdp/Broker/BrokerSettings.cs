@@ -59,7 +59,7 @@ public static partial class BrokerSettings
     public static IReadOnlyList<string> Keys { get; } =
         [Bind, HeartbeatMs, Liveness, RequestExpiryMs, MaxRequeues, MaxQueuedRequestsPerService, MaxQueuedRequestsPerClient, MaxQueuedRequests,
          MaxQueuedBytesPerClient, MaxQueuedBytesPerService, MaxQueuedBytes, MaxServices, MaxWorkers, MaxServiceNameLength, ShutdownTimeoutMs,
-         HaRole, HaLocal, HaRemote, HaHeartbeatMs, MaxMessageSize, HandshakeTimeoutMs, MaxConnections, MaxHandshakes];
+         HaRole, HaLocal, HaRemote, HaHeartbeatMs, MaxMessageSize, HandshakeTimeoutMs, MaxConnections, MaxHandshakes, .. SecurityKeys];
 
     /// <summary>
     /// Builds broker options from <paramref name="settings"/> on top of <paramref name="defaults"/>
@@ -79,10 +79,15 @@ public static partial class BrokerSettings
         var endpoints = new SortedDictionary<int, string>();
         string? endpointList = null;
         var pair = new Dictionary<string, string>(StringComparer.Ordinal);
+        var security = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (var (rawKey, rawValue) in settings)
         {
             string key = rawKey?.Trim() ?? string.Empty;
             string? value = string.IsNullOrWhiteSpace(rawValue) ? null : rawValue.Trim();
+            if (TryTakeSecurity(key, value, security))
+            {
+                continue;
+            }
             if (key.StartsWith(Bind + ":", StringComparison.OrdinalIgnoreCase))
             {
                 if (!int.TryParse(key.AsSpan(Bind.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int index))
@@ -178,6 +183,7 @@ public static partial class BrokerSettings
         }
 
         options = WithBinaryStar(options, pair, found);
+        options = WithSecurity(options, security, found);
 
         // Values that did not parse kept their defaults, so these are problems of their own, not echoes.
         found.AddRange(options.GetProblems());

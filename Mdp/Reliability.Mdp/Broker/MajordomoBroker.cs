@@ -86,6 +86,7 @@ public sealed partial class MajordomoBroker : IAsyncDisposable
             MaxPendingHandshakes = options.MaxPendingHandshakes,
             SendHighWaterMarkBytes = options.PeerSendBytes,
         };
+        socketOptions = options.Security?.Apply(socketOptions) ?? socketOptions;
         _socket = new RouterSocket(socketOptions, loggerFactory, _time);
         _node = options.BinaryStar is { } pair ? new BinaryStarNode(pair, loggerFactory, _time) : null;
         _core = new BrokerCore(options, new SocketSender(_socket), _time, _logger, _metrics) { ClientRequestVote = _node is null ? null : _node.AllowClientRequest };

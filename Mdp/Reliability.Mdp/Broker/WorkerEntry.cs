@@ -18,6 +18,9 @@ internal sealed class WorkerEntry(RoutingKey id, MdpVersion version, ServiceEntr
 
     public ServiceEntry Service { get; } = service;
 
+    /// <summary>Who the transport authenticated it as when it sent READY (CURVE key or PLAIN user); null without security.</summary>
+    public string? UserId { get; init; }
+
     /// <summary>Timestamp of the last message the broker sent it (any message counts as a heartbeat).</summary>
     public long LastSentAt { get; set; }
 

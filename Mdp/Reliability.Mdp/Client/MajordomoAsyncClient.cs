@@ -486,7 +486,19 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
             Send(nextLane, next);
         }
 
-        done?.Succeed(new MdpReply(service, new Message(command.Body), done.Partials.Count > 0 ? done.Partials : null, parsed.Version));
+        if (done is null)
+        {
+            return;
+        }
+
+        // A worker whose handler failed answered with a failure reply (docs/wire/mdp.md §17): answered, but not a success.
+        if (HandlerFailureReply.TryRead(command.Body, out string exceptionType))
+        {
+            done.Fail(ReplyCheck.HandlerFailed(service, done.Sends, Options.BrokerNames, exceptionType));
+            return;
+        }
+
+        done.Succeed(new MdpReply(service, new Message(command.Body), done.Partials.Count > 0 ? done.Partials : null, parsed.Version));
     }
 
     private void CountInvalid(Lane lane, string problem)

@@ -72,7 +72,7 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
                 ClientMetrics.InvalidReplies.Add(1, ClientMetrics.Sync);
                 ClientLog.InvalidReply(protocol._logger, options.BrokerNames, connectionId, problem);
                 return options.SocketType == MdpClientSocket.Req
-                    ? ReplyStep<MdpReply>.Fail(new MdpRequestFailedException(service, attempt, options.BrokerNames, $"the broker's reply was not valid ({problem})"))
+                    ? ReplyStep<MdpReply>.Fail(new MdpRequestFailedException(service, attempt, options.BrokerNames, $"the broker's reply was not valid ({problem})") { Failure = MdpFailure.InvalidReply })
                     : ReplyStep<MdpReply>.More;
             }
 
@@ -80,6 +80,11 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
             {
                 (_partials ??= []).Add(new Message(partial.Body));
                 return ReplyStep<MdpReply>.More;
+            }
+
+            if (HandlerFailureReply.TryRead(parsed.Command!.Body, out string exceptionType))
+            {
+                return ReplyStep<MdpReply>.Fail(ReplyCheck.HandlerFailed(service, attempt, options.BrokerNames, exceptionType));
             }
 
             return ReplyStep<MdpReply>.Done(new MdpReply(parsed.Command!.Service, new Message(parsed.Command.Body), _partials, parsed.Version));
@@ -90,6 +95,10 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
 /// <summary>Checks shared by both clients: is a parsed message a reply they can use?</summary>
 internal static class ReplyCheck
 {
+    /// <summary>The failure for a worker's failure reply (docs/wire/mdp.md §17).</summary>
+    public static MdpRequestFailedException HandlerFailed(string service, int attempts, string endpoint, string exceptionType) =>
+        new(service, attempts, endpoint, $"the worker's handler failed ({exceptionType})") { Failure = MdpFailure.HandlerFailed };
+
     /// <summary>Why <paramref name="parsed"/> is not a reply of <paramref name="version"/> from <paramref name="service"/> (any service when null), or null when it is.</summary>
     public static string? Problem(MdpParseResult<MdpClientCommand> parsed, MdpVersion version, string? service)
     {

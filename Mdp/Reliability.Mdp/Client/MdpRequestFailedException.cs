@@ -3,9 +3,10 @@ using Reliability.Transport;
 namespace Reliability.Mdp.Client;
 
 /// <summary>
-/// A Majordomo request got no (valid) reply and was given up: the synchronous client's retry policy was
-/// exhausted, or the asynchronous client's per-request timeout elapsed. Whether a worker processed the
-/// request is unknown (MDP assumes idempotent workers). <see cref="Exception.InnerException"/> is the last
+/// A Majordomo request was given up: it got no (valid) reply — the synchronous client's retry policy was
+/// exhausted, or the asynchronous client's per-request timeout elapsed — or the worker's handler failed and
+/// answered with a failure reply (<see cref="Failure"/> tells which). After no reply, whether a worker processed
+/// the request is unknown (MDP assumes idempotent workers). <see cref="Exception.InnerException"/> is the last
 /// underlying failure, e.g. the last attempt's <see cref="TimeoutException"/>.
 /// </summary>
 public sealed class MdpRequestFailedException : ReliabilityException
@@ -23,6 +24,9 @@ public sealed class MdpRequestFailedException : ReliabilityException
         Attempts = attempts;
         Endpoint = endpoint;
     }
+
+    /// <summary>The kind of failure: no reply (the default), an invalid reply, or a handler that failed.</summary>
+    public MdpFailure Failure { get; init; }
 
     /// <summary>The service the request was for.</summary>
     public string Service { get; }

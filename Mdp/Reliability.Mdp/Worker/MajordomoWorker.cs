@@ -2,6 +2,7 @@ using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Reliability.Mdp.Protocol;
 using Reliability.Patterns.Sessions;
 using Reliability.Transport;
 
@@ -191,9 +192,15 @@ public sealed class MajordomoWorker : IAsyncDisposable
                 {
                     var link = _links[request.BrokerIndex];
                     link.Core.CountHandlerFailure();
-                    WorkerLog.HandlerFailed(_logger, Options.Service, ex);
-                    link.Session.Post(new ReconnectCommand(request.ConnectionId));
-                    continue;
+                    WorkerLog.HandlerFailed(_logger, Options.Service, Options.OnHandlerFailure, ex);
+                    if (Options.OnHandlerFailure == HandlerFailureAction.Requeue || request.IsAnswered)
+                    {
+                        // A handler that answered and then threw has nothing left to tell the client.
+                        link.Session.Post(new ReconnectCommand(request.ConnectionId));
+                        continue;
+                    }
+
+                    reply = new Message(HandlerFailureReply.Build(ex));
                 }
 
                 if (!request.IsAnswered)

@@ -14,8 +14,8 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 3202, Level = LogLevel.Information, Message = "Worker for '{Service}': DISCONNECT from broker at {Endpoint}, re-registering on a fresh socket in {Delay} ms")]
     public static partial void BrokerDisconnected(ILogger logger, string service, string endpoint, double delay);
 
-    [LoggerMessage(EventId = 3203, Level = LogLevel.Error, Message = "Worker for '{Service}': handler failed; sending DISCONNECT and re-registering so the broker can requeue the request")]
-    public static partial void HandlerFailed(ILogger logger, string service, Exception exception);
+    [LoggerMessage(EventId = 3203, Level = LogLevel.Error, Message = "Worker for '{Service}': handler failed ({Action}: FailureReply answers the client with a failure reply, Requeue sends DISCONNECT so the broker requeues the request)")]
+    public static partial void HandlerFailed(ILogger logger, string service, HandlerFailureAction action, Exception exception);
 
     [LoggerMessage(EventId = 3204, Level = LogLevel.Warning, Message = "Worker for '{Service}': dropped an invalid message from the broker: {Problem}")]
     public static partial void InvalidMessage(ILogger logger, string service, string problem);

@@ -80,6 +80,13 @@ public sealed record WorkerOptions
     public bool UnsafeInlineHandler { get; init; }
 
     /// <summary>
+    /// What happens to a request whose handler throws (default <see cref="HandlerFailureAction.FailureReply"/>:
+    /// the client is told at once and the request is not run again). Either way the failure is logged and
+    /// counted (<see cref="WorkerStatistics.HandlerFailures"/>).
+    /// </summary>
+    public HandlerFailureAction OnHandlerFailure { get; init; } = HandlerFailureAction.FailureReply;
+
+    /// <summary>
     /// Settings of the DEALER socket. Its <see cref="SocketOptions.Linger"/> bounds how long closing waits for
     /// the final DISCONNECT to be written (default 200 ms); a socket replaced after a broker failure is closed
     /// without lingering whatever this says, so nothing queued for the dead connection is sent later

@@ -10,7 +10,7 @@ namespace Reliability.Mdp.Worker;
 /// <param name="HeartbeatsReceived">HEARTBEAT commands received from the broker.</param>
 /// <param name="BrokerDisconnects">DISCONNECT commands received from the broker (each followed by re-registering).</param>
 /// <param name="BrokerSilences">Times the broker was declared dead after heartbeat × liveness of silence.</param>
-/// <param name="HandlerFailures">Requests whose handler threw (each followed by DISCONNECT and re-registering).</param>
+/// <param name="HandlerFailures">Requests whose handler threw (answered with a failure reply, or followed by DISCONNECT and re-registering: <see cref="WorkerOptions.OnHandlerFailure"/>).</param>
 /// <param name="StaleReplies">Replies dropped because their connection had been replaced.</param>
 /// <param name="InvalidMessages">Messages from the broker that were not valid MDP worker commands of our version.</param>
 public readonly record struct WorkerStatistics(

@@ -295,6 +295,47 @@ public sealed class LazyPirateClientTests
     }
 
     [Fact]
+    public async Task RequestAsync_OnRetryStartsAnotherRequest_BothGoOutAndAreAnswered()
+    {
+        Task<Message>? nested = null;
+        LazyPirateClient? client = null;
+        client = CreateClient(new LazyPirateOptions
+        {
+            Endpoints = [Limits.UniqueEndpoint()],
+            OnRetry = _ => nested ??= client!.RequestAsync(Message.FromStrings("nested")),
+        });
+        await using var owned = client;
+
+        var pending = client.RequestAsync(Message.FromStrings("first"));
+        await _server.NextAttemptAsync();
+        _clock.Advance(Timeout);
+        for (int i = 0; i < 2; i++)
+        {
+            var attempt = await _server.NextAttemptAsync();
+            attempt.Answer(attempt.Request.GetString(0) + "!");
+        }
+
+        (await pending.Within()).GetString(0).Should().Be("first!");
+        nested.Should().NotBeNull("the callback ran, outside the core, and could start a request");
+        (await nested!.Within()).GetString(0).Should().Be("nested!");
+    }
+
+    [Fact]
+    public async Task RequestAsync_ConnectionCannotBeOpened_ThrowsThatErrorWithoutRetry()
+    {
+        await using var client = new LazyPirateClient(
+            new LazyPirateOptions { Endpoints = [Limits.UniqueEndpoint()] },
+            null,
+            _clock,
+            (_, _) => throw new InvalidOperationException("no route"));
+
+        (await client.Awaiting(c => c.RequestAsync(Message.FromStrings("x")).Within()).Should().ThrowAsync<InvalidOperationException>())
+            .Which.Message.Should().Be("no route");
+        client.Statistics.Retries.Should().Be(0);
+        client.Statistics.Abandoned.Should().Be(0, "only requests that got no reply in time count as abandoned");
+    }
+
+    [Fact]
     public async Task DisposeAsync_RequestInFlight_ThrowsObjectDisposedAndClosesSocket()
     {
         var client = CreateClient();

@@ -147,6 +147,50 @@ public sealed class LazyPirateLoopbackTests
         (await next.Within()).GetString(0).Should().Be("fresh");
     }
 
+    [Fact]
+    public async Task RequestAsync_ConcurrentCallersAgainstRouterEcho_EachGetsItsOwnReply()
+    {
+        await using var server = new RouterSocket(ServerOptions);
+        string endpoint = server.Bind("tcp://127.0.0.1:0");
+        using var stop = new CancellationTokenSource();
+        var echo = Task.Run(
+            async () =>
+            {
+                try
+                {
+                    while (true)
+                    {
+                        // [routing id, "", body]: sent back as it came, so the reply names its request.
+                        await server.SendAsync(await server.ReceiveAsync(stop.Token), stop.Token);
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            },
+            CancellationToken.None);
+        await using var client = new LazyPirateClient(new LazyPirateOptions { Endpoints = [endpoint], RequestTimeout = TimeSpan.FromSeconds(5) });
+
+        const int Callers = 8;
+        const int Each = 50;
+        var callers = Enumerable.Range(0, Callers).Select(c => Task.Run(async () =>
+        {
+            for (int i = 0; i < Each; i++)
+            {
+                string body = $"caller {c} request {i}";
+                (await client.RequestAsync(Message.FromStrings(body))).GetString(0).Should().Be(body);
+            }
+        }));
+        await Task.WhenAll(callers).Within();
+
+        var counts = client.Statistics;
+        counts.Succeeded.Should().Be(Callers * Each);
+        counts.Retries.Should().Be(0);
+        counts.SocketsOpened.Should().BeInRange(1, Callers, "an answered socket is reused, and no more run at once than there are callers");
+        await stop.CancelAsync();
+        await echo.Within();
+    }
+
     private static async Task<Message> ReceiveAsync(ZmqSocket socket) =>
         await socket.TryReceiveAsync(Limits.Long) ?? throw new TimeoutException($"no message on the {socket.Type} server within {Limits.Long}");
 

@@ -125,14 +125,14 @@ public sealed class RawCurveInteropTests
         },
     };
 
-    private static byte[] Greeting(bool asServer)
+    internal static byte[] Greeting(bool asServer)
     {
         var greeting = RawPeer.Greeting("CURVE");
         greeting[32] = asServer ? (byte)1 : (byte)0;
         return greeting;
     }
 
-    private static async Task WriteFrameAsync(NetworkStream stream, byte[] body, bool command)
+    internal static async Task WriteFrameAsync(NetworkStream stream, byte[] body, bool command)
     {
         int header = FrameHeader.LengthFor(body.Length);
         var frame = new byte[header + body.Length];
@@ -141,7 +141,7 @@ public sealed class RawCurveInteropTests
         await WriteAsync(stream, frame);
     }
 
-    private static async Task<(bool Command, byte[] Body)> ReadFrameAsync(NetworkStream stream)
+    internal static async Task<(bool Command, byte[] Body)> ReadFrameAsync(NetworkStream stream)
     {
         byte flags = (await ReadExactlyAsync(stream, 1))[0];
         bool isLong = (flags & 0x02) != 0;
@@ -151,10 +151,10 @@ public sealed class RawCurveInteropTests
         return ((flags & 0x04) != 0, await ReadExactlyAsync(stream, (int)length));
     }
 
-    private static async Task WriteAsync(NetworkStream stream, byte[] bytes) =>
+    internal static async Task WriteAsync(NetworkStream stream, byte[] bytes) =>
         await stream.WriteAsync(bytes).AsTask().WaitAsync(Wait);
 
-    private static async Task<byte[]> ReadExactlyAsync(NetworkStream stream, int count)
+    internal static async Task<byte[]> ReadExactlyAsync(NetworkStream stream, int count)
     {
         var buffer = new byte[count];
         await stream.ReadExactlyAsync(buffer).AsTask().WaitAsync(Wait);

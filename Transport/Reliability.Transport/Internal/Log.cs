@@ -32,7 +32,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 1008, Level = LogLevel.Debug, Message = "{SocketType} closed with {Pending} unsent message(s) after linger")]
     public static partial void LingerExpired(ILogger logger, SocketType socketType, int pending);
 
-    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "The PLAIN authenticator of a {SocketType} socket threw for {Endpoint}; the peer is refused")]
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "The authenticator of a {SocketType} socket threw for {Endpoint}; the peer is refused")]
     public static partial void AuthenticatorFailed(ILogger logger, SocketType socketType, string endpoint, Exception exception);
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Warning, Message = "{SocketType} handshake with {Endpoint} failed: {Reason}")]

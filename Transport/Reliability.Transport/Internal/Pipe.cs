@@ -42,6 +42,9 @@ internal sealed class Pipe
     /// </summary>
     public bool PeerAnnounced { get; set; }
 
+    /// <summary>Who the current peer authenticated as (<see cref="Message.UserId"/>); null when it did not.</summary>
+    public string? UserId { get; set; }
+
     /// <summary>The ZMTP minor version the current peer announced (0 = 3.0, 1 = 3.1).</summary>
     public byte PeerMinor { get; set; }
 

@@ -47,7 +47,16 @@ internal sealed partial class ZmtpHandshake
                 var hello = await ReadCurveCommandAsync(cancellationToken).ConfigureAwait(false);
                 await SendAsync(CommandFrame(server.ProcessHello(hello.Span)), cancellationToken).ConfigureAwait(false);
                 var initiate = server.ProcessInitiate((await ReadCurveCommandAsync(cancellationToken).ConfigureAwait(false)).Span);
-                result = CheckProperties(initiate.Metadata, peerMinor);
+                string clientKey = Z85.Encode(initiate.ClientPublicKey);
+                if (owner.Options.Authenticator is { } authenticator
+                    && Authenticate(authenticator.Authenticate, new AuthenticationRequest(SecurityMechanism.Curve, remoteEndpoint, CurvePublicKey: clientKey)) is { Allowed: false } refused)
+                {
+                    // The key is proven but not allowed: ERROR in clear, as libzmq's CURVE server sends it.
+                    await SendAsync(RefusalFrame, cancellationToken).ConfigureAwait(false);
+                    return Fail(ProtocolError.AuthenticationFailed, refused.Reason);
+                }
+
+                result = CheckProperties(initiate.Metadata, peerMinor) with { UserId = clientKey };
                 if (result.Succeeded)
                 {
                     await SendAsync(CommandFrame(server.CreateReady()), cancellationToken).ConfigureAwait(false);

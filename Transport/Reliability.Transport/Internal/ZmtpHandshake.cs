@@ -12,6 +12,9 @@ internal sealed record HandshakeResult(bool Succeeded, ProtocolError? Error, str
 
     /// <summary>The CURVE state of a connection whose handshake succeeded with CURVE: it boxes and opens every later frame (docs/wire/curve.md §4).</summary>
     public CurveMechanism? Curve { get; init; }
+
+    /// <summary>Who the peer authenticated as (CURVE key in Z85, PLAIN user name); null for NULL peers and clients.</summary>
+    public string? UserId { get; init; }
 }
 
 /// <summary>
@@ -36,7 +39,13 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
         try
         {
             var plain = options.Plain;
-            bool plainServer = plain?.Authenticator is not null;
+            bool plainServer = options.IsPlainServer;
+            if (AuthenticateEarly(options) is { } refused)
+            {
+                // Refused by address (or a NULL peer by the hook) before a byte is sent: nothing to tell it.
+                return refused;
+            }
+
             byte[] metadata = Commands.BuildMetadata(
                 SocketTypes.WireName(owner.Type), options.RoutingId.Span, SocketTypes.SendsIdentity(owner.Type));
             byte[] metadataFrame = Commands.BuildCommandFrame(Commands.ReadyName, metadata);
@@ -128,13 +137,13 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
                 return CheckPeerMetadata(flags, body.Span, Commands.ReadyName, greeting.PeerMinor);
             }
 
-            var hello = CheckHello(flags, body.Span, plain, out var denied);
+            var hello = CheckHello(flags, body.Span, plain, out var denied, out string? userId);
             if (hello is not null)
             {
                 if (denied)
                 {
-                    // RFC 24: a refused client gets ERROR and is not served; "400" as libzmq's ZAP status.
-                    await SendAsync(Commands.BuildCommandFrame(Commands.ErrorName, [3, (byte)'4', (byte)'0', (byte)'0']), linked.Token).ConfigureAwait(false);
+                    // RFC 24: a refused client gets ERROR and is not served.
+                    await SendAsync(RefusalFrame, linked.Token).ConfigureAwait(false);
                 }
 
                 return hello;
@@ -148,7 +157,7 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
                 await SendAsync(metadataFrame, linked.Token).ConfigureAwait(false);
             }
 
-            return result;
+            return result with { UserId = userId };
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
@@ -183,9 +192,10 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
     }
 
     /// <summary>PLAIN server: parses HELLO and asks the authenticator. Null = accepted.</summary>
-    private HandshakeResult? CheckHello(FrameFlags flags, ReadOnlySpan<byte> body, PlainOptions plain, out bool denied)
+    private HandshakeResult? CheckHello(FrameFlags flags, ReadOnlySpan<byte> body, PlainOptions plain, out bool denied, out string? userId)
     {
         denied = false;
+        userId = null;
         var error = CheckCommand(flags, body, Commands.HelloName);
         if (error is not null)
         {
@@ -198,24 +208,17 @@ internal sealed partial class ZmtpHandshake(ZmqSocket owner, Socket socket, Zmtp
             return Fail(ProtocolError.MalformedCommand, "malformed HELLO");
         }
 
-        bool allowed;
-        try
-        {
-            allowed = plain.Authenticator!(new PlainCredentials(userName, password, remoteEndpoint));
-        }
-        catch (Exception ex)
-        {
-            // A throwing hook must not take the socket down; the peer is refused.
-            allowed = false;
-            Log.AuthenticatorFailed(owner.Logger, owner.Type, remoteEndpoint, ex);
-        }
-
-        if (!allowed)
+        var verdict = Authenticate(plain.Authenticator is { } check
+            ? request => new AuthenticationResult(check(new PlainCredentials(request.UserName!, request.Password!, request.PeerAddress)), request.UserName, "PLAIN authenticator")
+            : owner.Options.Authenticator!.Authenticate,
+            new AuthenticationRequest(SecurityMechanism.Plain, remoteEndpoint, userName, password));
+        if (!verdict.Allowed)
         {
             denied = true;
-            return Fail(ProtocolError.AuthenticationFailed, $"PLAIN credentials of user '{userName}' refused");
+            return Fail(ProtocolError.AuthenticationFailed, $"PLAIN credentials of user '{userName}' refused ({verdict.Reason})");
         }
 
+        userId = verdict.UserId ?? userName;
         return null;
     }
 

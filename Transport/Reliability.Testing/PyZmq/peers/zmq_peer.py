@@ -110,6 +110,7 @@ class Peer:
         self.sockets = {}
         self.monitors = {}
         self.next_handle = 1
+        self.auth = None
 
     # ---- helpers -------------------------------------------------------------------------
     def sock(self, req):
@@ -308,12 +309,31 @@ class Peer:
         del self.sockets[handle]
         return {}
 
+    def op_auth(self, req):
+        # zmq.auth's ThreadAuthenticator: the ZAP handler of this context (RFC 27), as applications run it.
+        if self.auth is None:
+            from zmq.auth.thread import ThreadAuthenticator
+            self.auth = ThreadAuthenticator(self.ctx)
+            self.auth.start()
+        if req.get("allow"):
+            self.auth.allow(*req["allow"])
+        if req.get("curve_dir"):
+            self.auth.configure_curve(domain="*", location=req["curve_dir"])
+        if req.get("curve_any"):
+            import zmq.auth
+            self.auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
+        if req.get("plain"):
+            self.auth.configure_plain(domain="*", passwords=req["plain"])
+        return {}
+
     def op_sleep(self, req):
         # Only for testing the harness's own request timeout.
         time.sleep(clamp_timeout(req.get("ms"), 0) / 1000.0)
         return {}
 
     def shutdown(self):
+        if self.auth is not None:
+            self.auth.stop()
         for monitor in self.monitors.values():
             monitor.close(0)
         for sock in self.sockets.values():
