@@ -82,10 +82,14 @@ internal sealed partial class BrokerCore
                 break;
             default:
                 // Valid but unexpected (typically after a broker restart): DISCONNECT makes it register
-                // again on a new socket. Once only, then silence (docs/wire/mdp.md §12).
+                // again on a new socket. At most once per heartbeat interval per id (docs/wire/mdp.md §12).
                 if (!_silenced.IsSilenced(sender.Span, Now))
                 {
-                    BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new RoutingKey(sender), version);
+                    if (_peerLog.TryTake("unknown_worker"))
+                    {
+                        BrokerLog.UnknownWorker(_logger, new CommandLabel(command), new RoutingKey(sender), version);
+                    }
+
                     SendDisconnect(sender, version, "unknown_worker");
                 }
 
@@ -117,7 +121,11 @@ internal sealed partial class BrokerCore
 
         if (refusal is not null || service is null)
         {
-            BrokerLog.ReadyRefused(_logger, new RoutingKey(sender), serviceName, refusal ?? "refused");
+            if (_peerLog.TryTake("ready_refused"))
+            {
+                BrokerLog.ReadyRefused(_logger, new RoutingKey(sender), serviceName, refusal ?? "refused");
+            }
+
             SendDisconnect(sender, version, "ready_refused");
             return;
         }
@@ -128,7 +136,11 @@ internal sealed partial class BrokerCore
         _pool.Add(worker);
         service.WorkerCount++;
         _metrics.WorkersChanged(service.Name, 1);
-        BrokerLog.WorkerRegistered(_logger, id, version, service.Name, service.WorkerCount);
+        if (_peerLog.TryTake("worker_registered"))
+        {
+            BrokerLog.WorkerRegistered(_logger, id, version, service.Name, service.WorkerCount);
+        }
+
         Dispatch(service);
     }
 
@@ -177,7 +189,11 @@ internal sealed partial class BrokerCore
     /// <summary>A registered worker broke the protocol: it gets DISCONNECT and its request goes to another worker.</summary>
     private void Violate(WorkerEntry worker, string what)
     {
-        BrokerLog.WorkerViolation(_logger, worker.Id, worker.Service.Name, what, worker.State);
+        if (_peerLog.TryTake("worker_violation"))
+        {
+            BrokerLog.WorkerViolation(_logger, worker.Id, worker.Service.Name, what, worker.State);
+        }
+
         LoseWorker(worker, WorkerRemoval.Violation);
     }
 
@@ -209,7 +225,11 @@ internal sealed partial class BrokerCore
         switch (reason)
         {
             case WorkerRemoval.Expired:
-                BrokerLog.WorkerExpired(_logger, worker.Id, service.Name, state, _options.WorkerExpiry.TotalMilliseconds);
+                if (_peerLog.TryTake("worker_expired"))
+                {
+                    BrokerLog.WorkerExpired(_logger, worker.Id, service.Name, state, _options.WorkerExpiry.TotalMilliseconds);
+                }
+
                 expiry = "expired";
 
                 // It may only be slow or cut off: DISCONNECT tells it to register again if it ever hears us.
@@ -220,15 +240,27 @@ internal sealed partial class BrokerCore
                 SendDisconnect(worker.Id.Memory, worker.Version, "violation");
                 break;
             case WorkerRemoval.Unreachable:
-                BrokerLog.WorkerUnreachable(_logger, worker.Id, service.Name, state);
+                if (_peerLog.TryTake("worker_unreachable"))
+                {
+                    BrokerLog.WorkerUnreachable(_logger, worker.Id, service.Name, state);
+                }
+
                 expiry = "unreachable";
                 break;
             case WorkerRemoval.ConnectionLost:
-                BrokerLog.WorkerConnectionLost(_logger, worker.Id, service.Name, state);
+                if (_peerLog.TryTake("worker_connection_lost"))
+                {
+                    BrokerLog.WorkerConnectionLost(_logger, worker.Id, service.Name, state);
+                }
+
                 expiry = "connection_lost";
                 break;
             default:
-                BrokerLog.WorkerDisconnected(_logger, worker.Id, service.Name, state);
+                if (_peerLog.TryTake("worker_disconnected"))
+                {
+                    BrokerLog.WorkerDisconnected(_logger, worker.Id, service.Name, state);
+                }
+
                 break;
         }
 
@@ -258,15 +290,18 @@ internal sealed partial class BrokerCore
 
         _metrics.QueueDepthChanged(service.Name, 1);
         _metrics.RequestRequeued("worker_lost");
-        BrokerLog.RequestRequeued(_logger, request.Client, service.Name, request.Requeues, _options.MaxRequeues);
+        if (_peerLog.TryTake("request_requeued"))
+        {
+            BrokerLog.RequestRequeued(_logger, request.Client, service.Name, request.Requeues, _options.MaxRequeues);
+        }
     }
 
-    /// <summary>Sends DISCONNECT to <paramref name="id"/> (best effort) and stays silent towards it for one worker expiry.</summary>
+    /// <summary>Sends DISCONNECT to <paramref name="id"/> (best effort) and stays silent towards it for one heartbeat interval: at most one DISCONNECT per id per interval.</summary>
     private void SendDisconnect(ReadOnlyMemory<byte> id, MdpVersion version, string reason)
     {
         _sender.TrySend(MdpCodec.BuildToWorker(id, WorkerDisconnect.Instance, version));
         _metrics.DisconnectSent(reason);
-        _silenced.Add(new RoutingKey(id.Span), Now + _workerExpiryUnits);
+        _silenced.Add(new RoutingKey(id.Span), Now + _intervalUnits);
     }
 
     private void OnInvalidMessage(ReadOnlyMemory<byte> sender, string error)

@@ -29,6 +29,7 @@ internal sealed partial class BrokerCore : IServerCore
     // The same for requests dropped one by one (refused, requeued too often): a few lines, then a summary per reason.
     private const int DropLinesPerWindow = 10;
     private static readonly TimeSpan DropLogWindow = TimeSpan.FromSeconds(10);
+    private const int PeerLinesPerWindow = 50;
 
     private readonly BrokerOptions _options;
     private readonly IBrokerSender _sender;
@@ -41,11 +42,15 @@ internal sealed partial class BrokerCore : IServerCore
     private readonly SilencedPeers _silenced = new(SilencedCapacity);
     private readonly LogBudget _invalidMessageLog;
     private readonly LogBudget _dropLog;
+
+    // Lines about one peer each (registered, expired, refused, ...): a peer that connects, registers and
+    // leaves in a loop, or thousands of them, must not flood the log either.
+    private readonly LogBudget _peerLog;
     private readonly FlowControl _flow;
     private readonly ReplyBacklog _backlog;
     private readonly long _halfIntervalUnits;
     private readonly long _requestExpiryUnits;
-    private readonly long _workerExpiryUnits;
+    private readonly long _intervalUnits;
     private bool _stopped;
 
     /// <summary>Creates the core; <paramref name="options"/> are validated here.</summary>
@@ -67,9 +72,10 @@ internal sealed partial class BrokerCore : IServerCore
         _heartbeat = new HeartbeatTimer(options.HeartbeatInterval, timeProvider);
         _halfIntervalUnits = ToUnits(options.HeartbeatInterval / 2);
         _requestExpiryUnits = ToUnits(options.RequestExpiry);
-        _workerExpiryUnits = ToUnits(options.WorkerExpiry);
+        _intervalUnits = ToUnits(options.HeartbeatInterval);
         _invalidMessageLog = new LogBudget(InvalidMessageLinesPerSecond, TimeSpan.FromSeconds(1), timeProvider);
         _dropLog = new LogBudget(DropLinesPerWindow, DropLogWindow, timeProvider);
+        _peerLog = new LogBudget(PeerLinesPerWindow, DropLogWindow, timeProvider);
         _flow = new FlowControl(options.FlowLimits, new MeteredSwitch(sender, metrics));
         _backlog = new ReplyBacklog(sender, _flow);
     }
@@ -161,7 +167,13 @@ internal sealed partial class BrokerCore : IServerCore
     private void DropRequestsOf(RoutingKey client) => DropQueued(
         "client_gone",
         queue => queue.RemoveClient(client),
-        (service, removed) => BrokerLog.ClientRequestsDropped(_logger, removed, client, service.Name));
+        (service, removed) =>
+        {
+            if (_peerLog.TryTake("client_requests_dropped"))
+            {
+                BrokerLog.ClientRequestsDropped(_logger, removed, client, service.Name);
+            }
+        });
 
     /// <summary>
     /// Takes requests out of every service's queue with <paramref name="remove"/>, counts them as dropped
@@ -239,6 +251,11 @@ internal sealed partial class BrokerCore : IServerCore
         foreach (var (reason, count) in _dropLog.TakeSuppressedByReason())
         {
             BrokerLog.DropsSummarised(_logger, count, DropLogWindow.TotalSeconds, reason, DropLinesPerWindow);
+        }
+
+        foreach (var (reason, count) in _peerLog.TakeSuppressedByReason())
+        {
+            BrokerLog.PeerLinesSummarised(_logger, count, DropLogWindow.TotalSeconds, reason, PeerLinesPerWindow);
         }
 
         if (_heartbeat.TryFire())

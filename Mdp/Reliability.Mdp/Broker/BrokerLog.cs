@@ -74,6 +74,9 @@ internal static partial class BrokerLog
     [LoggerMessage(EventId = 3035, Level = LogLevel.Warning, Message = "{Count} more request(s) dropped in the last {WindowSeconds} s without a log line: {Reason} (at most {PerWindow} lines per window; the requests.dropped metric counts them all)")]
     public static partial void DropsSummarised(ILogger logger, long count, double windowSeconds, string reason, int perWindow);
 
+    [LoggerMessage(EventId = 3036, Level = LogLevel.Warning, Message = "{Count} more line(s) about peers in the last {WindowSeconds} s without a log line: {Reason} (at most {PerWindow} such lines per window; the metrics count every event)")]
+    public static partial void PeerLinesSummarised(ILogger logger, long count, double windowSeconds, string reason, int perWindow);
+
     [LoggerMessage(EventId = 3031, Level = LogLevel.Debug, Message = "Service '{Service}' created")]
     public static partial void ServiceCreated(ILogger logger, string service);
 

@@ -13,7 +13,7 @@ namespace Reliability.Mdp.Broker;
 /// <see cref="Validate"/> reports all problems together. Workers must use the same
 /// <see cref="HeartbeatInterval"/> and <see cref="Liveness"/> as the broker (RFC 7 "known weaknesses").
 /// </summary>
-public sealed record BrokerOptions
+public sealed partial record BrokerOptions
 {
     /// <summary>The endpoint used when none is configured: every interface, port 5555 (zguide <c>mdbroker</c>).</summary>
     public const string DefaultEndpoint = "tcp://*:5555";
@@ -211,6 +211,7 @@ public sealed record BrokerOptions
         CheckRange(problems, nameof(MaxServices), MaxServices, 1, MaxServicesCap);
         CheckRange(problems, nameof(MaxServiceNameLength), MaxServiceNameLength, 1, MdpCodec.MaxServiceNameLength);
         CheckRange(problems, nameof(MaxWorkers), MaxWorkers, 1, MaxWorkersCap);
+        AddLimitProblems(problems);
         if (BinaryStar is not null)
         {
             problems.AddRange(BinaryStar.GetProblems().Select(p => "BinaryStar." + p));

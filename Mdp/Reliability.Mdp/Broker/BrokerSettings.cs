@@ -59,7 +59,7 @@ public static partial class BrokerSettings
     public static IReadOnlyList<string> Keys { get; } =
         [Bind, HeartbeatMs, Liveness, RequestExpiryMs, MaxRequeues, MaxQueuedRequestsPerService, MaxQueuedRequestsPerClient, MaxQueuedRequests,
          MaxQueuedBytesPerClient, MaxQueuedBytesPerService, MaxQueuedBytes, MaxServices, MaxWorkers, MaxServiceNameLength, ShutdownTimeoutMs,
-         HaRole, HaLocal, HaRemote, HaHeartbeatMs, .. SecurityKeys];
+         HaRole, HaLocal, HaRemote, HaHeartbeatMs, MaxMessageSize, HandshakeTimeoutMs, MaxConnections, MaxHandshakes, .. SecurityKeys];
 
     /// <summary>
     /// Builds broker options from <paramref name="settings"/> on top of <paramref name="defaults"/>
@@ -159,6 +159,9 @@ public static partial class BrokerSettings
                     break;
                 case ShutdownTimeoutMs:
                     options = options with { ShutdownTimeout = ParseMs(key, value, found) ?? options.ShutdownTimeout };
+                    break;
+                case MaxMessageSize or HandshakeTimeoutMs or MaxConnections or MaxHandshakes:
+                    options = WithLimit(options, Canonical(key)!, key, value, found);
                     break;
                 case HaRole or HaLocal or HaRemote or HaHeartbeatMs:
                     pair[Canonical(key)!] = value;

@@ -78,6 +78,13 @@ public sealed partial class MajordomoBroker : IAsyncDisposable
             // A peer's end arrives after everything it sent: a worker's last REPLY is handled before
             // the worker is removed, with no second channel to merge.
             ReceivePeerEvents = true,
+
+            // What a peer on the broker's port can make it hold (docs/security-limits.md).
+            MaxMessageSize = options.MaxMessageSize,
+            HandshakeTimeout = options.HandshakeTimeout,
+            MaxConnections = options.MaxConnections,
+            MaxPendingHandshakes = options.MaxPendingHandshakes,
+            SendHighWaterMarkBytes = options.PeerSendBytes,
         };
         socketOptions = options.Security?.Apply(socketOptions) ?? socketOptions;
         _socket = new RouterSocket(socketOptions, loggerFactory, _time);

@@ -201,11 +201,13 @@ internal sealed class ZmtpConnection : IPeerConnection
     private async Task<ConnectionEnd> SendLoopAsync(Pipe pipe, CancellationToken cancellationToken)
     {
         var batch = new List<Message>(256);
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(SendBufferSize);
+        byte[]? buffer = null;
         try
         {
             while (true)
             {
+                // Held only while there is something to write: an idle connection holds no send buffer.
+                buffer ??= ArrayPool<byte>.Shared.Rent(SendBufferSize);
                 int length = _heartbeat.DrainControl(buffer, 0, _curve);
                 if (pipe.Outbound.DrainTo(batch, MaxSendBatch) == 0)
                 {
@@ -220,6 +222,8 @@ internal sealed class ZmtpConnection : IPeerConnection
                         return new ConnectionEnd("socket closed", null, null);
                     }
 
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
                     await WaitForWorkAsync(pipe, cancellationToken).ConfigureAwait(false);
 
                     // Woken inline on the sender's thread (see Pipe.Outbound). At a low message rate,
@@ -316,7 +320,10 @@ internal sealed class ZmtpConnection : IPeerConnection
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            if (buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 

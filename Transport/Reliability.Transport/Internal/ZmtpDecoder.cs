@@ -17,6 +17,9 @@ internal sealed class ZmtpDecoder
 
     private const int ReceiveBufferSize = 64 * 1024;
 
+    /// <summary>The first traffic buffer: a quiet connection keeps this; one whose reads fill it doubles it up to <see cref="ReceiveBufferSize"/>.</summary>
+    private const int FirstReceiveBufferSize = 8 * 1024;
+
     /// <summary>
     /// The buffer a connection starts with: enough for a greeting and a typical READY. The handshake grows it
     /// as bytes actually arrive, so a peer that only announces a large command costs nothing (issue 15).
@@ -37,6 +40,8 @@ internal sealed class ZmtpDecoder
     private byte[] _buffer = new byte[HandshakeBufferSize];
     private int _start;
     private int _end;
+    private int _readSize = FirstReceiveBufferSize;
+    private int _offered;
     private bool _handedOut;
     private Message? _partial;
     private long _partialBytes;
@@ -69,7 +74,18 @@ internal sealed class ZmtpDecoder
     public void Consume(int count) => _start += count;
 
     /// <summary>Records that <paramref name="count"/> bytes were read into the space last handed out.</summary>
-    public void Commit(int count) => _end += count;
+    public void Commit(int count)
+    {
+        _end += count;
+
+        // A read that filled all the space offered: the traffic is heavy, so the next buffer is larger.
+        if (count == _offered && _readSize < ReceiveBufferSize)
+        {
+            _readSize *= 2;
+        }
+
+        _offered = 0;
+    }
 
     /// <summary>
     /// The free space to read into so that <paramref name="count"/> bytes can be held contiguously
@@ -115,10 +131,10 @@ internal sealed class ZmtpDecoder
         {
             int pending = _end - _start;
 
-            // The small handshake buffer is replaced by a full-size one when traffic starts.
-            if (_handedOut || _buffer.Length < ReceiveBufferSize)
+            // A buffer smaller than the read size (the handshake one, or one outgrown by heavy traffic) is replaced.
+            if (_handedOut || _buffer.Length < _readSize)
             {
-                var fresh = new byte[Math.Max(ReceiveBufferSize, pending + MinReadSpace)];
+                var fresh = new byte[Math.Max(_readSize, pending + MinReadSpace)];
                 Buffer.BlockCopy(_buffer, _start, fresh, 0, pending);
                 _buffer = fresh;
                 _handedOut = false;
@@ -132,6 +148,7 @@ internal sealed class ZmtpDecoder
             _end = pending;
         }
 
+        _offered = _buffer.Length - _end;
         return _buffer.AsMemory(_end);
     }
 
@@ -292,7 +309,7 @@ internal sealed class ZmtpDecoder
     {
         if (_handedOut)
         {
-            _buffer = new byte[ReceiveBufferSize];
+            _buffer = new byte[_readSize];
             _handedOut = false;
         }
 
