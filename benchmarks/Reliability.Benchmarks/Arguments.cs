@@ -18,10 +18,14 @@ internal enum Workload
 
 /// <summary>
 /// Parsed command line: <c>thr|lat ROLE ENDPOINT SIZE COUNT</c>, <c>thr|lat inproc SIZE COUNT</c>,
-/// <c>pubsub pub ENDPOINT SIZE COUNT SUBS</c> or <c>pubsub sub ENDPOINT SIZE COUNT</c>.
+/// <c>pubsub pub ENDPOINT SIZE COUNT SUBS</c> or <c>pubsub sub ENDPOINT SIZE COUNT</c>, the tcp/ipc
+/// thr and lat roles optionally preceded by one CURVE option (<see cref="Curve"/>).
 /// </summary>
 internal sealed record Arguments(Workload Workload, string Endpoint, int Size, int Count, int Subscribers = 0)
 {
+    /// <summary>CURVE for the measured sockets, or <see cref="CurveSetup.None"/> for NULL security.</summary>
+    public CurveSetup Curve { get; init; } = CurveSetup.None;
+
     // Same limits and in-process endpoints as zmqperf.c, so a command line valid for one program is valid for the other.
     private const int MaxSize = 1 << 30;
     private const int MaxCount = 1_000_000_000;
@@ -30,9 +34,9 @@ internal sealed record Arguments(Workload Workload, string Endpoint, int Size, i
 
     public const string Usage =
         """
-        usage: Reliability.Benchmarks thr recv|send ENDPOINT SIZE COUNT
+        usage: Reliability.Benchmarks [CURVE] thr recv|send ENDPOINT SIZE COUNT
                Reliability.Benchmarks thr inproc SIZE COUNT
-               Reliability.Benchmarks lat echo|ping ENDPOINT SIZE COUNT
+               Reliability.Benchmarks [CURVE] lat echo|ping ENDPOINT SIZE COUNT
                Reliability.Benchmarks lat inproc SIZE COUNT
                Reliability.Benchmarks pubsub pub ENDPOINT SIZE COUNT SUBS
                Reliability.Benchmarks pubsub sub ENDPOINT SIZE COUNT
@@ -44,6 +48,9 @@ internal sealed record Arguments(Workload Workload, string Endpoint, int Size, i
           pubsub pub: XPublisherSocket, binds ENDPOINT, waits for SUBS (1..64) subscribers, publishes COUNT messages
           pubsub sub: SubscriberSocket, connects to ENDPOINT, receives up to COUNT messages, prints throughput and drops
           SIZE >= 0 bytes, COUNT >= 1; example: Reliability.Benchmarks thr recv tcp://127.0.0.1:5555 16 1000000
+          CURVE (binding roles recv|echo): --curve-secret-key Z85, this side is the CURVE server
+          CURVE (connecting roles send|ping): --curve-server-key Z85, a CURVE client with ephemeral keys
+          (benchmarks/curve.sh makes a server key pair per run with: zmqperf keygen)
         The Majordomo broker workload: Reliability.Benchmarks broker --help
         """;
 
@@ -53,6 +60,13 @@ internal sealed record Arguments(Workload Workload, string Endpoint, int Size, i
     public static bool TryParse(string[] args, [NotNullWhen(true)] out Arguments? arguments)
     {
         arguments = null;
+        var curve = CurveSetup.None;
+        if (args.Length >= 2 && CurveSetup.TryParseOption(args[0], args[1], out var parsed))
+        {
+            curve = parsed;
+            args = args[2..];
+        }
+
         if (args.Length < 4)
         {
             return false;
@@ -91,7 +105,15 @@ internal sealed record Arguments(Workload Workload, string Endpoint, int Size, i
             return false;
         }
 
-        arguments = new Arguments(workload.Value, endpoint, size, count, subscribers);
+        // CURVE applies to the two-process thr/lat roles, and the key must suit the role: the binder serves.
+        var binds = workload is Workload.ThroughputReceive or Workload.LatencyEcho;
+        var connects = workload is Workload.ThroughputSend or Workload.LatencyPing;
+        if (curve.Enabled && !(curve.IsServer ? binds : connects))
+        {
+            return false;
+        }
+
+        arguments = new Arguments(workload.Value, endpoint, size, count, subscribers) { Curve = curve };
         return true;
     }
 

@@ -9,7 +9,8 @@ namespace Reliability.Benchmarks;
 /// JIT's first tiers. Without it, a 2,000,000-message run at 16 B spends a large share of its time
 /// in unoptimised code and measures the JIT, not the transport (libzmq, being native, has no such
 /// phase). The peer process is not involved: the wire traffic of the measured run is exactly
-/// libzmq's workload. BENCH_WARMUP=0 turns it off, to see the cold numbers.
+/// libzmq's workload. A CURVE run warms up over CURVE too (fresh keys per round), so the box code
+/// is optimised as well. BENCH_WARMUP=0 turns it off, to see the cold numbers.
 /// </summary>
 internal static class WarmUp
 {
@@ -43,7 +44,7 @@ internal static class WarmUp
             var endpoint = PrivateEndpoint(transport);
             if (latency)
             {
-                await Workloads.LatencyPairAsync(endpoint, a.Size, new long[perRound]);
+                await Workloads.LatencyPairAsync(endpoint, a.Size, new long[perRound], a.Curve.Enabled);
             }
             else if (pubSub)
             {
@@ -51,7 +52,7 @@ internal static class WarmUp
             }
             else
             {
-                await Workloads.ThroughputPairAsync(endpoint, a.Size, perRound);
+                await Workloads.ThroughputPairAsync(endpoint, a.Size, perRound, a.Curve.Enabled);
             }
 
             rounds++;
@@ -60,7 +61,7 @@ internal static class WarmUp
 
         Console.Error.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"warm-up: {messages} msgs in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s over a private {transport} pair"));
+            $"warm-up: {messages} msgs in {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s over a private {transport} pair{(a.Curve.Enabled ? " with CURVE" : "")}"));
     }
 
     // A fresh endpoint per round that nothing outside this process can reach.

@@ -28,11 +28,11 @@ internal static class Workloads
 
             return a.Workload switch
             {
-                Workload.ThroughputReceive => await ThroughputReceiveAsync(a.Endpoint, a.Size, a.Count),
-                Workload.ThroughputSend => await ThroughputSendAsync(a.Endpoint, a.Size, a.Count),
+                Workload.ThroughputReceive => await ThroughputReceiveAsync(a.Endpoint, a.Size, a.Count, a.Curve),
+                Workload.ThroughputSend => await ThroughputSendAsync(a.Endpoint, a.Size, a.Count, a.Curve),
                 Workload.ThroughputInproc => await ThroughputInprocAsync(a.Endpoint, a.Size, a.Count),
-                Workload.LatencyEcho => await LatencyEchoAsync(a.Endpoint, a.Size, a.Count),
-                Workload.LatencyPing => await LatencyPingAsync(a.Endpoint, a.Size, a.Count),
+                Workload.LatencyEcho => await LatencyEchoAsync(a.Endpoint, a.Size, a.Count, a.Curve),
+                Workload.LatencyPing => await LatencyPingAsync(a.Endpoint, a.Size, a.Count, a.Curve),
                 Workload.LatencyInproc => await LatencyInprocAsync(a.Endpoint, a.Size, a.Count),
                 Workload.PubSubPublish => await PubSub.PublishAsync(a.Endpoint, a.Size, a.Count, a.Subscribers),
                 Workload.PubSubSubscribe => await PubSub.SubscribeAsync(a.Endpoint, a.Size, a.Count),
@@ -45,11 +45,11 @@ internal static class Workloads
         }
     }
 
-    private static async Task<string?> ThroughputReceiveAsync(string endpoint, int size, int count)
+    private static async Task<string?> ThroughputReceiveAsync(string endpoint, int size, int count, CurveSetup curve)
     {
         var cost = CostMeter.Start();
         double seconds;
-        await using (var pull = new PullSocket())
+        await using (var pull = new PullSocket(curve.Apply(new SocketOptions())))
         {
             pull.Bind(endpoint);
             seconds = await ReceiveLoopAsync(pull, size, count);
@@ -79,12 +79,12 @@ internal static class Workloads
             $"thr: {count} msgs of {size} B in {seconds:F3} s: {rate:F0} msg/s, {megabits:F1} Mb/s");
     }
 
-    private static async Task<string?> ThroughputSendAsync(string endpoint, int size, int count)
+    private static async Task<string?> ThroughputSendAsync(string endpoint, int size, int count, CurveSetup curve)
     {
         var cost = CostMeter.Start();
 
         // DisposeAsync (end of the using block) waits up to the linger for everything queued to be written.
-        await using (var push = new PushSocket(new SocketOptions { Linger = SenderLinger }))
+        await using (var push = new PushSocket(curve.Apply(new SocketOptions { Linger = SenderLinger })))
         {
             push.Connect(endpoint);
             await SendLoopAsync(push, new byte[size], count);
@@ -94,10 +94,10 @@ internal static class Workloads
         return null;
     }
 
-    private static async Task<string?> LatencyEchoAsync(string endpoint, int size, int count)
+    private static async Task<string?> LatencyEchoAsync(string endpoint, int size, int count, CurveSetup curve)
     {
         var cost = CostMeter.Start();
-        await using (var rep = new ReplySocket())
+        await using (var rep = new ReplySocket(curve.Apply(new SocketOptions())))
         {
             rep.Bind(endpoint);
             await EchoLoopAsync(rep, size, count);
@@ -107,11 +107,11 @@ internal static class Workloads
         return null;
     }
 
-    private static async Task<string?> LatencyPingAsync(string endpoint, int size, int count)
+    private static async Task<string?> LatencyPingAsync(string endpoint, int size, int count, CurveSetup curve)
     {
         var cost = CostMeter.Start();
         var samples = new long[count];
-        await using (var req = new RequestSocket())
+        await using (var req = new RequestSocket(curve.Apply(new SocketOptions())))
         {
             req.Connect(endpoint);
             await PingLoopAsync(req, new byte[size], samples);
@@ -134,13 +134,14 @@ internal static class Workloads
     /// PULL bound to <paramref name="endpoint"/> and PUSH connected to it, both in this process:
     /// the sender on a task of its own, which disposes its socket (lingering until everything is
     /// delivered) as a separate sending process would. Returns the receiver's seconds from the
-    /// first to the last message.
+    /// first to the last message. With <paramref name="curve"/> the pair runs CURVE on fresh keys.
     /// </summary>
-    internal static async Task<double> ThroughputPairAsync(string endpoint, int size, int count)
+    internal static async Task<double> ThroughputPairAsync(string endpoint, int size, int count, bool curve = false)
     {
-        await using var pull = new PullSocket();
+        var (server, client) = curve ? CurveSetup.NewPair() : (CurveSetup.None, CurveSetup.None);
+        await using var pull = new PullSocket(server.Apply(new SocketOptions()));
         var bound = pull.Bind(endpoint);
-        var push = new PushSocket(new SocketOptions { Linger = SenderLinger });
+        var push = new PushSocket(client.Apply(new SocketOptions { Linger = SenderLinger }));
         try
         {
             push.Connect(bound);
@@ -163,11 +164,15 @@ internal static class Workloads
         return seconds;
     }
 
-    /// <summary>REP bound to <paramref name="endpoint"/> echoing on a task of its own, REQ connected to it timing the round trips.</summary>
-    internal static async Task LatencyPairAsync(string endpoint, int size, long[] samples)
+    /// <summary>
+    /// REP bound to <paramref name="endpoint"/> echoing on a task of its own, REQ connected to it timing
+    /// the round trips; with <paramref name="curve"/> over CURVE on fresh keys.
+    /// </summary>
+    internal static async Task LatencyPairAsync(string endpoint, int size, long[] samples, bool curve = false)
     {
-        await using var rep = new ReplySocket();
-        await using var req = new RequestSocket();
+        var (server, client) = curve ? CurveSetup.NewPair() : (CurveSetup.None, CurveSetup.None);
+        await using var rep = new ReplySocket(server.Apply(new SocketOptions()));
+        await using var req = new RequestSocket(client.Apply(new SocketOptions()));
         req.Connect(rep.Bind(endpoint));
         var echoing = Task.Run(() => EchoLoopAsync(rep, size, samples.Length));
         await PingLoopAsync(req, new byte[size], samples);

@@ -16,6 +16,11 @@
  *       repeats an end marker until the last subscriber has cancelled
  *   zmqperf pubsub sub ENDPOINT SIZE COUNT
  *       SUB, connects, subscribes to everything, receives until COUNT messages or the end marker
+ *   zmqperf keygen                         prints a CURVE key pair: "public: Z85" and "secret: Z85"
+ *
+ * CURVE (benchmarks/curve.sh): the thr and lat roles over tcp/ipc take one leading option,
+ *   --curve-secret-key Z85   (recv, echo) the binder is the CURVE server with this secret key
+ *   --curve-server-key Z85   (send, ping) the connecter is a CURVE client with a fresh key pair
  *
  * Output (last line, exact):
  *   thr: COUNT msgs of SIZE B in T s: R msg/s, M Mb/s        (thr recv, thr inproc, pubsub sub)
@@ -69,7 +74,9 @@ static void usage(void)
             "  thr|lat inproc: both sides in this process over inproc://, on two threads\n"
             "  pubsub pub: XPUB, binds ENDPOINT, waits for SUBS (1..64) subscribers, publishes COUNT messages\n"
             "  pubsub sub: SUB, connects to ENDPOINT, receives up to COUNT messages, prints throughput and drops\n"
-            "  SIZE >= 0 bytes, COUNT >= 1; example: zmqperf thr recv tcp://127.0.0.1:5555 16 1000000\n");
+            "  SIZE >= 0 bytes, COUNT >= 1; example: zmqperf thr recv tcp://127.0.0.1:5555 16 1000000\n"
+            "       zmqperf keygen   prints a CURVE key pair\n"
+            "  CURVE before thr/lat: --curve-secret-key Z85 (recv|echo, server) or --curve-server-key Z85 (send|ping)\n");
 }
 
 /* Monotonic clock in nanoseconds. */
@@ -124,12 +131,50 @@ static int fail(const char *what)
     return 1;
 }
 
+/* CURVE keys from the command line (Z85, 40 characters + NUL), empty when the run uses NULL security. */
+static char curve_secret[41]; /* the binder's: it is the CURVE server */
+static char curve_server[41]; /* the connecter's: the server's public key */
+
+/*
+ * Makes SOCK a CURVE server (binder) or client (connecter) when a key was given; inproc sockets
+ * (the ipc sender's monitor) stay NULL. The client's own key pair is fresh per socket, as a
+ * client with ephemeral keys would have. Returns 0, or 1 after printing why.
+ */
+static int apply_curve(void *sock, const char *endpoint, int bind)
+{
+    char public_key[41], secret_key[41];
+    int on = 1;
+
+    if (strncmp(endpoint, "inproc://", 9) == 0)
+        return 0;
+    if (bind && curve_secret[0] != '\0') {
+        if (zmq_curve_public(public_key, curve_secret) != 0)
+            return fail("zmq_curve_public");
+        if (zmq_setsockopt(sock, ZMQ_CURVE_SERVER, &on, sizeof on) != 0 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, curve_secret, 40) != 0 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public_key, 40) != 0)
+            return fail("zmq_setsockopt (CURVE server)");
+    } else if (!bind && curve_server[0] != '\0') {
+        if (zmq_curve_keypair(public_key, secret_key) != 0)
+            return fail("zmq_curve_keypair");
+        if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, curve_server, 40) != 0 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public_key, 40) != 0 ||
+            zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret_key, 40) != 0)
+            return fail("zmq_setsockopt (CURVE client)");
+    }
+    return 0;
+}
+
 /* A socket of TYPE bound to (or connected to) ENDPOINT, or NULL after printing why. */
 static void *open_socket(void *ctx, int type, const char *endpoint, int bind)
 {
     void *sock = zmq_socket(ctx, type);
     if (sock == NULL) {
         fail("zmq_socket");
+        return NULL;
+    }
+    if (apply_curve(sock, endpoint, bind) != 0) {
+        zmq_close(sock);
         return NULL;
     }
     if ((bind ? zmq_bind(sock, endpoint) : zmq_connect(sock, endpoint)) != 0) {
@@ -352,7 +397,9 @@ static int thr_send(void *ctx, const char *endpoint, long size, long count)
     if (sock == NULL)
         return fail("zmq_socket");
     zmq_setsockopt(sock, ZMQ_LINGER, &linger, sizeof linger);
-    if (strncmp(endpoint, "ipc://", 6) == 0 && (monitor = watch_disconnect(ctx, sock)) == NULL)
+    if (apply_curve(sock, endpoint, 0) != 0)
+        rc = 1;
+    else if (strncmp(endpoint, "ipc://", 6) == 0 && (monitor = watch_disconnect(ctx, sock)) == NULL)
         rc = 1;
     else if (zmq_connect(sock, endpoint) != 0)
         rc = fail("zmq_connect");
@@ -685,7 +732,34 @@ int main(int argc, char **argv)
     int rc, inproc = 0, pub = 0, expected_argc, size_arg;
     int (*run)(void *, const char *, long, long) = NULL;
     const char *endpoint;
+    char public_key[41], secret_key[41];
+    int curve = 0;
 
+    if (argc == 2 && strcmp(argv[1], "keygen") == 0) {
+        if (!zmq_has("curve")) {
+            fprintf(stderr, "zmqperf: this libzmq has no CURVE (zmq_has(\"curve\") is false)\n");
+            return 1;
+        }
+        if (zmq_curve_keypair(public_key, secret_key) != 0)
+            return fail("zmq_curve_keypair");
+        printf("public: %s\nsecret: %s\n", public_key, secret_key);
+        return 0;
+    }
+    /* One leading CURVE option; the key must be 40 Z85 characters (libzmq checks the alphabet). */
+    if (argc >= 3 && (strcmp(argv[1], "--curve-secret-key") == 0 || strcmp(argv[1], "--curve-server-key") == 0)) {
+        if (strlen(argv[2]) != 40) {
+            usage();
+            return 2;
+        }
+        if (!zmq_has("curve")) {
+            fprintf(stderr, "zmqperf: this libzmq has no CURVE (zmq_has(\"curve\") is false)\n");
+            return 1;
+        }
+        curve = strcmp(argv[1], "--curve-secret-key") == 0 ? 1 : 2; /* 1: server (binder), 2: client */
+        memcpy(curve == 1 ? curve_secret : curve_server, argv[2], 41);
+        argc -= 2;
+        argv += 2;
+    }
     if (argc < 5) {
         usage();
         return 2;
@@ -714,6 +788,12 @@ int main(int argc, char **argv)
     expected_argc = inproc ? 5 : pub ? 7 : 6;
     size_arg = inproc ? 3 : 4;
     endpoint = inproc ? INPROC_THR : argv[3];
+    /* CURVE is for the two-process thr/lat roles, and the key must suit the role: the binder serves. */
+    if (curve != 0 && (inproc || pub || run == NULL || run == pubsub_sub ||
+                       (curve == 1) != (run == thr_recv || run == lat_echo))) {
+        usage();
+        return 2;
+    }
     if ((run == NULL && !inproc && !pub) || argc != expected_argc || endpoint[0] == '\0' ||
         /* Sizes up to 1 GiB and counts up to 1e9 keep every product below in double/size_t range. */
         parse_long(argv[size_arg], 0, 1L << 30, &size) != 0 ||
