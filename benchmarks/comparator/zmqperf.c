@@ -165,6 +165,15 @@ static int apply_curve(void *sock, const char *endpoint, int bind)
     return 0;
 }
 
+/* Whether this libzmq was built with CURVE (libsodium); says so on stderr when not. */
+static int has_curve(void)
+{
+    if (zmq_has("curve"))
+        return 1;
+    fprintf(stderr, "zmqperf: this libzmq has no CURVE (zmq_has(\"curve\") is false)\n");
+    return 0;
+}
+
 /* A socket of TYPE bound to (or connected to) ENDPOINT, or NULL after printing why. */
 static void *open_socket(void *ctx, int type, const char *endpoint, int bind)
 {
@@ -736,10 +745,8 @@ int main(int argc, char **argv)
     int curve = 0;
 
     if (argc == 2 && strcmp(argv[1], "keygen") == 0) {
-        if (!zmq_has("curve")) {
-            fprintf(stderr, "zmqperf: this libzmq has no CURVE (zmq_has(\"curve\") is false)\n");
+        if (!has_curve())
             return 1;
-        }
         if (zmq_curve_keypair(public_key, secret_key) != 0)
             return fail("zmq_curve_keypair");
         printf("public: %s\nsecret: %s\n", public_key, secret_key);
@@ -751,10 +758,8 @@ int main(int argc, char **argv)
             usage();
             return 2;
         }
-        if (!zmq_has("curve")) {
-            fprintf(stderr, "zmqperf: this libzmq has no CURVE (zmq_has(\"curve\") is false)\n");
+        if (!has_curve())
             return 1;
-        }
         curve = strcmp(argv[1], "--curve-secret-key") == 0 ? 1 : 2; /* 1: server (binder), 2: client */
         memcpy(curve == 1 ? curve_secret : curve_server, argv[2], 41);
         argc -= 2;
