@@ -44,6 +44,11 @@ internal static class TitanicWorkload
         }
 
         string directory = options.TryGetValue("dir", out string? dir) ? dir : Directory.CreateTempSubdirectory("titanic-bench-").FullName;
+        if (!Directory.Exists(directory))
+        {
+            throw new BenchmarkFailedException($"--dir {directory}: no such directory");
+        }
+
         string path = Path.Combine(directory, $"titanic-{Guid.NewGuid():N}.db");
         if (!TitanicStoreLocation.TryParse(options.GetValueOrDefault("store", "sqlite:" + path), out var location, out string problem))
         {
