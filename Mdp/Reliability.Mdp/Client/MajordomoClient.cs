@@ -99,9 +99,15 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
             }
         }
 
+        using var activity = MdpTelemetry.StartClientRequest(ref request, Options.Version, Options.TraceContext);
         try
         {
             return await _requester.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            MdpTelemetry.Fail(activity, ex);
+            throw;
         }
         finally
         {

@@ -35,6 +35,7 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
     {
         ClientMetrics.Retries.Add(1, ClientMetrics.Sync);
         ClientLog.Retrying(_logger, requestId, request.Service, attempt);
+        MdpTelemetry.Retry(System.Diagnostics.Activity.Current, attempt);
         Callback.Invoke(_options.OnRetry, new RetryArguments(requestId, attempt, request.Service), _logger, nameof(MajordomoClientOptions.OnRetry));
     }
 
