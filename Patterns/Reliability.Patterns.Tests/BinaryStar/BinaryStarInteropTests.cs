@@ -18,8 +18,7 @@ public sealed class BinaryStarInteropTests
     /// waits the settle delay and resends the same request. Arguments: endpoint, endpoint, N,
     /// timeout ms, settle ms. Prints <c>reply SEQ</c>, <c>failover ENDPOINT</c>, <c>bad REPLY</c>, then <c>done</c>.
     /// </summary>
-    private const string Client = """
-        import os, sys, threading, time
+    private const string Client = PyZmqScript.Preamble + """
         import zmq
 
         servers = [sys.argv[1], sys.argv[2]]
@@ -27,15 +26,6 @@ public sealed class BinaryStarInteropTests
         timeout = int(sys.argv[4])
         settle = int(sys.argv[5]) / 1000.0
 
-        def out(*parts):
-            sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
-            sys.stdout.flush()
-
-        def watchdog():
-            sys.stdin.read()
-            os._exit(0)
-
-        threading.Thread(target=watchdog, daemon=True).start()
         ctx = zmq.Context()
 
         def connect(endpoint):

@@ -14,21 +14,11 @@ public sealed class FreelanceInteropTests
     /// <c>[sequence][body…]</c> → <c>[sequence][body…]</c> (an echo). Argument: the endpoint. Prints
     /// <c>ready</c> once bound and <c>request BODY</c> per request.
     /// </summary>
-    private const string Server = """
-        import os, sys, threading, time
+    private const string Server = PyZmqScript.Preamble + """
         import zmq
 
         endpoint = sys.argv[1]
 
-        def out(*parts):
-            sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
-            sys.stdout.flush()
-
-        def watchdog():
-            sys.stdin.read()
-            os._exit(0)
-
-        threading.Thread(target=watchdog, daemon=True).start()
         ctx = zmq.Context()
         sock = ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.IDENTITY, endpoint.encode())
@@ -54,23 +44,13 @@ public sealed class FreelanceInteropTests
     /// live one; replies whose sequence is not the current one are ignored. Arguments: the endpoints
     /// (comma-separated), N. Prints <c>reply N SERVER</c>, <c>bad N</c>, then <c>done</c>.
     /// </summary>
-    private const string Client = """
-        import os, sys, threading, time
+    private const string Client = PyZmqScript.Preamble + """
         import zmq
 
         endpoints = sys.argv[1].split(",")
         requests = int(sys.argv[2])
         PING, TTL, TRY = 0.2, 1.0, 0.5
 
-        def out(*parts):
-            sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
-            sys.stdout.flush()
-
-        def watchdog():
-            sys.stdin.read()
-            os._exit(0)
-
-        threading.Thread(target=watchdog, daemon=True).start()
         ctx = zmq.Context()
         sock = ctx.socket(zmq.ROUTER)
         sock.setsockopt(zmq.ROUTER_MANDATORY, 1)

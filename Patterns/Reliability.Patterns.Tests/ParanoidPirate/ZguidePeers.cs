@@ -106,23 +106,13 @@ internal static class ZguidePeers
     /// expired. Arguments: interval ms, liveness, and optionally the frontend and backend ports.
     /// Prints <c>ports F B</c> first, then <c>worker ID</c>, <c>dispatch ID</c>, <c>reply</c>, <c>expired ID</c>, <c>invalid</c>.
     /// </summary>
-    public const string Queue = """
-        import os, sys, threading, time
+    public const string Queue = PyZmqScript.Preamble + """
         from collections import OrderedDict
         import zmq
 
         interval = int(sys.argv[1]) / 1000.0
         liveness = int(sys.argv[2])
 
-        def out(*parts):
-            sys.stdout.write(" ".join(str(p) for p in parts) + "\n")
-            sys.stdout.flush()
-
-        def watchdog():
-            sys.stdin.read()
-            os._exit(0)
-
-        threading.Thread(target=watchdog, daemon=True).start()
         ctx = zmq.Context()
         frontend = ctx.socket(zmq.ROUTER)
         backend = ctx.socket(zmq.ROUTER)
