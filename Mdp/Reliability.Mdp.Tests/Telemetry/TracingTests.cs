@@ -149,6 +149,37 @@ public sealed class TracingTests : IDisposable
         request.Body.Select(f => Encoding.ASCII.GetString(f.Span)).Should().Equal(lookalike, "body");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Request_NoWorkerAndOneRetry_ClientSpanHasARetryEventAndFails(bool asyncClient)
+    {
+        await using var broker = LoopbackBroker.Start();
+        var timeout = TimeSpan.FromMilliseconds(200);
+        var body = new Message().Append("ping"u8.ToArray());
+        using var caller = new Activity("caller").Start();
+        Func<Task> request = asyncClient
+            ? async () =>
+            {
+                await using var client = new MajordomoAsyncClient(new MajordomoAsyncClientOptions { BrokerEndpoint = broker.Endpoint, Timeout = timeout, Retries = 1 });
+                await client.RequestAsync(_service, body);
+            }
+            : async () =>
+            {
+                await using var client = new MajordomoClient(new MajordomoClientOptions { BrokerEndpoint = broker.Endpoint, Timeout = timeout, Retries = 1 });
+                await client.RequestAsync(_service, body);
+            };
+
+        await request.Should().ThrowAsync<MdpRequestFailedException>();
+        Activity.Current.Should().BeSameAs(caller, "the client's span does not stay current after the call");
+        var span = (await WhenStoppedAsync(1)).Single(a => a.Source.Name == MdpTelemetry.ClientSourceName);
+        span.ParentSpanId.Should().Be(caller.SpanId);
+        span.Status.Should().Be(ActivityStatusCode.Error);
+        span.GetTagItem("error.type").Should().Be(typeof(MdpRequestFailedException).FullName);
+        span.Events.Should().ContainSingle(e => e.Name == "retry")
+            .Which.Tags.Should().Contain(new KeyValuePair<string, object?>("messaging.majordomo.attempt", 2));
+    }
+
     private async Task<MdpReply> RequestSyncClient(string endpoint, MdpVersion version)
     {
         await using var client = new MajordomoClient(new MajordomoClientOptions

@@ -132,12 +132,12 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
             return Task.FromCanceled<MdpReply>(cancellationToken);
         }
 
-        // The span lasts until the reply (or failure) on another thread: it must not stay current in the caller's flow.
-        var caller = Activity.Current;
+        // The span lasts until the reply (or failure) on another thread: it must not stay current in the caller's
+        // flow, so the caller's own activity (the new span's parent) is made current again.
         var activity = MdpTelemetry.StartClientRequest(ref request, Options.Version, Options.TraceContext);
         if (activity is not null)
         {
-            Activity.Current = caller;
+            Activity.Current = activity.Parent;
         }
 
         var pending = new Pending(this, request, timeout, cancellationToken) { Activity = activity };

@@ -100,6 +100,7 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
         }
 
         using var activity = MdpTelemetry.StartClientRequest(ref request, Options.Version, Options.TraceContext);
+        _protocol.Activity = activity;
         try
         {
             return await _requester.RequestAsync(request, cancellationToken).ConfigureAwait(false);
@@ -111,6 +112,7 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
         }
         finally
         {
+            _protocol.Activity = null;
             _oneAtATime.Release();
         }
     }
