@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Trace;
 using Reliability.Hosting;
 using Reliability.Mdp.Client;
 using Reliability.Mdp.Worker;
@@ -13,7 +14,9 @@ using Reliability.Transport;
 //   - a broker, unless Majordomo:RunBroker is false (then point the endpoints at a running mdbroker);
 //   - a "clock" worker with a typed handler, resolved from DI for each request;
 //   - a "greeter" worker whose handler asks "clock" through an injected (named) IMajordomoClient;
-//   - a caller that sends Demo:Requests requests to "greeter", logs the replies and stops the host.
+//   - a caller that sends Demo:Requests requests to "greeter", logs the replies and stops the host;
+//   - with Demo:TraceToConsole, every request's trace on the console: caller → broker → greeter → broker → clock
+//     in one trace (MDP/0.2 with TraceContext on both ends, docs/telemetry.md).
 // Ctrl+C stops it gracefully: each worker finishes its request in progress, then sends DISCONNECT.
 var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { Args = args, ContentRootPath = AppContext.BaseDirectory });
 var majordomo = builder.Configuration.GetSection("Majordomo");
@@ -23,6 +26,10 @@ if (majordomo.GetValue("RunBroker", true))
 }
 
 builder.Services.AddSingleton(TimeProvider.System);
+if (builder.Configuration.GetValue("Demo:TraceToConsole", false))
+{
+    builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddReliabilityInstrumentation().AddConsoleExporter());
+}
 
 // Two named clients: MajordomoClient sends one request at a time, so the greeter's call to "clock" must not
 // wait behind the caller's request to "greeter" on the same client. The first registered is also the plain IMajordomoClient.

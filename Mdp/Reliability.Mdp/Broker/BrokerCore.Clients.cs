@@ -50,7 +50,10 @@ internal sealed partial class BrokerCore
         // No limit refuses a request: one that fills a queue pauses its client instead (FlowControl).
         // Queued even when a worker is idle: Dispatch takes it straight out again, and every request
         // then goes through the same fair order.
-        service.Queue.Enqueue(new PendingRequest<MdpRequest>(new RoutingKey(sender.Span), new MdpRequest(version, request.Body), Now));
+        // Every MDP/0.2 request loses its trace frame here, so a worker that did not ask for one never sees it (docs/wire/mdp.md §18).
+        ReadOnlyMemory<byte> trace = default;
+        var body = version == MdpVersion.V02 ? TraceFrame.Strip(request.Body, out trace) : request.Body;
+        service.Queue.Enqueue(new PendingRequest<MdpRequest>(new RoutingKey(sender.Span), new MdpRequest(version, body, trace), Now));
         _metrics.QueueDepthChanged(service.Name, 1);
         Dispatch(service);
     }

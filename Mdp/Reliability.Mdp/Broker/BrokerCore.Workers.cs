@@ -75,7 +75,7 @@ internal sealed partial class BrokerCore
         switch (command)
         {
             case WorkerReady ready:
-                Register(sender, version, ready.Service);
+                Register(sender, version, ready);
                 break;
             case WorkerDisconnect:
                 // It says goodbye to a broker that does not know it: nothing to do, nothing to send.
@@ -97,8 +97,9 @@ internal sealed partial class BrokerCore
         }
     }
 
-    private void Register(ReadOnlyMemory<byte> sender, MdpVersion version, string serviceName)
+    private void Register(ReadOnlyMemory<byte> sender, MdpVersion version, WorkerReady ready)
     {
+        string serviceName = ready.Service;
         if (_options.Security?.WorkerRefusal(_senderUserId) is { } unauthorised)
         {
             BrokerLog.ReadyRefused(_logger, new RoutingKey(sender), serviceName, unauthorised);
@@ -132,7 +133,7 @@ internal sealed partial class BrokerCore
 
         var id = new RoutingKey(sender.Span);
         _silenced.Remove(sender.Span);
-        var worker = new WorkerEntry(id, version, service) { UserId = _senderUserId };
+        var worker = new WorkerEntry(id, version, service) { UserId = _senderUserId, TraceContext = ready.TraceContext };
         _pool.Add(worker);
         service.WorkerCount++;
         _metrics.WorkersChanged(service.Name, 1);

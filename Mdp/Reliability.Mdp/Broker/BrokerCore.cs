@@ -324,7 +324,8 @@ internal sealed partial class BrokerCore : IServerCore
 
             service.Queue.TryDequeue(out var request);
             _metrics.QueueDepthChanged(service.Name, -1);
-            var message = MdpCodec.BuildToWorker(worker.Id.Memory, new WorkerRequest(request.Client.Memory, request.Payload.Body), worker.Version);
+            var body = request.Payload.TraceFrame.IsEmpty && !MdpTelemetry.Broker.HasListeners() ? request.Payload.Body : TraceDispatch(service, worker, request);
+            var message = MdpCodec.BuildToWorker(worker.Id.Memory, new WorkerRequest(request.Client.Memory, body), worker.Version);
             if (SendToWorker(worker, message) != PeerSendResult.Sent)
             {
                 // Never delivered, so it does not count as a requeue.

@@ -21,6 +21,9 @@ internal sealed class WorkerEntry(RoutingKey id, MdpVersion version, ServiceEntr
     /// <summary>Who the transport authenticated it as when it sent READY (CURVE key or PLAIN user); null without security.</summary>
     public string? UserId { get; init; }
 
+    /// <summary>Its MDP/0.2 READY announced trace frames: only then do its requests carry one (docs/wire/mdp.md §18).</summary>
+    public bool TraceContext { get; init; }
+
     /// <summary>Timestamp of the last message the broker sent it (any message counts as a heartbeat).</summary>
     public long LastSentAt { get; set; }
 

@@ -52,6 +52,9 @@ public sealed partial class MajordomoAsyncClient
 
         public ClientRequest Request { get; } = request;
 
+        /// <summary>The request's client span, ended with the task; null when nobody listens.</summary>
+        public System.Diagnostics.Activity? Activity { get; init; }
+
         public TimeSpan Timeout { get; } = timeout;
 
         public PendingState State { get; set; }
@@ -94,18 +97,23 @@ public sealed partial class MajordomoAsyncClient
         public void Succeed(MdpReply reply)
         {
             Release();
+            Activity?.Dispose();
             _completion.TrySetResult(reply);
         }
 
         public void Fail(Exception exception)
         {
             Release();
+            MdpTelemetry.Fail(Activity, exception);
+            Activity?.Dispose();
             CompleteWithoutReply(completion => completion.TrySetException(exception));
         }
 
         public void Cancel()
         {
             Release();
+            Activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "cancelled");
+            Activity?.Dispose();
             CompleteWithoutReply(completion => completion.TrySetCanceled(caller));
         }
 

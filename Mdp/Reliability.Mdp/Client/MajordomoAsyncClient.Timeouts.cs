@@ -70,6 +70,7 @@ public sealed partial class MajordomoAsyncClient
         if (resendAfter is { } delay)
         {
             ClientMetrics.Retries.Add(1, ClientMetrics.Async);
+            MdpTelemetry.Retry(pending.Activity, pending.Sends + 1);
             ClientLog.Resending(_logger, pending.Id, pending.Request.Service, pending.Timeout.TotalMilliseconds, laneId, pending.Sends + 1, delay.TotalMilliseconds);
             _ = ResendAsync(pending, delay);
         }

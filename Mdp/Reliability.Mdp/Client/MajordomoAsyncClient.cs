@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Reliability.Mdp.Protocol;
@@ -131,10 +132,23 @@ public sealed partial class MajordomoAsyncClient : IMajordomoClient, IAsyncDispo
             return Task.FromCanceled<MdpReply>(cancellationToken);
         }
 
-        var pending = new Pending(this, request, timeout, cancellationToken);
+        // The span lasts until the reply (or failure) on another thread: it must not stay current in the caller's
+        // flow, so the caller's own activity (the new span's parent) is made current again.
+        var activity = MdpTelemetry.StartClientRequest(ref request, Options.Version, Options.TraceContext);
+        if (activity is not null)
+        {
+            Activity.Current = activity.Parent;
+        }
+
+        var pending = new Pending(this, request, timeout, cancellationToken) { Activity = activity };
         Lane? lane;
         lock (_gate)
         {
+            if (_disposed)
+            {
+                activity?.Dispose();
+            }
+
             ObjectDisposedException.ThrowIf(_disposed, this);
             pending.Id = ++_nextRequestId;
             _requests++;

@@ -48,6 +48,12 @@ public sealed record MajordomoAsyncClientOptions
     /// <summary>Protocol version (default MDP/0.1). The client always uses DEALER sockets, as RFC 18 requires.</summary>
     public MdpVersion Version { get; init; } = MdpVersion.V01;
 
+    /// <summary>
+    /// MDP/0.2 only, off by default: each request carries the current trace context as a first frame, so the broker's and the worker's spans join the client's trace (our extension, docs/wire/mdp.md §18). Turn it on only with
+    /// Reliability's broker: another MDP/0.2 broker would pass the frame on to the worker as part of the body.
+    /// </summary>
+    public bool TraceContext { get; init; }
+
     /// <summary>Default per-request timeout (default 2500 ms), counted from the call (from each resend, with <see cref="Retries"/>) and including any wait for a free connection.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromMilliseconds(2500);
 

@@ -99,12 +99,20 @@ public sealed class MajordomoClient : IMajordomoClient, IAsyncDisposable
             }
         }
 
+        using var activity = MdpTelemetry.StartClientRequest(ref request, Options.Version, Options.TraceContext);
+        _protocol.Activity = activity;
         try
         {
             return await _requester.RequestAsync(request, cancellationToken).ConfigureAwait(false);
         }
+        catch (Exception ex)
+        {
+            MdpTelemetry.Fail(activity, ex);
+            throw;
+        }
         finally
         {
+            _protocol.Activity = null;
             _oneAtATime.Release();
         }
     }

@@ -35,6 +35,12 @@ public sealed record MajordomoClientOptions
     public MdpVersion Version { get; init; } = MdpVersion.V01;
 
     /// <summary>
+    /// MDP/0.2 only, off by default: each request carries the current trace context as a first frame, so the broker's and the worker's spans join the client's trace (our extension, docs/wire/mdp.md §18). Turn it on only with
+    /// Reliability's broker: another MDP/0.2 broker would pass the frame on to the worker as part of the body.
+    /// </summary>
+    public bool TraceContext { get; init; }
+
+    /// <summary>
     /// The socket the client talks through (default REQ, as the zguide's mdcliapi). Either way one request
     /// is outstanding at a time and the socket is replaced after each timeout; a DEALER additionally
     /// skips stray messages instead of failing on them.

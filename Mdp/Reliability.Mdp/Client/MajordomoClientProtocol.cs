@@ -22,6 +22,9 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
     /// <summary>Messages from the broker that were not a valid reply to the request in flight.</summary>
     public long InvalidReplies => Interlocked.Read(ref _invalidReplies);
 
+    /// <summary>The span of the request in flight (the client runs one at a time); resends run on the requester's thread, not in the caller's flow.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
+
     public Message Encode(ClientRequest request) => MdpCodec.BuildFromClient(request, _options.Version, _options.SocketType);
 
     public IReplyReader<MdpReply> StartReply(ClientRequest request, int attempt, long connectionId) =>
@@ -35,6 +38,7 @@ internal sealed class MajordomoClientProtocol(MajordomoClientOptions options, IL
     {
         ClientMetrics.Retries.Add(1, ClientMetrics.Sync);
         ClientLog.Retrying(_logger, requestId, request.Service, attempt);
+        MdpTelemetry.Retry(Activity, attempt);
         Callback.Invoke(_options.OnRetry, new RetryArguments(requestId, attempt, request.Service), _logger, nameof(MajordomoClientOptions.OnRetry));
     }
 

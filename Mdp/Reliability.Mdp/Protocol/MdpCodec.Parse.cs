@@ -305,9 +305,11 @@ internal static partial class MdpCodec
         switch (op)
         {
             case Op.Ready:
+                // Our one MDP/0.2 extension of READY: a marker frame after the service name (docs/wire/mdp.md §18).
+                bool traced = header == Header.Worker02 && message.Count == payload + 2 && message[payload + 1].Span.SequenceEqual(TraceFrame.ReadyMarker);
                 error = ReadServiceName(message, payload, op, out string? service)
-                    ?? CheckNoFramesAfter(message, payload + 1, "READY", "the service name");
-                return error is null ? (new WorkerReady(service!), null) : (null, error);
+                    ?? CheckNoFramesAfter(message, payload + (traced ? 2 : 1), "READY", "the service name");
+                return error is null ? (new WorkerReady(service!) { TraceContext = traced }, null) : (null, error);
 
             case Op.Heartbeat:
                 error = CheckNoFramesAfter(message, payload, "HEARTBEAT", "the command");

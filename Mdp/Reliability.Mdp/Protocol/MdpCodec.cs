@@ -131,6 +131,11 @@ internal static partial class MdpCodec
         {
             case WorkerReady ready:
                 message.Append(Encoding.UTF8.GetBytes(ready.Service));
+                if (ready.TraceContext && version == MdpVersion.V02)
+                {
+                    message.Append(TraceFrame.ReadyMarker.ToArray());
+                }
+
                 break;
             case WorkerEnvelopeCommand envelope:
                 message.Append(envelope.ClientAddress).AppendEmpty();
@@ -148,7 +153,7 @@ internal static partial class MdpCodec
     private static int WorkerFrameCount(MdpWorkerCommand command, MdpVersion version) =>
         (version == MdpVersion.V01 ? 3 : 2) + command switch
         {
-            WorkerReady => 1,
+            WorkerReady ready => ready.TraceContext && version == MdpVersion.V02 ? 2 : 1,
             WorkerEnvelopeCommand envelope => 2 + envelope.Body.Count,
             _ => 0,
         };

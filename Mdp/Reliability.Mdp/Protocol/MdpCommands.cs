@@ -111,6 +111,22 @@ internal sealed record WorkerReady : MdpWorkerCommand
 
     /// <summary>The service the worker offers.</summary>
     public string Service { get; }
+
+    /// <summary>MDP/0.2 only: the worker accepts trace frames (our extension, docs/wire/mdp.md §18).</summary>
+    public bool TraceContext { get; init; }
+
+    /// <summary>Prints the service, and the trace extension only when it is announced (logs of plain READYs stay as they were).</summary>
+    protected override bool PrintMembers(StringBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Append("Service = ").Append(Service);
+        if (TraceContext)
+        {
+            builder.Append(", TraceContext = True");
+        }
+
+        return true;
+    }
 }
 
 /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
@@ -188,6 +189,7 @@ public sealed class MajordomoWorker : IAsyncDisposable
                 }
 
                 Message? reply;
+                using var activity = request.StartActivity();
                 try
                 {
                     reply = await handler(request, handling.Token).ConfigureAwait(false);
@@ -206,6 +208,7 @@ public sealed class MajordomoWorker : IAsyncDisposable
                     var link = _links[request.BrokerIndex];
                     link.Core.CountHandlerFailure();
                     WorkerLog.HandlerFailed(_logger, Options.Service, Options.OnHandlerFailure, ex);
+                    activity?.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
                     if (Options.OnHandlerFailure == HandlerFailureAction.Requeue || request.IsAnswered)
                     {
                         // A handler that answered and then threw has nothing left to tell the client.

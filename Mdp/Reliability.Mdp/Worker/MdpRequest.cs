@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Reliability.Mdp.Protocol;
 using Reliability.Transport;
 
@@ -15,6 +16,7 @@ public sealed class MdpRequest
     private const int Answered = 1;
 
     private readonly MajordomoWorker _worker;
+    private readonly ReadOnlyMemory<byte> _traceFrame;
     private int _state;
 
     internal MdpRequest(MajordomoWorker worker, int brokerIndex, long connectionId, WorkerRequest command, MdpVersion version)
@@ -23,7 +25,10 @@ public sealed class MdpRequest
         BrokerIndex = brokerIndex;
         ConnectionId = connectionId;
         ClientAddress = command.ClientAddress;
-        Body = new Message(command.Body);
+
+        // Only a worker that announced trace frames gets one (docs/wire/mdp.md §18); another worker's body is never touched.
+        var body = version == MdpVersion.V02 && worker.Options.TraceContext ? TraceFrame.Strip(command.Body, out _traceFrame) : command.Body;
+        Body = new Message(body);
         Version = version;
     }
 
@@ -35,6 +40,18 @@ public sealed class MdpRequest
 
     /// <summary>The service the request was sent to (the worker's service).</summary>
     public string Service => _worker.Options.Service;
+
+    /// <summary>Starts the worker's span for handling this request, child of the broker's span when a trace frame came; null when nobody listens.</summary>
+    internal Activity? StartActivity()
+    {
+        if (!MdpTelemetry.Worker.HasListeners())
+        {
+            return null;
+        }
+
+        TraceFrame.TryDecode(_traceFrame.Span, out var parent);
+        return MdpTelemetry.Start(MdpTelemetry.Worker, "process", ActivityKind.Consumer, Service, Version, parent);
+    }
 
     /// <summary>The protocol version it arrived in.</summary>
     public MdpVersion Version { get; }

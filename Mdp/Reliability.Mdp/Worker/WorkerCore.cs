@@ -88,7 +88,7 @@ internal sealed class WorkerCore : ISessionCore<WorkerCommand>
         _liveness.Connected();
 
         // A fresh socket queues READY until the TCP connection is up (no wait needed).
-        TrySendControl(link, new WorkerReady(_options.Service), "READY");
+        TrySendControl(link, new WorkerReady(_options.Service) { TraceContext = _options.TraceContext }, "READY");
     }
 
     public void OnMessage(ISessionLink link, Message message)

@@ -40,6 +40,12 @@ public sealed record WorkerOptions
     public MdpVersion Version { get; init; } = MdpVersion.V01;
 
     /// <summary>
+    /// MDP/0.2 only, off by default: READY announces that this worker accepts a trace frame, so its requests carry the caller's trace context and its handler's span joins the caller's trace (our extension, docs/wire/mdp.md §18). Turn it on only with
+    /// Reliability's broker: another MDP/0.2 broker may refuse a READY with the extra frame.
+    /// </summary>
+    public bool TraceContext { get; init; }
+
+    /// <summary>
     /// Interval of the HEARTBEAT the worker sends when it sent nothing else, and that it expects from the
     /// broker (default 2500 ms). Heartbeats go out from the worker's own loop, also while a handler is busy.
     /// </summary>
