@@ -7,33 +7,48 @@ namespace Reliability.Mdp.Tests.Broker;
 public sealed class BrokerCoreFlowControlTests
 {
     [Fact]
-    public void FullService_PausesTheClientsThatSendIt_AndResumesThemAtHalf()
+    public void FullService_PausesTheClientsHoldingTheirShare_NotOneAskingOnce_AndResumesAtHalf()
     {
         using var h = new CoreHarness(new BrokerOptions { MaxQueuedRequestsPerService = 4 });
-
         for (int i = 0; i < 3; i++)
         {
             h.Request("c1", "echo", $"a{i}");
         }
 
-        h.Sender.Paused.Should().BeEmpty();
+        // The service is full now, but c2 holds one request of four (under its share of two holders): not paused.
         h.Request("c2", "echo", "b0");
-        h.Request("c3", "echo", "c0");
+        h.Sender.Paused.Should().BeEmpty();
 
-        h.Core.QueuedRequestCount.Should().Be(5, "a request over the limit is still taken: its client is paused instead");
-        h.Sender.Paused.Should().BeEquivalentTo("c2", "c3");
+        // c1's next request finds it holding four of five: c1 is the one held back.
+        h.Request("c1", "echo", "a3");
+        h.Request("c3", "echo", "c0");
+        h.Core.QueuedRequestCount.Should().Be(6, "a request over the limit is still taken: its client is paused instead");
+        h.Sender.Paused.Should().BeEquivalentTo("c1");
         h.Metric("requests.dropped").Should().Be(0);
 
         h.Ready("w1", "echo");
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
         {
             var (client, body) = h.TakeRequest("w1");
             h.Reply("w1", client, body);
         }
 
-        h.Core.QueuedRequestCount.Should().Be(1);
+        h.Core.QueuedRequestCount.Should().Be(1, "the worker took one request at READY and one after each reply");
         h.Sender.Paused.Should().BeEmpty("the service is back under half its limit");
         h.Core.PausedClients.Should().Be(0);
+    }
+
+    [Fact]
+    public void FullService_OfEqualClients_PausesEachNewSender()
+    {
+        // Equal shares: every sender holds the mean, so the service stays bounded whatever the number of clients.
+        using var h = new CoreHarness(new BrokerOptions { MaxQueuedRequestsPerService = 4 });
+        for (int i = 0; i < 6; i++)
+        {
+            h.Request($"c{i}", "echo", "x");
+        }
+
+        h.Sender.Paused.Should().BeEquivalentTo("c3", "c4", "c5");
     }
 
     [Fact]

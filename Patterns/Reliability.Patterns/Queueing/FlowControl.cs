@@ -29,6 +29,10 @@ internal interface IFlowSwitch
 /// connection is paused (<see cref="IFlowSwitch"/>), so the client's further sends wait in its own queue and
 /// in TCP. The client is resumed once everything that paused it is back under half its limit. Nothing
 /// accepted is ever dropped for being over a limit, and a paused client costs the other clients nothing.
+/// A full service (or total) pauses only the clients that hold at least their share of it (what it holds
+/// divided by the clients holding any): a client asking one request at a time is never held back behind a
+/// flood, and a flooding client is paused by its own next request. Clients below their share may take a
+/// service over its limit, by at most the limit again (together they hold less than the mean times their number).
 /// </summary>
 /// <remarks>Not thread-safe: owned by the loop that receives. Only the loads that changed are looked at, so the cost per request is constant.</remarks>
 internal sealed class FlowControl
@@ -39,7 +43,7 @@ internal sealed class FlowControl
     private readonly FlowLimits _limits;
     private readonly IFlowSwitch _switch;
     private readonly Dictionary<RoutingKey, ClientLoad> _clients = new(RoutingKeyComparer.Instance);
-    private readonly Dictionary<string, Load> _services = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServiceLoad> _services = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<ClientLoad>> _pausedByService = new(StringComparer.Ordinal);
     private readonly HashSet<ClientLoad> _pausedByTotal = [];
     private readonly Load _total = new();
@@ -80,16 +84,21 @@ internal sealed class FlowControl
         var load = ClientOf(client);
         load.Add(1, bytes);
         _total.Add(1, bytes);
-        Load? serviceLoad = null;
+        ServiceLoad? serviceLoad = null;
+        Load? ownShare = null;
         if (service is not null)
         {
             serviceLoad = ServiceOf(service);
             serviceLoad.Add(1, bytes);
+            ownShare = load.InService(service, serviceLoad);
+            ownShare.Add(1, bytes);
         }
 
         bool clientFull = load.Requests >= _limits.ClientRequests || load.Bytes >= _limits.ClientBytes;
-        bool serviceFull = serviceLoad is not null && (serviceLoad.Requests >= _limits.ServiceRequests || serviceLoad.Bytes >= _limits.ServiceBytes);
-        bool totalFull = _total.Requests >= _limits.TotalRequests || _total.Bytes >= _limits.TotalBytes;
+        bool serviceFull = serviceLoad is not null
+            && (serviceLoad.Requests >= _limits.ServiceRequests || serviceLoad.Bytes >= _limits.ServiceBytes)
+            && HoldsShare(ownShare!, serviceLoad, serviceLoad.Clients);
+        bool totalFull = (_total.Requests >= _limits.TotalRequests || _total.Bytes >= _limits.TotalBytes) && HoldsShare(load, _total, _clients.Count);
         if (!(clientFull || serviceFull || totalFull))
         {
             return;
@@ -123,6 +132,11 @@ internal sealed class FlowControl
         {
             bool serviceWasHigh = Above(serviceLoad, _limits.ServiceRequests, _limits.ServiceBytes);
             serviceLoad.Add(-1, -bytes);
+            if (_clients.TryGetValue(client, out var owner))
+            {
+                owner.LeftService(service, serviceLoad, bytes);
+            }
+
             if (serviceLoad.Requests == 0)
             {
                 _services.Remove(service);
@@ -177,6 +191,15 @@ internal sealed class FlowControl
             blocked.Remove(load);
         }
 
+        // Its requests still count in their services' loads until they are removed, but it no longer holds a share.
+        foreach (string held in load.Services)
+        {
+            if (_services.TryGetValue(held, out var serviceLoad))
+            {
+                serviceLoad.Clients--;
+            }
+        }
+
         _pausedByTotal.Remove(load);
     }
 
@@ -208,6 +231,10 @@ internal sealed class FlowControl
         }
     }
 
+    /// <summary>Whether <paramref name="part"/> is at least the mean share of <paramref name="whole"/> among <paramref name="holders"/> (in requests or in bytes).</summary>
+    private static bool HoldsShare(Load part, Load whole, int holders) =>
+        (long)part.Requests * holders >= whole.Requests || part.Bytes * holders >= whole.Bytes;
+
     /// <summary>Whether a load is above the low-water mark (half its limits), where a paused client stays paused.</summary>
     private static bool Above(Load load, int requests, long bytes) => load.Requests > requests / 2 || load.Bytes > bytes / 2;
 
@@ -222,11 +249,11 @@ internal sealed class FlowControl
         return load;
     }
 
-    private Load ServiceOf(string service)
+    private ServiceLoad ServiceOf(string service)
     {
         if (!_services.TryGetValue(service, out var load))
         {
-            load = new Load();
+            load = new ServiceLoad();
             _services.Add(service, load);
         }
 
@@ -257,13 +284,81 @@ internal sealed class FlowControl
         }
     }
 
+    /// <summary>A service's load and how many clients hold a part of it.</summary>
+    private sealed class ServiceLoad : Load
+    {
+        public int Clients { get; set; }
+    }
+
     private sealed class ClientLoad(RoutingKey client) : Load
     {
+        // Most clients use one service: that one is kept without a dictionary.
+        private string? _firstService;
+        private Load? _firstLoad;
+        private Dictionary<string, Load>? _otherServices;
+
         public RoutingKey Client { get; } = client;
 
         public bool Paused { get; set; }
 
         /// <summary>The full service that paused this client, until it drains.</summary>
         public string? BlockedOn { get; set; }
+
+        /// <summary>The services in which this client has requests queued.</summary>
+        public IEnumerable<string> Services =>
+            _firstService is null ? _otherServices?.Keys ?? Enumerable.Empty<string>() : _otherServices?.Keys.Prepend(_firstService) ?? [_firstService];
+
+        /// <summary>This client's part of <paramref name="service"/>'s load, counted as a holder of it when new.</summary>
+        public Load InService(string service, ServiceLoad serviceLoad)
+        {
+            if (_firstService == service)
+            {
+                return _firstLoad!;
+            }
+
+            if (_otherServices?.TryGetValue(service, out var other) == true)
+            {
+                return other;
+            }
+
+            var part = new Load();
+            serviceLoad.Clients++;
+            if (_firstService is null)
+            {
+                (_firstService, _firstLoad) = (service, part);
+            }
+            else
+            {
+                (_otherServices ??= new(StringComparer.Ordinal)).Add(service, part);
+            }
+
+            return part;
+        }
+
+        /// <summary>One of this client's requests left <paramref name="service"/>; the client stops being a holder of it with its last one.</summary>
+        public void LeftService(string service, ServiceLoad serviceLoad, long bytes)
+        {
+            Load? part = _firstService == service ? _firstLoad : _otherServices?.GetValueOrDefault(service);
+            if (part is null)
+            {
+                return;
+            }
+
+            part.Add(-1, -bytes);
+            if (part.Requests > 0)
+            {
+                return;
+            }
+
+            serviceLoad.Clients--;
+            if (_firstService == service)
+            {
+                (_firstService, _firstLoad) = (null, null);
+            }
+            else
+            {
+                _otherServices!.Remove(service);
+            }
+        }
     }
 }
