@@ -42,6 +42,12 @@ internal static class BrokerService
             return ExitOk;
         }
 
+        if (commandLine.Version && problems.Count == 0)
+        {
+            await output.WriteLineAsync(ServiceCommandLine.VersionLine);
+            return ExitOk;
+        }
+
         // Settings are checked even after a command-line mistake, so that every problem is reported at once.
         var settings = ServiceSettings.Load(commandLine, environment, problems);
         if (settings is null || problems.Count > 0)

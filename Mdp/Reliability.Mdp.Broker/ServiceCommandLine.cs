@@ -54,11 +54,12 @@ internal sealed class ServiceCommandLine
     /// <summary>Options besides --bind that may be given several times.</summary>
     private static readonly string[] Repeatable = [BrokerSettings.CurveAllowKeys, BrokerSettings.PlainUsers, BrokerSettings.AuthorizedWorkers];
 
-    private ServiceCommandLine(List<KeyValuePair<string, string?>> settings, string? configPath, bool help)
+    private ServiceCommandLine(List<KeyValuePair<string, string?>> settings, string? configPath, bool help, bool version)
     {
         Settings = settings;
         ConfigPath = configPath;
         Help = help;
+        Version = version;
     }
 
     /// <summary>The settings given on the command line, in order (several Bind entries possible).</summary>
@@ -69,6 +70,23 @@ internal sealed class ServiceCommandLine
 
     /// <summary>Whether <c>--help</c> was asked for.</summary>
     public bool Help { get; }
+
+    /// <summary>Whether <c>--version</c> was asked for.</summary>
+    public bool Version { get; }
+
+    /// <summary>The line <c>--version</c> prints: <c>mdbroker X.Y.Z</c> (the package version, without the source revision).</summary>
+    public static string VersionLine
+    {
+        get
+        {
+            string version = typeof(ServiceCommandLine).Assembly
+                .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .OfType<System.Reflection.AssemblyInformationalVersionAttribute>()
+                .FirstOrDefault()?.InformationalVersion ?? "unknown";
+            int plus = version.IndexOf('+', StringComparison.Ordinal);
+            return "mdbroker " + (plus >= 0 ? version[..plus] : version);
+        }
+    }
 
     /// <summary>The usage text.</summary>
     public static string Usage
@@ -88,6 +106,7 @@ internal sealed class ServiceCommandLine
             }
 
             lines.Add("  --help".PadRight(28) + "show this text");
+            lines.Add("  --version".PadRight(28) + "print 'mdbroker' and the version, and exit");
             lines.Add("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 cannot listen, 2 bad options, 3 Binary Star split brain, 4 cannot open the --titanic store.");
             return string.Join(Environment.NewLine, lines);
         }
@@ -99,12 +118,19 @@ internal sealed class ServiceCommandLine
         var settings = new List<KeyValuePair<string, string?>>();
         string? configPath = null;
         bool help = false;
+        bool version = false;
         for (int i = 0; i < args.Count; i++)
         {
             string arg = args[i];
             if (arg is "--help" or "-h" or "-?")
             {
                 help = true;
+                continue;
+            }
+
+            if (arg == "--version")
+            {
+                version = true;
                 continue;
             }
 
@@ -163,6 +189,6 @@ internal sealed class ServiceCommandLine
             }
         }
 
-        return new ServiceCommandLine(settings, configPath, help);
+        return new ServiceCommandLine(settings, configPath, help, version);
     }
 }

@@ -145,9 +145,27 @@ internal sealed record ServiceSettings(BrokerOptions Broker, LogLevel LogLevel, 
         }
         catch (Exception ex) when (ex is FormatException or InvalidDataException or IOException or System.Text.Json.JsonException)
         {
-            problems.Add($"configuration file '{path}' cannot be read: {ex.Message}");
+            // The configuration reader wraps the JSON error and drops its position; users need the line to fix the file.
+            string where = FindJsonError(ex) is { LineNumber: { } line } json
+                ? $" (line {line + 1}, position {(json.BytePositionInLine ?? 0) + 1}: {json.Message})"
+                : string.Empty;
+            problems.Add($"configuration file '{path}' cannot be read: {ex.Message}{where}");
             return null;
         }
+    }
+
+    private static System.Text.Json.JsonException? FindJsonError(Exception? ex)
+    {
+        // Bounded by the depth of the exception chain.
+        for (; ex is not null; ex = ex.InnerException)
+        {
+            if (ex is System.Text.Json.JsonException json)
+            {
+                return json;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>An absolute http:// URL, given the trailing slash that an HTTP listener prefix needs.</summary>

@@ -21,6 +21,15 @@ public sealed partial class BrokerServiceTests
     }
 
     [Fact]
+    public async Task RunAsync_Version_PrintsTheVersionLineAndExitsZero()
+    {
+        var (code, output, _) = await RunInProcessAsync(["--version"]);
+
+        code.Should().Be(BrokerService.ExitOk);
+        output.Trim().Should().MatchRegex(@"^mdbroker \d+\.\d+\.\d+\S*$");
+    }
+
+    [Fact]
     public async Task RunAsync_BadOptions_EveryProblemReportedAndExitTwo()
     {
         var (code, _, error) = await RunInProcessAsync(["--heartbeat", "soon", "--liveness", "0", "--frobnicate", "1"]);

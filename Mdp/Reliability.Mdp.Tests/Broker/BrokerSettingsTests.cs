@@ -175,6 +175,7 @@ public sealed class BrokerSettingsTests
     [InlineData("""{ "LogFormat": "xml" }""", "LogFormat")]
     [InlineData("""{ "Unknown": 1 }""", "'Unknown'")]
     [InlineData("""{ not json""", "cannot be read")]
+    [InlineData("{\n  \"HeartbeatMs\": 1000,\n  \"Liveness\" 3\n}", "line 3, position")]
     public void Load_BadFile_ClearProblem(string json, string expected)
     {
         string file = WriteJson(json);
