@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 
 namespace Reliability.Mdp.Tests.Adversarial;
 
@@ -10,7 +8,7 @@ namespace Reliability.Mdp.Tests.Adversarial;
 /// The real <c>mdbroker</c> program in a process of its own, so that its memory (RSS, from
 /// <c>/proc</c>) is its alone: the log is drained and kept, and the process is stopped by SIGTERM or killed.
 /// </summary>
-internal sealed partial class BrokerProcess : IAsyncDisposable
+internal sealed class BrokerProcess : IAsyncDisposable
 {
     private static readonly TimeSpan StartWait = TimeSpan.FromSeconds(20);
 
@@ -37,18 +35,7 @@ internal sealed partial class BrokerProcess : IAsyncDisposable
     /// <summary>Starts <c>mdbroker</c> on 127.0.0.1 (port 0) with <paramref name="args"/> added, and waits until it listens.</summary>
     public static async Task<BrokerProcess> StartAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mdbroker.dll"));
-        foreach (var arg in (string[])["--bind", "tcp://127.0.0.1:0", .. args])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
+        var start = MdbrokerProgram.StartInfo(["--bind", "tcp://127.0.0.1:0", .. args]);
         var broker = new BrokerProcess(Process.Start(start) ?? throw new InvalidOperationException("cannot start mdbroker"));
         try
         {
@@ -87,7 +74,7 @@ internal sealed partial class BrokerProcess : IAsyncDisposable
     public async Task<TimeSpan> TerminateAsync()
     {
         long signalled = Stopwatch.GetTimestamp();
-        if (Kill(_process.Id, Sigterm) != 0)
+        if (MdbrokerProgram.Signal(_process.Id, MdbrokerProgram.Sigterm) != 0)
         {
             throw new InvalidOperationException("kill(SIGTERM) failed");
         }
@@ -117,20 +104,12 @@ internal sealed partial class BrokerProcess : IAsyncDisposable
         while (await reader.ReadLineAsync() is { } line)
         {
             _lines.Enqueue(line);
-            if (ListeningLine().Match(line) is { Success: true } match)
+            if (MdbrokerProgram.ListeningEndpoint(line) is { } endpoint)
             {
-                _endpoint.TrySetResult(match.Groups[1].Value);
+                _endpoint.TrySetResult(endpoint);
             }
         }
 
         _endpoint.TrySetException(new InvalidOperationException("mdbroker ended before it listened: " + string.Join(Environment.NewLine, _lines)));
     }
-
-    [GeneratedRegex(@"Majordomo broker listening on (tcp://[0-9.]+:[0-9]+)")]
-    private static partial Regex ListeningLine();
-
-    private const int Sigterm = 15;
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }

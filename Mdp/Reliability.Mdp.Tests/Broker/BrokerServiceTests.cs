@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
-using System.Text.RegularExpressions;
 using Reliability.Mdp.Broker.Service;
 using Reliability.Mdp.Protocol;
 
@@ -77,7 +75,7 @@ public sealed partial class BrokerServiceTests
             (await worker.ReceiveAsync(Wait, skipHeartbeats: false)).Should().Be(WorkerHeartbeat.Instance, "the service heartbeats its registered worker");
 
             var signalled = Stopwatch.GetTimestamp();
-            Kill(process.Id, Sigterm).Should().Be(0);
+            MdbrokerProgram.Signal(process.Id, MdbrokerProgram.Sigterm).Should().Be(0);
             await process.WaitForExitAsync().WaitAsync(Wait);
             var exitedIn = Stopwatch.GetElapsedTime(signalled);
 
@@ -99,7 +97,7 @@ public sealed partial class BrokerServiceTests
         {
             await ReadListeningEndpointAsync(process);
 
-            Kill(process.Id, Sigint).Should().Be(0);
+            MdbrokerProgram.Signal(process.Id, MdbrokerProgram.Sigint).Should().Be(0);
             await process.WaitForExitAsync().WaitAsync(Wait);
 
             process.ExitCode.Should().Be(0);
@@ -166,27 +164,8 @@ public sealed partial class BrokerServiceTests
 
     private static Process StartProcess(params string[] args) => StartProcess(new Dictionary<string, string>(), args);
 
-    private static Process StartProcess(Dictionary<string, string> environment, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mdbroker.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        return Process.Start(start) ?? throw new InvalidOperationException("cannot start mdbroker");
-    }
+    private static Process StartProcess(Dictionary<string, string> environment, params string[] args) =>
+        Process.Start(MdbrokerProgram.StartInfo(args, environment)) ?? throw new InvalidOperationException("cannot start mdbroker");
 
     /// <summary>Reads the service's log until the broker says where it listens (port 0 picks a free port).</summary>
     private static async Task<string> ReadListeningEndpointAsync(Process process)
@@ -200,9 +179,9 @@ public sealed partial class BrokerServiceTests
                 break;
             }
 
-            if (ListeningLine().Match(line) is { Success: true } match)
+            if (MdbrokerProgram.ListeningEndpoint(line) is { } endpoint)
             {
-                return match.Groups[1].Value;
+                return endpoint;
             }
         }
 
@@ -217,13 +196,4 @@ public sealed partial class BrokerServiceTests
             process.WaitForExit(5000);
         }
     }
-
-    [GeneratedRegex(@"Majordomo broker listening on (tcp://[0-9.]+:[0-9]+)")]
-    private static partial Regex ListeningLine();
-
-    private const int Sigint = 2;
-    private const int Sigterm = 15;
-
-    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }
